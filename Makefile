@@ -25,7 +25,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 bench: setup
-	$(BIN)/python -m pytest -m bench -s -p no:cacheprovider tests/bench
+	$(BIN)/python bench/ontrack_load.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

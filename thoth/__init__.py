@@ -1,1 +1,1 @@
-"""Thoth Tech's data platform: shared plumbing (settings, errors, the warehouse file) and the CLI."""
+"""Thoth Tech's data platform: shared plumbing (settings, errors, warehouse file) and the CLI."""

