@@ -42,7 +42,7 @@ def _pg_type(data_type: str, precision: int | None, scale: int | None) -> str:
         "date": "DATE",
         "time without time zone": "TIME",
         "double precision": "DOUBLE",
-        "real": "FLOAT",
+        "real": "DOUBLE",  # Rails `float` is double on PostgreSQL, single on MariaDB
         "bytea": "BLOB",
     }.get(data_type, "VARCHAR")
 
@@ -63,7 +63,7 @@ def _mysql_type(data_type: str, column_type: str, precision: int | None, scale: 
         "date": "DATE",
         "time": "TIME",
         "double": "DOUBLE",
-        "float": "FLOAT",
+        "float": "DOUBLE",
         "blob": "BLOB",
         "mediumblob": "BLOB",
         "longblob": "BLOB",
