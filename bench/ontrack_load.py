@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 
+import duckdb
 import psycopg
 
 ROWS = int(os.environ.get("BENCH_ROWS", 5_000_000))
@@ -79,6 +80,13 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     return time.perf_counter() - started, int(done.stdout.split()[-1]) / 1024
 
 
+def load_seconds(warehouse: Path) -> float:
+    """The loader's own time for the table, as recorded in platform.load_state."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute("SELECT seconds FROM platform.load_state "
+                           "WHERE table_name = 'tasks'").fetchone()[0]
+
+
 def main() -> None:
     name = f"thoth_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN, autocommit=True) as con:
@@ -104,7 +112,8 @@ def main() -> None:
         env = {**os.environ, "SOURCES__ONTRACK__CREDENTIALS": sa_url,
                "WAREHOUSE__PATH": str(work / "ours.duckdb")}
         ours = [sys.executable, "-m", "thoth.cli", "extract", "ontrack", "--tables", "tasks"]
-        full_s, full_rss = timed(ours, env)
+        full_wall, full_rss = timed(ours, env)
+        full_s = load_seconds(work / "ours.duckdb")
 
         dlt_s, dlt_rss = timed(
             [sys.executable, "-c", DLT_PYARROW, sa_url, str(work / "dlt.duckdb"),
@@ -116,7 +125,8 @@ def main() -> None:
             con.execute("UPDATE tasks SET task_status_id = 2, updated_at = now() "
                         "WHERE id % 100 = 7")
             con.execute("DELETE FROM tasks WHERE id % 1000 = 3")
-        incr_s, incr_rss = timed(ours, env)
+        incr_wall, incr_rss = timed(ours, env)
+        incr_s = load_seconds(work / "ours.duckdb")
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as con:
             con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -124,13 +134,15 @@ def main() -> None:
 
     rows = [
         ("COPY tasks TO STDOUT (floor)", f"{copy_s:.2f} s", ""),
-        ("thoth full load", f"{full_s:.2f} s", f"{full_s / copy_s:.2f}× COPY (target ≤ 1.5×)"),
-        ("dlt sql_database, pyarrow", f"{dlt_s:.2f} s",
-         f"thoth is {dlt_s / full_s:.1f}× faster (target ≥ 3×)"),
-        ("thoth peak RSS, full load", f"{full_rss:.0f} MB", "target ≤ 600 MB"),
+        ("thoth full load", f"{full_s:.2f} s",
+         f"{full_s / copy_s:.2f}× COPY (target ≤ 1.5×); whole process {full_wall:.2f} s"),
+        ("dlt sql_database, pyarrow (whole process)", f"{dlt_s:.2f} s",
+         f"thoth is {dlt_s / full_wall:.1f}× faster, process to process (target ≥ 3×)"),
+        ("thoth peak RSS, full load", f"{full_rss:.0f} MB",
+         f"target ≤ 600 MB; dlt pyarrow {dlt_rss:.0f} MB"),
         ("thoth incremental (1 % changed, 0.1 % deleted)", f"{incr_s:.2f} s",
-         f"{incr_s / full_s:.1%} of full (target ≤ 10 %); peak RSS {incr_rss:.0f} MB"),
-        ("dlt peak RSS", f"{dlt_rss:.0f} MB", ""),
+         f"{incr_s / full_s:.1%} of full (target ≤ 10 %); whole process {incr_wall:.2f} s, "
+         f"{incr_wall / full_wall:.1%}; peak RSS {incr_rss:.0f} MB"),
     ]
     print(f"\nOnTrack load benchmark, {ROWS:,} task rows, one run:")
     for label, value, note in rows:

