@@ -10,6 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import dlt
+from dlt.common.configuration import resolve_configuration
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigValueCannotBeCoercedException,
+)
+from dlt.common.configuration.specs import GcpServiceAccountCredentialsWithoutDefaults
+from dlt.common.configuration.specs.exceptions import InvalidGoogleServicesJson
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from pipelines.ga4 import settings
@@ -175,24 +182,23 @@ def parse_reports(value: object) -> tuple[Report, ...]:
 
 
 def _credentials() -> dict | None:
-    value = dlt.secrets.get("sources.ga4.credentials")
-    if value is None or value == "":
-        return None  # Application Default Credentials
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise ThothError(
-                "SOURCES__GA4__CREDENTIALS is not a service-account key: paste the key file's "
-                "JSON, or its fields under [sources.ga4.credentials]"
-            ) from None
-    if not isinstance(value, dict):
-        raise ThothError("[sources.ga4.credentials] must hold the service-account key's fields")
-    missing = [k for k in ("client_email", "private_key", "project_id") if not value.get(k)]
-    if missing:
-        raise ThothError(f"[sources.ga4.credentials] lacks {', '.join(missing)}: copy the fields "
-                         "of the service account's JSON key (see .dlt/example.secrets.toml)")
-    return dict(value)
+    """The service-account key's fields through dlt's spec (a TOML table, SOURCES__GA4__
+    CREDENTIALS__<FIELD> variables, or the whole key JSON); None: Application Default
+    Credentials."""
+    spec = GcpServiceAccountCredentialsWithoutDefaults()
+    try:
+        resolved = resolve_configuration(spec, sections=("sources", "ga4"))
+    except ConfigFieldMissingException as exc:
+        missing = set(exc.fields)
+        if {"client_email", "private_key"} <= missing:
+            return None  # no key given
+        raise ThothError(f"[sources.ga4.credentials] lacks {', '.join(sorted(missing))}: copy "
+                         "the fields of the service account's JSON key "
+                         "(see .dlt/example.secrets.toml)") from None
+    except (InvalidGoogleServicesJson, ConfigValueCannotBeCoercedException):
+        raise ThothError("SOURCES__GA4__CREDENTIALS is not a service-account key: paste the key "
+                         "file's JSON, or its fields under [sources.ga4.credentials]") from None
+    return dict(resolved)
 
 
 def load_config(today: date | None = None) -> Ga4Config:

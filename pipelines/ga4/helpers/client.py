@@ -155,11 +155,11 @@ def explain(exc: Exception, report: Report, property_id: str, config: Ga4Config)
         if isinstance(exc, RETRYABLE):
             return ThothError(f"{where}: {exc.code} {message} — gave up after "
                               f"{config.retry_attempts} attempts; run again later")
-        if isinstance(exc, gexc.PermissionDenied):
+        if isinstance(exc, gexc.Forbidden):  # REST's 403; gRPC's PermissionDenied is one
             who = (config.credentials or {}).get("client_email", "the service account")
             return ThothError(f"{where}: permission denied ({message}): check {who} has Viewer "
                               f"on property {property_id} (GA4 Admin → Property access management)")
-        if isinstance(exc, gexc.Unauthenticated):
+        if isinstance(exc, gexc.Unauthorized):  # 401; gRPC's Unauthenticated is one
             return ThothError(f"{where}: the credentials were refused ({message}): check the "
                               "service-account key in [sources.ga4.credentials]")
         if isinstance(exc, gexc.NotFound):
