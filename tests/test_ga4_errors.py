@@ -187,3 +187,24 @@ def test_load_state_gains_flags_and_keeps_ten_field_rows(tmp_path):
         rows = {(x.source, x.table): x for x in load_state.read_all(con)}
     assert rows[("ontrack", "tasks")].rows_total == 9 and rows[("ontrack", "tasks")].flags is None
     assert rows[("ga4", "traffic")].flags == "thresholded 1d"
+
+
+def test_service_account_key_becomes_scoped_credentials(ga4_env, monkeypatch):
+    """The production path, without a request: the key's fields through dlt's spec."""
+    rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
+    from cryptography.hazmat.primitives import serialization
+
+    from pipelines.ga4.config import load_config
+    from pipelines.ga4.helpers.client import make_client
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    monkeypatch.setenv("SOURCES__GA4__API_ENDPOINT", "analyticsdata.googleapis.com")
+    monkeypatch.setenv("SOURCES__GA4__CREDENTIALS", json.dumps({
+        "type": "service_account", "project_id": "thoth", "private_key_id": "k1",
+        "private_key": pem, "client_email": "ga4@thoth.iam.gserviceaccount.com"}))
+    config = load_config()
+    credentials = make_client(config)._transport._credentials
+    assert credentials.service_account_email == "ga4@thoth.iam.gserviceaccount.com"
+    assert "https://www.googleapis.com/auth/analytics.readonly" in credentials.scopes
