@@ -46,10 +46,10 @@ def test_pages_two_properties_into_one_typed_table(ga4_env, standin, monkeypatch
     assert types == {"property_id": "VARCHAR", "date": "DATE", "device_category": "VARCHAR",
                      "country": "VARCHAR", "active_users": "BIGINT", "sessions": "BIGINT",
                      "user_engagement_duration": "DOUBLE", "_dlt_load_id": "VARCHAR"}
-    assert "ga4.traffic: incremental" in out and "quota tokens used" in out
+    assert "ga4.traffic: full" in out and "quota tokens used" in out
     state = load_state(ga4_env)["traffic"]
-    assert state[:4] == ("incremental", TODAY.isoformat(), len(expected + other),
-                         len(expected + other))
+    assert state[:4] == ("full", TODAY.isoformat(), len(expected + other),
+                         len(expected + other))  # a first load is a backfill
 
 
 def test_lookback_replaces_revised_days_whole_and_leaves_older_days(ga4_env, standin, capsys):
@@ -60,7 +60,9 @@ def test_lookback_replaces_revised_days_whole_and_leaves_older_days(ga4_env, sta
 
     standin.revision += 1  # GA4 revises today and yesterday: new values, some rows gone
     standin.requests.clear()
-    assert thoth(capsys, "extract", "ga4")[0] == 0
+    code, out, _ = thoth(capsys, "extract", "ga4")
+    assert code == 0 and "ga4.traffic: incremental" in out
+    assert load_state(ga4_env)["traffic"][0] == "incremental"
 
     after = loaded(ga4_env, TRAFFIC)
     assert after == served(standin, TRAFFIC, PROPERTY, days_ago(9))  # no duplicates, none stale

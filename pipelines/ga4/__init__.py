@@ -27,6 +27,7 @@ class ReportStats:
 
     rows: int = 0
     pages: int = 0
+    first_load: bool = False  # some property had no saved position: backfilled from start
     tokens: int = 0
     tokens_remaining: dict[str, int] = field(default_factory=dict)
 
@@ -56,6 +57,7 @@ def _report_rows(report: Report, config: Ga4Config, reader: ReportReader,
     last_dates: dict[str, str] = dlt.current.resource_state().setdefault("last_date", {})
     for property_id in config.property_ids:
         start = window_start(config, last_dates.get(property_id), start_override)
+        stats.first_load = stats.first_load or property_id not in last_dates
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
         newest: date | None = None
         first = None

@@ -110,7 +110,6 @@ def extract(
     `full_refresh` drops the report tables and their state first (dlt's drop_resources)."""
     reader = ReportReader(make_client(config), config, log)  # credentials checked, no I/O yet
     pipeline = make_pipeline(warehouse)
-    mode = "full" if full_refresh else "incremental"
     results = []
     for report in config.reports:
         started = time.perf_counter()
@@ -122,6 +121,7 @@ def extract(
         except PipelineStepFailed as exc:
             raise _cause(exc) from None
         read = stats[report.name]
+        mode = "full" if full_refresh or read.first_load else "incremental"
         result = _record(warehouse, report, read, mode, time.perf_counter() - started)
         remaining = ", ".join(f"{pid}: {left:,}" for pid, left in read.tokens_remaining.items())
         log(f"ga4.{report.name}: {mode}, {read.rows:,} rows read in {read.pages} pages, "
