@@ -114,6 +114,9 @@ def test_unreachable_endpoint(ga4_env, monkeypatch, capsys):
         ("SOURCES__GA4__PAGE_SIZE", "500000", "expected a number between 1 and 250000"),
         ("SOURCES__GA4__REPORTS", '[{"name": "t", "dimensions": ["country"], "metrics": ["x"]}]',
          "GA4 report 't': dimensions must include date"),
+        ("SOURCES__GA4__REPORTS", '[{"name": "t", "dimensions": ["date"], "metrics": ["x"], '
+         '"dimension_filter": {"filter": {"fieldName": "a", "inList": ["b"]}}}]',
+         "GA4 report 't': dimension_filter is not a FilterExpression"),
     ],
 )
 def test_config_errors_are_one_line_before_any_request(ga4_env, standin, monkeypatch, capsys,

@@ -22,6 +22,7 @@ from ga4_helpers import (
 )
 
 from pipelines.ga4 import settings
+from pipelines.ga4.load import pipelines_dir
 
 
 def test_pages_two_properties_into_one_typed_table(ga4_env, standin, monkeypatch, capsys):
@@ -105,6 +106,7 @@ def test_full_refresh_drops_the_table_and_its_position(ga4_env, standin, monkeyp
     import duckdb
 
     monkeypatch.setenv("SOURCES__GA4__REPORTS", json.dumps([TRAFFIC, EVENTS]))
+    monkeypatch.setattr(settings, "KEEP_LOADED_PACKAGES", 3)
     assert thoth(capsys, "extract", "ga4")[0] == 0
     with duckdb.connect(str(ga4_env)) as con:  # a row no source has, outside the look-back
         con.execute("INSERT INTO ga4_raw.traffic (property_id, date, device_category, country, "
@@ -123,6 +125,9 @@ def test_full_refresh_drops_the_table_and_its_position(ga4_env, standin, monkeyp
     # Every report's metadata is there again, one row per day read.
     assert query(ga4_env, "SELECT report, count(*) FROM ga4_raw.report_metadata "
                           "GROUP BY ALL ORDER BY 1") == [("events", 10), ("traffic", 10)]
+    # dlt's working directory sits beside the warehouse and keeps only the last few packages.
+    loaded_packages = pipelines_dir(ga4_env) / settings.PIPELINE_NAME / "load" / "loaded"
+    assert len(list(loaded_packages.iterdir())) == 3
 
 
 def test_empty_report_loads_nothing_and_does_not_fail(ga4_env, standin, monkeypatch, capsys):
@@ -175,12 +180,15 @@ def test_two_reports_each_get_a_table_and_a_status_row(ga4_env, standin, monkeyp
 
 
 def test_filters_reach_the_api(ga4_env, standin, monkeypatch, capsys):
-    report = {**EVENTS, "dimension_filter": {"filter": {
+    snake = {**EVENTS, "dimension_filter": {"filter": {
         "field_name": "eventName", "in_list_filter": {"values": ["page_view", "scroll"]}}}}
-    monkeypatch.setenv("SOURCES__GA4__REPORTS", json.dumps([report]))
+    camel = {**EVENTS, "name": "logins", "dimension_filter": {"filter": {  # as Google's docs
+        "fieldName": "eventName", "stringFilter": {"value": "click"}}}}
+    monkeypatch.setenv("SOURCES__GA4__REPORTS", json.dumps([snake, camel]))
     assert thoth(capsys, "extract", "ga4")[0] == 0
     names = {r[0] for r in query(ga4_env, "SELECT DISTINCT event_name FROM ga4_raw.events")}
     assert names == {"page_view", "scroll"}
+    assert query(ga4_env, "SELECT DISTINCT event_name FROM ga4_raw.logins") == [("click",)]
 
 
 def test_shipped_config_lists_the_default_reports():

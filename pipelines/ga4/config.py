@@ -131,15 +131,22 @@ def _names(report: str, value: object, what: str) -> tuple[str, ...]:
 def _filter(report: str, value: object, what: str) -> dict | None:
     if value is None:
         return None
-    from google.analytics.data_v1beta.types import FilterExpression
+    from google.protobuf import json_format
 
     try:
-        FilterExpression(value)  # proto-plus checks the field names
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ThothError(
-            f"GA4 report {report!r}: {what} is not a FilterExpression: {exc}"
-        ) from None
+        filter_expression(value)
+    except (TypeError, ValueError, KeyError, json_format.Error) as exc:
+        raise ThothError(f"GA4 report {report!r}: {what} is not a FilterExpression: "
+                         f"{str(exc).splitlines()[0]}") from None
     return dict(value)
+
+
+def filter_expression(value: dict):
+    """A FilterExpression from config, spelled as in Google's docs (fieldName, inListFilter) or
+    in snake_case (field_name, in_list_filter)."""
+    from google.analytics.data_v1beta.types import FilterExpression
+
+    return FilterExpression.from_json(json.dumps(value))
 
 
 def parse_reports(value: object) -> tuple[Report, ...]:

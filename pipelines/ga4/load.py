@@ -7,6 +7,7 @@ warehouse, and no DuckDB connection of ours is open while dlt loads.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -36,12 +37,25 @@ def make_pipeline(warehouse: Path) -> dlt.Pipeline:
     # Tag Arrow rows with their load, as dlt does for dicts: rows join to ga4_raw._dlt_loads,
     # and a re-read day shows which run replaced it.
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    # The rows are in the warehouse once loaded: don't keep a second copy in the working dir.
+    dlt.config["load.delete_completed_jobs"] = True
     return dlt.pipeline(
         pipeline_name=settings.PIPELINE_NAME,
         destination=dlt.destinations.duckdb(str(warehouse)),
         dataset_name=settings.DATASET,
         pipelines_dir=str(pipelines_dir(warehouse)),
     )
+
+
+def _prune_loaded_packages(pipeline: dlt.Pipeline, keep: int) -> None:
+    """dlt keeps every loaded package's bookkeeping (~60 KB): an hourly job would pile up
+    gigabytes a year. Keep the newest few for debugging."""
+    loaded = Path(pipeline.working_dir) / "load" / "loaded"
+    if loaded.is_dir():
+        packages = sorted((p for p in loaded.iterdir() if p.is_dir()),
+                          key=lambda p: p.stat().st_mtime)
+        for package in packages[:-keep] if keep else packages:
+            shutil.rmtree(package, ignore_errors=True)
 
 
 def _cause(exc: BaseException) -> BaseException:
@@ -129,4 +143,5 @@ def extract(
             f"{read.tokens:,} quota tokens used (left today: {remaining or '-'}), "
             f"{result.seconds:.1f} s" + (f"; {result.flags}" if result.flags else ""))
         results.append(result)
+    _prune_loaded_packages(pipeline, keep=settings.KEEP_LOADED_PACKAGES)
     return results

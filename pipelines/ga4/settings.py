@@ -4,6 +4,8 @@ Facts from ../shared/SERVICES.md and the GA4 Data API documentation."""
 
 DATASET = "ga4_raw"
 PIPELINE_NAME = "thoth_ga4"
+# dlt's finished load packages kept in its working directory, for debugging a recent run.
+KEEP_LOADED_PACKAGES = 8
 METADATA_TABLE = "report_metadata"
 
 # Google's endpoint; tests and the demo point SOURCES__GA4__API_ENDPOINT at the local stand-in.

@@ -21,7 +21,7 @@ from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry
 
 from pipelines.ga4 import settings
-from pipelines.ga4.config import Ga4Config, Report
+from pipelines.ga4.config import Ga4Config, Report, filter_expression
 from thoth.errors import ThothError
 
 RETRYABLE = (gexc.TooManyRequests, gexc.ServiceUnavailable, gexc.InternalServerError)
@@ -123,8 +123,8 @@ class ReportReader:
                 dimensions=[Dimension(name=d) for d in report.dimensions],
                 metrics=[Metric(name=m) for m in report.metrics],
                 date_ranges=[DateRange(start_date=start.isoformat(), end_date="today")],
-                dimension_filter=report.dimension_filter,
-                metric_filter=report.metric_filter,
+                dimension_filter=_filter(report.dimension_filter),
+                metric_filter=_filter(report.metric_filter),
                 # A stable order, so offsets page through one consistent sequence.
                 order_bys=[OrderBy(dimension=OrderBy.DimensionOrderBy(dimension_name=d))
                            for d in report.dimensions],
@@ -142,6 +142,10 @@ class ReportReader:
             offset += len(response.rows)
             if not response.rows or offset >= response.row_count:
                 return
+
+
+def _filter(value: dict | None):
+    return None if value is None else filter_expression(value)
 
 
 def explain(exc: Exception, report: Report, property_id: str, config: Ga4Config) -> Exception:
