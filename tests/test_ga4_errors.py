@@ -42,6 +42,18 @@ def test_endless_429_gives_up_after_the_bound(ga4_env, standin, capsys):
     assert len(standin.requests) == 4  # SOURCES__GA4__RETRY_ATTEMPTS
 
 
+def test_retries_also_stop_at_the_deadline(ga4_env, standin, monkeypatch, capsys):
+    monkeypatch.setenv("SOURCES__GA4__RETRY_ATTEMPTS", "50")
+    monkeypatch.setenv("SOURCES__GA4__RETRY_INITIAL_SECONDS", "0.2")
+    monkeypatch.setenv("SOURCES__GA4__RETRY_TIMEOUT_SECONDS", "1")
+    standin.fail(503, times=None)
+    code, _, err = thoth(capsys, "extract", "ga4")
+    line = one_line(err)
+    assert code == 1
+    assert "503 The service is currently unavailable. — gave up after retrying for 1 s" in line
+    assert 2 <= len(standin.requests) < 50
+
+
 def test_daily_quota_stops_at_once(ga4_env, standin, capsys):
     standin.exhaust_daily_quota()
     code, _, err = thoth(capsys, "extract", "ga4")

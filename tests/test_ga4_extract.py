@@ -90,6 +90,18 @@ def test_first_run_backfills_from_default_start(ga4_env, standin, monkeypatch, c
     assert query(ga4_env, "SELECT min(date) FROM ga4_raw.events")[0][0] == start
 
 
+def test_a_run_after_a_long_pause_leaves_no_gap(ga4_env, standin, monkeypatch, capsys):
+    monkeypatch.setenv("SOURCES__GA4__START_DATE", days_ago(45).isoformat())
+    standin.today = days_ago(40)  # the last run was 40 days ago
+    assert thoth(capsys, "extract", "ga4")[0] == 0
+    standin.today = TODAY
+    monkeypatch.delenv("SOURCES__GA4__START_DATE")  # the default start (30 days ago) moved on
+    standin.requests.clear()
+    assert thoth(capsys, "extract", "ga4")[0] == 0
+    assert standin.requests[0].body["dateRanges"][0]["startDate"] == days_ago(43).isoformat()
+    assert loaded(ga4_env, TRAFFIC) == served(standin, TRAFFIC, PROPERTY, days_ago(45))
+
+
 def test_start_date_rereads_from_that_day(ga4_env, standin, monkeypatch, capsys):
     monkeypatch.setenv("SOURCES__GA4__START_DATE", days_ago(4).isoformat())
     assert thoth(capsys, "extract", "ga4")[0] == 0

@@ -33,13 +33,13 @@ class ReportStats:
 
 
 def window_start(config: Ga4Config, last_loaded: str | None, override: date | None) -> date:
-    """--start-date wins; a first run starts at START_DATE; later runs re-read the look-back."""
+    """--start-date wins; a first run starts at START_DATE; later runs re-read the look-back
+    (not bounded by START_DATE, whose default moves: a run after a long pause leaves no gap)."""
     if override is not None:
         return override
     if last_loaded is None:
         return config.start_date
-    return max(config.start_date,
-               date.fromisoformat(last_loaded) - timedelta(days=config.lookback_days))
+    return date.fromisoformat(last_loaded) - timedelta(days=config.lookback_days)
 
 
 # Its own keys, stated in full: a table variant inherits the report's merge_key otherwise, and

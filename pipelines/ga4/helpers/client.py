@@ -173,6 +173,12 @@ def explain(exc: Exception, report: Report, property_id: str, config: Ga4Config)
             return ThothError(f"{where}: the API rejected the report ({message}): fix its "
                               "dimensions, metrics or filters in [sources.ga4] reports")
         return ThothError(f"{where}: {exc.code} {message}")
+    if isinstance(exc, gexc.RetryError):  # the retry deadline passed before the attempts ran out
+        last = exc.cause
+        detail = f"{last.code} {api_message(last)}" if isinstance(
+            last, gexc.GoogleAPICallError) else str(last or exc.message)
+        return ThothError(f"{where}: {detail} — gave up after retrying for "
+                          f"{config.retry_timeout_seconds:g} s; run again later")
     if isinstance(exc, requests.exceptions.RequestException):
         return ThothError(f"cannot reach the GA4 Data API at {config.api_endpoint}: "
                           f"{_reason(exc)}")
