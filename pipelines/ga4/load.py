@@ -138,7 +138,8 @@ def extract(
         mode = "full" if full_refresh or read.first_load else "incremental"
         result = _record(warehouse, report, read, mode, time.perf_counter() - started)
         remaining = ", ".join(f"{pid}: {left:,}" for pid, left in read.tokens_remaining.items())
-        log(f"ga4.{report.name}: {mode}, {read.rows:,} rows read in {read.pages} pages, "
+        log(f"ga4.{report.name}: {mode}, {read.rows:,} rows read in {read.pages} "
+            f"page{'s' if read.pages != 1 else ''}, "
             f"{result.rows_total:,} in warehouse up to {result.cursor_value or '-'}, "
             f"{read.tokens:,} quota tokens used (left today: {remaining or '-'}), "
             f"{result.seconds:.1f} s" + (f"; {result.flags}" if result.flags else ""))
