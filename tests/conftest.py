@@ -143,7 +143,6 @@ def ga4_env(monkeypatch, standin, tmp_path):
         "SOURCES__GA4__REPORTS": json.dumps([TRAFFIC]),
         "WAREHOUSE__PATH": str(tmp_path / "warehouse.duckdb"),
         "RUNTIME__DLTHUB_TELEMETRY": "false",
-        "NO_GCE_CHECK": "True",  # google.auth never probes a metadata server
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
