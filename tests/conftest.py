@@ -7,6 +7,7 @@ reason, except under CI, where a missing server fails the run.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -111,4 +112,40 @@ def source_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def warehouse_path(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse.duckdb"
+
+
+# --- GA4: the local stand-in and a hermetic configuration pointing at it -------------------
+
+@pytest.fixture
+def standin() -> Iterator:
+    """The local GA4 stand-in (pipelines/ga4/standin.py), started for one test."""
+    from ga4_helpers import TODAY
+
+    from pipelines.ga4.standin import StandIn
+
+    with StandIn(today=TODAY) as server:
+        yield server
+
+
+@pytest.fixture
+def ga4_env(monkeypatch, standin, tmp_path):
+    """A fast, hermetic configuration: the stand-in, anonymous, small pages, quick retries."""
+    from ga4_helpers import PROPERTY, TRAFFIC, days_ago
+
+    env = {
+        "SOURCES__GA4__API_ENDPOINT": standin.url,
+        "SOURCES__GA4__PROPERTY_IDS": PROPERTY,
+        "SOURCES__GA4__START_DATE": days_ago(9).isoformat(),
+        "SOURCES__GA4__PAGE_SIZE": "25",
+        "SOURCES__GA4__RETRY_INITIAL_SECONDS": "0.01",
+        "SOURCES__GA4__RETRY_ATTEMPTS": "4",
+        "SOURCES__GA4__REPORTS": json.dumps([TRAFFIC]),
+        "WAREHOUSE__PATH": str(tmp_path / "warehouse.duckdb"),
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("SOURCES__GA4__LOOKBACK_DAYS", raising=False)
+    monkeypatch.delenv("SOURCES__GA4__CREDENTIALS", raising=False)
     return tmp_path / "warehouse.duckdb"

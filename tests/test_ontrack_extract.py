@@ -16,6 +16,7 @@ from ontrack_helpers import (
     warehouse_rows,
     warehouse_tables,
 )
+
 from pipelines.ontrack.synthetic import generate
 
 SCALE = 0.001

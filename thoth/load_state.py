@@ -1,5 +1,6 @@
-"""`platform.load_state`: one row per loaded table, written in the same transaction as its data,
-so it always describes what the warehouse holds."""
+"""`platform.load_state`: one row per loaded table. OnTrack writes it in the same transaction as
+the table's data; GA4 right after dlt's load of that report has committed. Either way it
+describes what the warehouse holds."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ CREATE TABLE IF NOT EXISTS platform.load_state (
     loaded_at     TIMESTAMP NOT NULL, -- UTC, end of the last successful load
     PRIMARY KEY (source, table_name)
 );
+-- Caveats on the loaded data, e.g. GA4's "sampled 2d, thresholded 30d"; NULL when none.
+ALTER TABLE platform.load_state ADD COLUMN IF NOT EXISTS flags VARCHAR;
 """
 
 
@@ -38,6 +41,7 @@ class TableLoad:
     rows_total: int
     seconds: float
     loaded_at: datetime
+    flags: str | None = None  # last, so existing positional constructions keep working
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
@@ -46,9 +50,12 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
 
 def record(con: duckdb.DuckDBPyConnection, load: TableLoad) -> None:
     con.execute(
-        "INSERT OR REPLACE INTO platform.load_state VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO platform.load_state (source, table_name, mode, cursor_column, "
+        "cursor_value, rows_loaded, rows_deleted, rows_total, seconds, loaded_at, flags) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [load.source, load.table, load.mode, load.cursor_column, load.cursor_value,
-         load.rows_loaded, load.rows_deleted, load.rows_total, load.seconds, load.loaded_at],
+         load.rows_loaded, load.rows_deleted, load.rows_total, load.seconds, load.loaded_at,
+         load.flags],
     )
 
 

@@ -27,9 +27,10 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
     finally:
         con.close()
     if not loads:
-        return f"{warehouse}: nothing loaded yet; run `thoth extract ontrack`"
+        return (f"{warehouse}: nothing loaded yet; "
+                "run `thoth extract ontrack` or `thoth extract ga4`")
     now = now or datetime.now(UTC).replace(tzinfo=None)
-    header = ("table", "rows", "last load (UTC)", "mode", "cursor", "stale")
+    header = ("table", "rows", "last load (UTC)", "mode", "cursor", "stale", "flags")
     rows = [
         (
             f"{x.source}.{x.table}",
@@ -38,6 +39,7 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
             x.mode,
             f"{x.cursor_column}={x.cursor_value}" if x.cursor_column else "(full reload)",
             _age(now - x.loaded_at),
+            x.flags or "",  # e.g. GA4's "sampled 2d, thresholded 30d"
         )
         for x in loads
     ]

@@ -1,0 +1,239 @@
+"""The GA4 pipeline's configuration, read through dlt's providers and checked before any I/O.
+
+Every mistake names the key to set, e.g. SOURCES__GA4__PROPERTY_IDS, in one line."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import dlt
+from dlt.common.configuration import resolve_configuration
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigValueCannotBeCoercedException,
+)
+from dlt.common.configuration.specs import GcpServiceAccountCredentialsWithoutDefaults
+from dlt.common.configuration.specs.exceptions import InvalidGoogleServicesJson
+from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+from pipelines.ga4 import settings
+from thoth.errors import ThothError
+
+_NAMING = NamingConvention()
+_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def column_name(api_name: str) -> str:
+    """The warehouse column for a GA4 field: dlt's snake_case (`pagePath` → `page_path`)."""
+    return _NAMING.normalize_identifier(api_name)
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str  # the table in ga4_raw
+    dimensions: tuple[str, ...]  # API names; `date` is always one of them
+    metrics: tuple[str, ...]
+    dimension_filter: dict | None = None  # a FilterExpression as JSON/TOML, e.g. in_list_filter
+    metric_filter: dict | None = None
+
+    @property
+    def key_columns(self) -> list[str]:
+        return ["property_id", *(column_name(d) for d in self.dimensions)]
+
+
+@dataclass(frozen=True)
+class Ga4Config:
+    property_ids: tuple[str, ...]
+    reports: tuple[Report, ...]
+    start_date: date  # the first day a first run (or a full refresh) loads
+    lookback_days: int = settings.DEFAULT_LOOKBACK_DAYS
+    api_endpoint: str = settings.DEFAULT_API_ENDPOINT
+    page_size: int = settings.DEFAULT_PAGE_SIZE
+    retry_initial_seconds: float = settings.DEFAULT_RETRY_INITIAL_SECONDS
+    retry_attempts: int = settings.DEFAULT_RETRY_ATTEMPTS
+    retry_timeout_seconds: float = settings.DEFAULT_RETRY_TIMEOUT_SECONDS
+    credentials: dict | None = field(default=None, repr=False)  # service-account key fields
+
+    @property
+    def anonymous(self) -> bool:
+        """A plain-HTTP endpoint is a local stand-in (tests, demo): no Google credentials."""
+        return self.api_endpoint.startswith("http://")
+
+
+def _get(key: str) -> object:
+    return dlt.config.get(f"sources.ga4.{key}")
+
+
+def _env(key: str) -> str:
+    return f"SOURCES__GA4__{key.upper()}"
+
+
+def parse_property_ids(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, int):
+        items = [str(value)]
+    elif isinstance(value, list | tuple):
+        items = [str(v) for v in value]
+    else:
+        items = []
+    ids = [i.strip().removeprefix("properties/") for i in items if str(i).strip()]
+    if not ids:
+        raise ThothError(
+            f"{_env('property_ids')} is empty: set it to your numeric GA4 property id "
+            "(Admin → Property details), not the G-… measurement id"
+        )
+    for pid in ids:
+        if not pid.isdigit():
+            hint = ("that is a measurement id (web stream); " if pid.upper().startswith("G-")
+                    else "")
+            raise ThothError(
+                f"{_env('property_ids')} has {pid!r}: {hint}use the numeric GA4 property id "
+                "(Admin → Property details), e.g. 123456789"
+            )
+    return tuple(dict.fromkeys(ids))
+
+
+def parse_date(value: object, what: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ThothError(f"{what} is {value!r}: expected a date as YYYY-MM-DD") from None
+
+
+def _number(key: str, default: float, cast: type, minimum: float, maximum: float | None = None):
+    value = _get(key)
+    if value is None or value == "":
+        return default
+    try:
+        number = cast(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < minimum or (maximum is not None and number > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"≥ {minimum}"
+        raise ThothError(f"{_env(key)} is {value!r}: expected a number {bound}")
+    return number
+
+
+def _names(report: str, value: object, what: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",")]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise ThothError(f"GA4 report {report!r}: {what} must be a list of GA4 API names")
+    return tuple(value)
+
+
+def _filter(report: str, value: object, what: str) -> dict | None:
+    if value is None:
+        return None
+    from google.protobuf import json_format
+
+    try:
+        filter_expression(value)
+    except (TypeError, ValueError, KeyError, json_format.Error) as exc:
+        raise ThothError(f"GA4 report {report!r}: {what} is not a FilterExpression: "
+                         f"{str(exc).splitlines()[0]}") from None
+    return dict(value)
+
+
+def filter_expression(value: dict):
+    """A FilterExpression from config, spelled as in Google's docs (fieldName, inListFilter) or
+    in snake_case (field_name, in_list_filter)."""
+    from google.analytics.data_v1beta.types import FilterExpression
+
+    return FilterExpression.from_json(json.dumps(value))
+
+
+def parse_reports(value: object) -> tuple[Report, ...]:
+    if value is None or value == "":
+        value = settings.DEFAULT_REPORTS
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ThothError(f"{_env('reports')} is not a JSON list of reports") from None
+    if not isinstance(value, list) or not value:
+        raise ThothError("[sources.ga4] reports must be a non-empty list of "
+                         "{name, dimensions, metrics} tables")
+    reports = []
+    for item in value:
+        if not isinstance(item, dict) or not item.get("name"):
+            raise ThothError("[sources.ga4] reports: every report needs a name")
+        name = str(item["name"])
+        if not _TABLE_NAME.match(name) or name == settings.METADATA_TABLE:
+            raise ThothError(f"GA4 report name {name!r}: use lower_snake_case, not "
+                             f"{settings.METADATA_TABLE!r} (it becomes the table ga4_raw.{name})")
+        dims = _names(name, item.get("dimensions"), "dimensions")
+        metrics = _names(name, item.get("metrics"), "metrics")
+        if "date" not in dims:
+            raise ThothError(f"GA4 report {name!r}: dimensions must include date "
+                             "(the pipeline loads and replaces day by day)")
+        if len(dims) > 9 or len(metrics) > 10:
+            raise ThothError(f"GA4 report {name!r}: the API allows at most 9 dimensions "
+                             "and 10 metrics a report")
+        columns = [column_name(c) for c in (*dims, *metrics)]
+        if len(set(columns)) != len(columns) or "property_id" in columns:
+            raise ThothError(f"GA4 report {name!r}: dimensions and metrics repeat a name")
+        reports.append(Report(name, dims, metrics,
+                              _filter(name, item.get("dimension_filter"), "dimension_filter"),
+                              _filter(name, item.get("metric_filter"), "metric_filter")))
+    names = [r.name for r in reports]
+    if len(set(names)) != len(names):
+        raise ThothError(f"[sources.ga4] reports: names repeat: {', '.join(names)}")
+    return tuple(reports)
+
+
+def _credentials() -> dict | None:
+    """The service-account key's fields through dlt's spec (a TOML table, SOURCES__GA4__
+    CREDENTIALS__<FIELD> variables, or the whole key JSON); None: Application Default
+    Credentials."""
+    spec = GcpServiceAccountCredentialsWithoutDefaults()
+    try:
+        resolved = resolve_configuration(spec, sections=("sources", "ga4"))
+    except ConfigFieldMissingException as exc:
+        missing = set(exc.fields)
+        if {"client_email", "private_key"} <= missing:
+            return None  # no key given
+        raise ThothError(f"[sources.ga4.credentials] lacks {', '.join(sorted(missing))}: copy "
+                         "the fields of the service account's JSON key "
+                         "(see .dlt/example.secrets.toml)") from None
+    except (InvalidGoogleServicesJson, ConfigValueCannotBeCoercedException):
+        raise ThothError("SOURCES__GA4__CREDENTIALS is not a service-account key: paste the key "
+                         "file's JSON, or its fields under [sources.ga4.credentials]") from None
+    return dict(resolved)
+
+
+def load_config(today: date | None = None) -> Ga4Config:
+    """Read and check `[sources.ga4]` (environment, .dlt/secrets.toml, .dlt/config.toml)."""
+    property_ids = parse_property_ids(_get("property_ids"))
+    reports = parse_reports(_get("reports"))
+    today = today or date.today()
+    configured = _get("start_date")
+    if configured:
+        start_date = parse_date(configured, _env("start_date"))
+        if start_date > today:
+            raise ThothError(f"{_env('start_date')} is {start_date}, after today: "
+                             "expected the first day to load, YYYY-MM-DD")
+    else:
+        start_date = today - timedelta(days=settings.DEFAULT_BACKFILL_DAYS)
+    endpoint = str(_get("api_endpoint") or settings.DEFAULT_API_ENDPOINT).rstrip("/")
+    return Ga4Config(
+        property_ids=property_ids,
+        reports=reports,
+        start_date=start_date,
+        lookback_days=int(_number("lookback_days", settings.DEFAULT_LOOKBACK_DAYS, int, 0, 60)),
+        api_endpoint=endpoint,
+        page_size=int(_number("page_size", settings.DEFAULT_PAGE_SIZE, int, 1,
+                              settings.MAX_PAGE_SIZE)),
+        retry_initial_seconds=_number("retry_initial_seconds",
+                                      settings.DEFAULT_RETRY_INITIAL_SECONDS, float, 0),
+        retry_attempts=int(_number("retry_attempts", settings.DEFAULT_RETRY_ATTEMPTS, int, 1, 50)),
+        retry_timeout_seconds=_number("retry_timeout_seconds",
+                                      settings.DEFAULT_RETRY_TIMEOUT_SECONDS, float, 1),
+        credentials=None if endpoint.startswith("http://") else _credentials(),
+    )
