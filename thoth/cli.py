@@ -77,6 +77,28 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _transform(args: argparse.Namespace) -> int:
+    from transforms.build import build
+
+    results = build(settings.warehouse_path(), log=lambda line: print(line, flush=True))
+    seconds = sum(r.seconds for r in results)
+    print(f"built {len(results)} models in {seconds:.1f} s")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from transforms.checks import run_checks
+
+    return 0 if run_checks(settings.warehouse_path(), log=print) else 1
+
+
+def _kpis(args: argparse.Namespace) -> int:
+    from transforms.catalogue import render
+
+    print(render(settings.warehouse_path()))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from thoth.demo import run_demo
 
@@ -131,6 +153,28 @@ def build_parser() -> argparse.ArgumentParser:
                      help="re-read every report from this day (overrides the saved position "
                      "and SOURCES__GA4__START_DATE)")
     ga4.set_defaults(func=_extract_ga4)
+
+    transform = commands.add_parser(
+        "transform", help="build the staging views and KPI tables",
+        description="Build every model under transforms/models in dependency order (read from "
+        "the SQL itself), in one transaction: staging views, then the kpi_* tables in marts.",
+    )
+    transform.set_defaults(func=_transform)
+
+    check = commands.add_parser(
+        "check", help="run the data tests",
+        description="Run the data tests declared beside each model (unique and not-null keys, "
+        "relationships, accepted values, ranges, row-count drops) and the KPI catalogue's "
+        "lineage check; record the results in platform.check_results; exit 1 on a failure.",
+    )
+    check.set_defaults(func=_check)
+
+    kpis = commands.add_parser(
+        "kpis", help="the KPI catalogue with each KPI's freshness",
+        description="Print every KPI: objective, key result, owner, grain, and freshness (the "
+        "oldest load among the raw tables it is built from).",
+    )
+    kpis.set_defaults(func=_kpis)
 
     status = commands.add_parser(
         "status", help="rows, last load, cursor and staleness per table",

@@ -62,7 +62,7 @@ def record(con: duckdb.DuckDBPyConnection, load: TableLoad) -> None:
 def read_all(con: duckdb.DuckDBPyConnection) -> list[TableLoad]:
     if not con.execute(
         "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' AND table_name = 'load_state'"
-    ).fetchone():
+    ).fetchall():
         return []
     rows = con.execute(
         "SELECT * FROM platform.load_state ORDER BY source, table_name"

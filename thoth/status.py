@@ -9,7 +9,7 @@ from thoth import load_state
 from thoth.duck import open_warehouse
 
 
-def _age(delta: timedelta) -> str:
+def age(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 120:
         return f"{seconds} s"
@@ -38,7 +38,7 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
             x.loaded_at.strftime("%Y-%m-%d %H:%M:%S"),
             x.mode,
             f"{x.cursor_column}={x.cursor_value}" if x.cursor_column else "(full reload)",
-            _age(now - x.loaded_at),
+            age(now - x.loaded_at),
             x.flags or "",  # e.g. GA4's "sampled 2d, thresholded 30d"
         )
         for x in loads

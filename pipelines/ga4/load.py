@@ -80,7 +80,7 @@ def _flags(con: duckdb.DuckDBPyConnection, report: str) -> str | None:
         f"count(DISTINCT date) FILTER (data_loss_from_other_row) "
         f"FROM {settings.DATASET}.{settings.METADATA_TABLE} WHERE report = ?",
         [report],
-    ).fetchone()
+    ).fetchall()[0]
     parts = [f"{label} {days}d" for label, days in
              (("sampled", sampled), ("thresholded", thresholded), ("other-row", other)) if days]
     return ", ".join(parts) or None
@@ -90,7 +90,7 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return con.execute(
         "SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
         [settings.DATASET, table],
-    ).fetchone() is not None
+    ).fetchall() != []
 
 
 def _record(warehouse: Path, report: Report, stats: ReportStats, mode: str,
@@ -102,7 +102,7 @@ def _record(warehouse: Path, report: Report, stats: ReportStats, mode: str,
         if _exists(con, report.name):
             total, newest = con.execute(
                 f'SELECT count(*), max(date)::VARCHAR FROM {settings.DATASET}."{report.name}"'
-            ).fetchone()
+            ).fetchall()[0]
         load = TableLoad(SOURCE, report.name, mode, "date", newest, stats.rows, 0, total,
                          round(seconds, 3), datetime.now(UTC).replace(tzinfo=None),
                          flags=_flags(con, report.name))

@@ -152,19 +152,30 @@ class StandIn:
                 values["date"] = day.strftime("%Y%m%d")
                 if "pageTitle" in dimensions:
                     values["pageTitle"] = _title(values.get("pagePath", "/"))
-                out.append(([values[d] for d in dimensions],
-                            [self._metric(rng, m) for m in metrics]))
+                out.append(([values[d] for d in dimensions], self._metrics(rng, metrics)))
             day += timedelta(days=1)
         return out
 
     @staticmethod
-    def _metric(rng: random.Random, metric: str) -> str:
-        kind = METRIC_TYPES.get(metric, "TYPE_INTEGER")
-        if kind == "TYPE_INTEGER":
-            return str(rng.randint(1, 900))
-        if kind == "TYPE_FLOAT":
-            return repr(round(rng.random(), 6))
-        return repr(round(rng.uniform(10, 50_000), 3))
+    def _metrics(rng: random.Random, metrics: list[str]) -> list[str]:
+        # Parts agree as GA4's do, so ratios built from them stay in range: engaged sessions
+        # and active users never exceed sessions, new users never exceed active users.
+        sessions = rng.randint(1, 900)
+        active = rng.randint(1, sessions)
+        related = {"sessions": sessions, "activeUsers": active,
+                   "engagedSessions": rng.randint(0, sessions), "newUsers": rng.randint(0, active)}
+        values = []
+        for metric in metrics:
+            kind = METRIC_TYPES.get(metric, "TYPE_INTEGER")
+            if metric in related:
+                values.append(str(related[metric]))
+            elif kind == "TYPE_INTEGER":
+                values.append(str(rng.randint(1, 900)))
+            elif kind == "TYPE_FLOAT":
+                values.append(repr(round(rng.random(), 6)))
+            else:
+                values.append(repr(round(rng.uniform(10, 50_000), 3)))
+        return values
 
     # --- HTTP ----------------------------------------------------------------------------
     def _answer(self, property_id: str, body: dict) -> tuple[int, dict]:

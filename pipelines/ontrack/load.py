@@ -57,7 +57,7 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return con.execute(
         "SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
         [settings.DATASET, table],
-    ).fetchone() is not None
+    ).fetchall() != []
 
 
 def _select(src: SourceDB, plan: TablePlan, where: str = "") -> str:
@@ -82,7 +82,7 @@ def _incremental_filter(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: Tab
     target = _target(plan.table)
     last_cursor, max_id = con.execute(
         f"SELECT max({_q(plan.cursor)}), max(id) FROM {target}"
-    ).fetchone()
+    ).fetchall()[0]
     if max_id is None:
         return None
     cursor = src.quote(plan.cursor)
@@ -97,7 +97,7 @@ def _incremental_filter(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: Tab
         if {"type", "date_extension_assessed"} <= names:
             (first_pending,) = con.execute(
                 f"SELECT min(id) FROM {target} WHERE {which} AND NOT ({settled})"
-            ).fetchone()
+            ).fetchall()[0]
             if first_pending is not None:
                 terms.append(f"({src.quote('id')} >= {first_pending} AND {which})")
     return " WHERE " + " OR ".join(terms)
@@ -142,9 +142,9 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
                             f"SELECT {_casts(plan)} FROM _source_rows")
             con.unregister("_source_rows")
         if where is None:
-            (loaded,) = con.execute(f"SELECT count(*) FROM {target}").fetchone()
+            (loaded,) = con.execute(f"SELECT count(*) FROM {target}").fetchall()[0]
         else:
-            (loaded,) = con.execute("SELECT count(*) FROM _stage").fetchone()
+            (loaded,) = con.execute("SELECT count(*) FROM _stage").fetchall()[0]
             _evolve(con, plan.table, plan)
             con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM _stage)")
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _stage")
@@ -153,7 +153,7 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
         total, cursor_value = con.execute(
             f"SELECT count(*), max({_q(plan.cursor)})::VARCHAR FROM {target}"
             if plan.cursor else f"SELECT count(*), NULL FROM {target}"
-        ).fetchone()
+        ).fetchall()[0]
         load = TableLoad(
             SOURCE, plan.table, mode, plan.cursor, cursor_value, loaded, deleted, total,
             round(time.perf_counter() - started, 3), datetime.now(UTC).replace(tzinfo=None),
@@ -176,6 +176,6 @@ def _delete_missing(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePl
         con.unregister("_source_keys")
     (deleted,) = con.execute(
         f"DELETE FROM {target} t WHERE NOT EXISTS (SELECT 1 FROM _keys k WHERE k.id = t.id)"
-    ).fetchone()
+    ).fetchall()[0]
     con.execute("DROP TABLE _keys")
     return deleted

@@ -1,0 +1,100 @@
+"""`thoth transform`: build every model in dependency order, in one transaction.
+
+A failing model rolls the whole build back, so readers never see KPI tables from two builds.
+Each build's row counts go to `platform.model_builds`; the row-count-drop data test reads them.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from thoth.duck import open_warehouse
+from thoth.errors import ThothError
+from transforms.project import MODEL_SCHEMAS, Model, build_order, discover
+
+DDL = """
+CREATE SCHEMA IF NOT EXISTS platform;
+CREATE TABLE IF NOT EXISTS platform.model_builds (
+    build_id  VARCHAR NOT NULL,
+    model     VARCHAR NOT NULL,
+    rows      BIGINT,            -- NULL for views
+    seconds   DOUBLE NOT NULL,
+    built_at  TIMESTAMP NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class ModelBuild:
+    model: str
+    rows: int | None
+    seconds: float
+
+
+def warehouse_sources(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Tables the pipelines loaded: every schema that is not a model schema or the platform's."""
+    rows = con.execute(
+        "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND schema_name NOT IN ?",
+        [[*MODEL_SCHEMAS, "platform"]],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _build_one(con: duckdb.DuckDBPyConnection, model: Model) -> int | None:
+    if model.sql is not None:
+        kind = "VIEW" if model.materialized == "view" else "TABLE"
+        con.execute(f"CREATE OR REPLACE {kind} {model.qualified} AS {model.sql}")
+        if kind == "VIEW":
+            return None
+    else:
+        frames = [con.sql(f"SELECT * FROM {name}").pl() for name in model.func.polars_inputs]
+        result = model.func(*frames)
+        con.register("_polars_model_result", result)
+        con.execute(f"CREATE OR REPLACE TABLE {model.qualified} AS "
+                    "SELECT * FROM _polars_model_result")
+        con.unregister("_polars_model_result")
+    return con.execute(f"SELECT count(*) FROM {model.qualified}").fetchall()[0][0]
+
+
+def build(warehouse: Path, *, log: Callable[[str], None] = print) -> list[ModelBuild]:
+    con = open_warehouse(warehouse)
+    try:
+        order = build_order(discover(), warehouse_sources(con))
+        build_id, results = uuid.uuid4().hex[:12], []
+        con.execute(DDL)
+        con.execute("BEGIN")
+        try:
+            for schema in MODEL_SCHEMAS:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            for model in order:
+                started = time.perf_counter()
+                try:
+                    rows = _build_one(con, model)
+                except duckdb.Error as exc:
+                    raise ThothError(
+                        f"model {model.qualified} failed: {str(exc).splitlines()[0]}"
+                    ) from None
+                results.append(ModelBuild(model.qualified, rows,
+                                          round(time.perf_counter() - started, 3)))
+                log(f"{model.qualified}: {'view' if rows is None else f'{rows:,} rows'}, "
+                    f"{results[-1].seconds:.2f} s")
+            now = datetime.now(UTC).replace(tzinfo=None)
+            con.executemany(
+                "INSERT INTO platform.model_builds VALUES (?, ?, ?, ?, ?)",
+                [[build_id, r.model, r.rows, r.seconds, now] for r in results],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return results
+    finally:
+        con.close()

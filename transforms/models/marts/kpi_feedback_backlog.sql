@@ -1,0 +1,43 @@
+-- Tasks waiting in "Ready for Feedback" (status 9) per unit and tutor, at build time, as
+-- UnitRole#tasks_awaiting_feedback counts them: enrolled students, tasks up to their target
+-- grade. The tutor is the one of the student's tutorial in the task's stream (the lowest
+-- tutorial id when the task has no stream); no tutorial gives a NULL tutor_key.
+WITH waiting AS (
+    SELECT t.task_id, t.project_id, t.submission_date, td.unit_id, td.tutorial_stream_id
+    FROM staging.stg_ontrack__tasks AS t
+    JOIN staging.stg_ontrack__projects AS p ON p.project_id = t.project_id
+    JOIN staging.stg_ontrack__task_definitions AS td
+      ON td.task_definition_id = t.task_definition_id
+    WHERE t.task_status_id = 9 AND p.enrolled AND td.target_grade <= p.target_grade
+),
+tutor_of_task AS (
+    SELECT
+        w.task_id,
+        MIN(tu.tutorial_id) AS tutorial_id
+    FROM waiting AS w
+    JOIN staging.stg_ontrack__tutorial_enrolments AS te ON te.project_id = w.project_id
+    JOIN staging.stg_ontrack__tutorials AS tu ON tu.tutorial_id = te.tutorial_id
+    WHERE w.tutorial_stream_id IS NULL OR tu.tutorial_stream_id = w.tutorial_stream_id
+    GROUP BY w.task_id
+),
+keyed AS (
+    SELECT w.unit_id, w.submission_date, k.user_key AS tutor_key
+    FROM waiting AS w
+    LEFT JOIN tutor_of_task AS tt ON tt.task_id = w.task_id
+    LEFT JOIN staging.stg_ontrack__tutorials AS tu ON tu.tutorial_id = tt.tutorial_id
+    LEFT JOIN staging.stg_ontrack__unit_roles AS ur ON ur.unit_role_id = tu.tutor_unit_role_id
+    LEFT JOIN staging.stg_ontrack__user_keys AS k ON k.user_id = ur.staff_user_id
+)
+SELECT
+    u.unit_id,
+    u.unit_code,
+    tp.teaching_period,
+    k.tutor_key,
+    COUNT(*) AS awaiting_feedback,
+    MAX(date_diff('second', k.submission_date, CAST(current_timestamp AS TIMESTAMP))) / 86400.0
+        AS oldest_waiting_days,
+    CAST(current_timestamp AS TIMESTAMP) AS as_of
+FROM keyed AS k
+JOIN staging.stg_ontrack__units AS u ON u.unit_id = k.unit_id
+LEFT JOIN staging.stg_ontrack__teaching_periods AS tp ON tp.teaching_period_id = u.teaching_period_id
+GROUP BY u.unit_id, u.unit_code, tp.teaching_period, k.tutor_key

@@ -1,0 +1,38 @@
+-- Staff comments addressed to the student, per unit: the share their recipient has read
+-- (a read receipt by that recipient), and the median hours until it was read.
+WITH staff_comments AS (
+    SELECT c.task_comment_id, c.recipient_user_id, c.created_at, p.unit_id
+    FROM staging.stg_ontrack__task_comments AS c
+    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = c.task_id
+    JOIN staging.stg_ontrack__projects AS p ON p.project_id = t.project_id
+    WHERE c.author_user_id <> p.student_user_id AND c.recipient_user_id IS NOT NULL
+),
+reads AS (
+    SELECT
+        s.unit_id,
+        r.read_at,
+        date_diff('second', s.created_at, r.read_at) / 3600.0 AS hours_to_read
+    FROM staff_comments AS s
+    LEFT JOIN staging.stg_ontrack__comments_read_receipts AS r
+      ON r.task_comment_id = s.task_comment_id AND r.reader_user_id = s.recipient_user_id
+),
+counts AS (
+    SELECT
+        unit_id,
+        COUNT(*) AS staff_comments,
+        COUNT(read_at) AS read_comments,
+        MEDIAN(CASE WHEN hours_to_read >= 0 THEN hours_to_read END) AS median_hours_to_read
+    FROM reads
+    GROUP BY unit_id
+)
+SELECT
+    u.unit_id,
+    u.unit_code,
+    tp.teaching_period,
+    c.staff_comments,
+    c.read_comments,
+    CAST(c.read_comments AS DOUBLE) / NULLIF(c.staff_comments, 0) AS read_rate,
+    c.median_hours_to_read
+FROM counts AS c
+JOIN staging.stg_ontrack__units AS u ON u.unit_id = c.unit_id
+LEFT JOIN staging.stg_ontrack__teaching_periods AS tp ON tp.teaching_period_id = u.teaching_period_id

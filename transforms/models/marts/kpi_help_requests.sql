@@ -1,0 +1,35 @@
+-- Where students ask for help: "Need Help" status changes per task definition, the students
+-- who asked, and the tasks still sitting in Need Help (status 3). A unit chair's signal of a
+-- task whose brief or resources need work.
+WITH asked AS (
+    SELECT t.task_definition_id, t.project_id
+    FROM staging.stg_ontrack__task_engagements AS e
+    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = e.task_id
+    WHERE e.status_name = 'Need Help'
+),
+counts AS (
+    SELECT task_definition_id, COUNT(*) AS help_requests,
+           COUNT(DISTINCT project_id) AS students_asking
+    FROM asked
+    GROUP BY task_definition_id
+),
+open_now AS (
+    SELECT task_definition_id, COUNT(*) AS open_help_requests
+    FROM staging.stg_ontrack__tasks
+    WHERE task_status_id = 3
+    GROUP BY task_definition_id
+)
+SELECT
+    u.unit_id,
+    u.unit_code,
+    tp.teaching_period,
+    td.task_definition_id,
+    td.task_abbreviation,
+    COALESCE(c.help_requests, 0) AS help_requests,
+    COALESCE(c.students_asking, 0) AS students_asking,
+    COALESCE(o.open_help_requests, 0) AS open_help_requests
+FROM staging.stg_ontrack__task_definitions AS td
+JOIN staging.stg_ontrack__units AS u ON u.unit_id = td.unit_id
+LEFT JOIN staging.stg_ontrack__teaching_periods AS tp ON tp.teaching_period_id = u.teaching_period_id
+LEFT JOIN counts AS c ON c.task_definition_id = td.task_definition_id
+LEFT JOIN open_now AS o ON o.task_definition_id = td.task_definition_id

@@ -1,0 +1,32 @@
+-- How often work goes round again: of the assessed submissions per task definition, the share
+-- sent back (Fix and Resubmit, Redo), and submissions per submitted task.
+WITH assessed AS (
+    SELECT t.task_definition_id, s.task_id, s.outcome
+    FROM staging.stg_ontrack__task_submissions AS s
+    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = s.task_id
+),
+counts AS (
+    SELECT
+        task_definition_id,
+        COUNT(*) AS submissions,
+        COUNT(DISTINCT task_id) AS tasks_submitted,
+        COUNT(outcome) AS assessed,
+        COUNT(CASE WHEN outcome IN ('Fix and Resubmit', 'Redo') THEN 1 END) AS sent_back
+    FROM assessed
+    GROUP BY task_definition_id
+)
+SELECT
+    u.unit_id,
+    u.unit_code,
+    tp.teaching_period,
+    td.task_definition_id,
+    td.task_abbreviation,
+    COALESCE(c.submissions, 0) AS submissions,
+    COALESCE(c.assessed, 0) AS assessed,
+    COALESCE(c.sent_back, 0) AS sent_back,
+    CAST(c.sent_back AS DOUBLE) / NULLIF(c.assessed, 0) AS resubmission_rate,
+    CAST(c.submissions AS DOUBLE) / NULLIF(c.tasks_submitted, 0) AS submissions_per_task
+FROM staging.stg_ontrack__task_definitions AS td
+JOIN staging.stg_ontrack__units AS u ON u.unit_id = td.unit_id
+LEFT JOIN staging.stg_ontrack__teaching_periods AS tp ON tp.teaching_period_id = u.teaching_period_id
+LEFT JOIN counts AS c ON c.task_definition_id = td.task_definition_id

@@ -1,0 +1,137 @@
+"""The transform project: models found on disk, their inputs read from the models themselves.
+
+A SQL model is `models/<schema>/<table>.sql` (one SELECT, DuckDB dialect, every table written
+`schema.table`); a Polars model is a function in `models/<schema>/*.py` decorated with
+`@polars_model(inputs=[...])`. Each may have `<table>.yml` beside it: description, grain, columns
+and data tests. Dependencies come from sqlglot's parse of the SQL, never from a hand-kept list.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import sqlglot
+import yaml
+from sqlglot import exp
+
+from thoth.errors import ThothError
+
+MODELS_DIR = Path(__file__).parent / "models"
+MODEL_SCHEMAS = ("staging", "marts")
+# Staging models only rename and cast: views cost nothing to build and are always current.
+MATERIALIZED = {"staging": "view", "marts": "table"}
+
+
+@dataclass
+class Model:
+    schema: str
+    name: str
+    path: Path
+    inputs: set[str]
+    sql: str | None = None
+    func: Callable[..., pl.DataFrame] | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def materialized(self) -> str:
+        return self.meta.get("materialized", MATERIALIZED[self.schema])
+
+
+def polars_model(inputs: list[str]) -> Callable:
+    """Mark a function as a model: it receives its inputs as DataFrames, in order, and returns
+    the table (named after the function)."""
+
+    def mark(func: Callable) -> Callable:
+        func.polars_inputs = list(inputs)
+        return func
+
+    return mark
+
+
+def sql_inputs(sql: str, model: str) -> set[str]:
+    """The `schema.table` names a SELECT reads; CTE names aside."""
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise ThothError(f"model {model}: SQL does not parse: {str(exc).splitlines()[0]}") from None
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    inputs = set()
+    for table in tree.find_all(exp.Table):
+        if table.db:
+            inputs.add(f"{table.db}.{table.name}")
+        elif table.name not in ctes:
+            raise ThothError(
+                f"model {model} reads {table.name!r} without a schema: write schema.table"
+            )
+    return inputs
+
+
+def _meta(path: Path) -> dict:
+    yml = path.with_suffix(".yml")
+    return (yaml.safe_load(yml.read_text()) or {}) if yml.exists() else {}
+
+
+def _polars_models(path: Path, schema: str) -> list[Model]:
+    spec = importlib.util.spec_from_file_location(f"transforms.models.{schema}.{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    models = []
+    for name, func in vars(module).items():
+        if callable(func) and hasattr(func, "polars_inputs"):
+            meta = _meta(path.with_name(f"{name}.yml"))
+            models.append(Model(schema, name, path, set(func.polars_inputs), func=func, meta=meta))
+    return models
+
+
+def discover(models_dir: Path = MODELS_DIR) -> dict[str, Model]:
+    models: dict[str, Model] = {}
+    for schema in MODEL_SCHEMAS:
+        folder = models_dir / schema
+        found: list[Model] = []
+        for path in sorted(folder.glob("*.sql")):
+            sql = path.read_text()
+            name = f"{schema}.{path.stem}"
+            found.append(Model(schema, path.stem, path, sql_inputs(sql, name), sql=sql,
+                               meta=_meta(path)))
+        for path in sorted(folder.glob("*.py")):
+            if not path.name.startswith("_"):
+                found.extend(_polars_models(path, schema))
+        for model in found:
+            if model.qualified in models:
+                raise ThothError(f"two models build {model.qualified}: {model.path} and "
+                                 f"{models[model.qualified].path}")
+            models[model.qualified] = model
+    return models
+
+
+def build_order(models: dict[str, Model], sources: set[str]) -> list[Model]:
+    """Models in dependency order; a missing input or a cycle is an error naming the models."""
+    graph = {}
+    for model in models.values():
+        missing = sorted(i for i in model.inputs if i not in models and i not in sources)
+        if missing:
+            raise ThothError(f"model {model.qualified} reads {', '.join(missing)}, which no model "
+                             "builds and the warehouse does not hold")
+        graph[model.qualified] = {i for i in model.inputs if i in models}
+    try:
+        return [models[name] for name in graphlib.TopologicalSorter(graph).static_order()]
+    except graphlib.CycleError as exc:
+        cycle = " → ".join(exc.args[1])
+        raise ThothError(f"models form a cycle: {cycle}") from None
+
+
+def lineage(models: dict[str, Model], name: str) -> set[str]:
+    """The raw tables a model depends on, directly or through other models."""
+    raw: set[str] = set()
+    for item in models[name].inputs:
+        raw |= lineage(models, item) if item in models else {item}
+    return raw
