@@ -35,7 +35,8 @@ class Kpi:
         return f"marts.{self.name}"
 
 
-def load_catalogue(path: Path = CATALOGUE) -> list[Kpi]:
+def load_catalogue(path: Path | None = None) -> list[Kpi]:
+    path = path or CATALOGUE
     doc = yaml.safe_load(path.read_text())
     kpis = []
     for entry in doc["kpis"]:

@@ -43,7 +43,7 @@ running AS (
         week_start,
         last_at,
         MAX(last_at) OVER (
-            PARTITION BY project_id ORDER BY week_start
+            PARTITION BY project_id ORDER BY week_start NULLS FIRST
             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS last_active_at
     FROM grid

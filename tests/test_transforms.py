@@ -1,0 +1,197 @@
+"""The transform framework: lineage from the SQL, build order, errors, data tests, catalogue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+import pytest
+import sqlglot
+import yaml
+from kpi_fixtures import PSEUDONYM_KEY, Raw, build_kpis
+
+from thoth.cli import main
+from thoth.errors import ThothError
+from transforms import catalogue
+from transforms.checks import last_check_passed, run_checks
+from transforms.project import build_order, discover, lineage, sql_inputs
+
+
+def test_inputs_come_from_the_sql_not_a_list():
+    sql = ("WITH a AS (SELECT * FROM ontrack_raw.tasks) "
+           "SELECT * FROM a JOIN staging.stg_x USING (id) "
+           "WHERE id IN (SELECT id FROM ontrack_raw.units)")
+    assert sql_inputs(sql, "m") == {"ontrack_raw.tasks", "staging.stg_x", "ontrack_raw.units"}
+
+
+def test_unqualified_table_is_an_error():
+    with pytest.raises(ThothError, match="model m reads 'tasks' without a schema"):
+        sql_inputs("SELECT * FROM tasks", "m")
+
+
+def _models(tmp_path, files: dict[str, str]):
+    for name, sql in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(sql)
+    return discover(tmp_path)
+
+
+def test_cycle_names_the_models(tmp_path):
+    models = _models(tmp_path, {
+        "staging/a.sql": "SELECT * FROM marts.b",
+        "marts/b.sql": "SELECT * FROM staging.a",
+    })
+    with pytest.raises(ThothError, match=r"models form a cycle: .*staging\.a.*marts\.b"):
+        build_order(models, sources=set())
+
+
+def test_missing_input_names_model_and_table(tmp_path):
+    models = _models(tmp_path, {"marts/kpi_x.sql": "SELECT * FROM ontrack_raw.nowhere"})
+    with pytest.raises(ThothError, match="model marts.kpi_x reads ontrack_raw.nowhere, which no "
+                                         "model builds and the warehouse does not hold"):
+        build_order(models, sources={"ontrack_raw.tasks"})
+
+
+def test_build_order_puts_inputs_first():
+    models = discover()
+    order = [m.qualified for m in build_order(models, sources=_all_raw(models))]
+    for model in models.values():
+        for dependency in model.inputs & set(models):
+            assert order.index(dependency) < order.index(model.qualified)
+    assert lineage(models, "marts.kpi_feedback_backlog") >= {"ontrack_raw.users",
+                                                             "ontrack_raw.tutorials"}
+
+
+def _all_raw(models) -> set[str]:
+    return {i for m in models.values() for i in m.inputs if i.split(".")[0].endswith("_raw")}
+
+
+def test_every_sql_model_transpiles_to_bigquery():
+    sql_models = [m for m in discover().values() if m.sql is not None]
+    assert len(sql_models) > 25
+    for model in sql_models:
+        out = sqlglot.transpile(model.sql, read="duckdb", write="bigquery",
+                                unsupported_level=sqlglot.ErrorLevel.RAISE)
+        assert out and out[0].strip(), model.qualified
+
+
+def test_every_model_has_docs_and_every_kpi_a_grain():
+    for model in discover().values():
+        assert model.meta.get("description"), f"{model.qualified} has no description"
+        if model.schema == "marts":
+            assert model.name.startswith("kpi_")
+            assert model.meta.get("grain"), model.qualified
+            documented = set(model.meta.get("columns", {}))
+            assert set(model.meta["grain"]) <= documented, model.qualified
+
+
+def _raw_with_tasks(n_definitions: int) -> Raw:
+    raw = Raw().student(11, 101)
+    for i in range(1, n_definitions + 1):
+        raw.task_definition(i, target_date=datetime(2024, 4, 1))
+    return raw
+
+
+def test_check_passes_then_fails_on_a_broken_rate_and_records_it(tmp_path, monkeypatch, capsys):
+    warehouse = tmp_path / "warehouse.duckdb"
+    build_kpis(_raw_with_tasks(3), warehouse, monkeypatch).close()
+    assert run_checks(warehouse, log=lambda line: None)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE marts.kpi_task_submission SET submission_rate = 1.5 "
+                    "WHERE task_definition_id = 2")
+        con.execute("UPDATE marts.kpi_enrolment SET enrolled = NULL")
+    monkeypatch.setenv("WAREHOUSE__PATH", str(warehouse))
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL range marts.kpi_task_submission.submission_rate: 1 rows" in out
+    assert "FAIL not_null marts.kpi_enrolment.enrolled: 1 rows" in out
+    with duckdb.connect(str(warehouse)) as con:
+        assert last_check_passed(con) is False
+        failed = con.execute("SELECT model, test, column_name, failures FROM "
+                             "platform.check_results WHERE NOT passed ORDER BY 1").fetchall()
+    assert failed == [("marts.kpi_enrolment", "not_null", "enrolled", 1),
+                      ("marts.kpi_task_submission", "range", "submission_rate", 1)]
+
+
+def test_check_fails_on_a_sudden_row_count_drop(tmp_path, monkeypatch):
+    warehouse = tmp_path / "warehouse.duckdb"
+    build_kpis(_raw_with_tasks(10), warehouse, monkeypatch).close()
+    build_kpis(_raw_with_tasks(8), warehouse, monkeypatch).close()  # -20 %
+    lines = []
+    assert not run_checks(warehouse, log=lines.append)
+    assert any("FAIL max_row_drop marts.kpi_on_time: 10 → 8 rows (+20% drop, limit 15%)" in line
+               for line in lines)
+
+
+def test_catalogue_lineage_must_match_the_sql(tmp_path, monkeypatch):
+    doc = yaml.safe_load(catalogue.CATALOGUE.read_text())
+    entry = next(k for k in doc["kpis"] if k["name"] == "kpi_on_time")
+    entry["requires"] = ["ontrack_raw.tasks", "ontrack_raw.logins"]
+    doc["kpis"] = [k for k in doc["kpis"] if k["name"] != "kpi_web_traffic"]
+    path = tmp_path / "kpis.yml"
+    path.write_text(yaml.safe_dump(doc))
+    monkeypatch.setattr(catalogue, "CATALOGUE", path)
+    problems = catalogue.catalogue_problems(discover(), built={"ontrack_raw.tasks"})
+    assert ("kpi_on_time: requires disagrees with its SQL lineage; not read: ontrack_raw.logins; "
+            "read but not listed: ontrack_raw.task_definitions, ontrack_raw.teaching_periods, "
+            "ontrack_raw.units") in problems
+    assert "marts.kpi_web_traffic is not in the catalogue" in problems
+    assert any(p.startswith("kpi_enrolment: required data not loaded: ontrack_raw.projects")
+               for p in problems)
+
+
+def test_shipped_catalogue_matches_every_kpi():
+    models = discover()
+    kpis = catalogue.load_catalogue()
+    assert len(kpis) >= 15
+    assert catalogue.catalogue_problems(models, built=_all_raw(models)) == []
+
+
+def test_kpis_command_prints_catalogue_with_freshness(tmp_path, monkeypatch, capsys):
+    warehouse = tmp_path / "warehouse.duckdb"
+    build_kpis(_raw_with_tasks(1), warehouse, monkeypatch).close()
+    with duckdb.connect(str(warehouse)) as con:
+        from thoth import load_state
+
+        load_state.ensure(con)
+        con.execute("INSERT INTO platform.load_state (source, table_name, mode, rows_loaded, "
+                    "rows_deleted, rows_total, seconds, loaded_at) "
+                    "SELECT 'ontrack', table_name, 'full', 0, 0, 0, 0, "
+                    "TIMESTAMP '2026-01-01 10:00' + (row_number() OVER () * INTERVAL 1 MINUTE) "
+                    "FROM duckdb_tables() WHERE schema_name = 'ontrack_raw'")
+    monkeypatch.setenv("WAREHOUSE__PATH", str(warehouse))
+    assert main(["kpis"]) == 0
+    out = capsys.readouterr().out
+    block = out.split("kpi_grade_distribution", 1)[1].split("\n\n", 1)[0]
+    assert "owner:      Head of Teaching & Learning" in block
+    assert "freshness:  2026-01-01 10:" in block
+    assert "kpi_web_traffic  [day, property_id]" in out
+    assert "freshness:  never loaded" in out.split("kpi_web_traffic", 1)[1]
+
+
+def test_transform_without_pseudonym_key_says_what_to_set(tmp_path, monkeypatch, capsys):
+    warehouse = tmp_path / "warehouse.duckdb"
+    _raw_with_tasks(1).write(warehouse)
+    monkeypatch.delenv("TRANSFORMS__PSEUDONYM_KEY", raising=False)
+    monkeypatch.setenv("WAREHOUSE__PATH", str(warehouse))
+    assert main(["transform"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("thoth: error: TRANSFORMS__PSEUDONYM_KEY is not set")
+    assert err.count("\n") == 1
+
+
+def test_failed_build_keeps_the_previous_kpi_tables(tmp_path, monkeypatch, capsys):
+    warehouse = tmp_path / "warehouse.duckdb"
+    build_kpis(_raw_with_tasks(2), warehouse, monkeypatch).close()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("ALTER TABLE ontrack_raw.tasks DROP COLUMN extensions")
+    monkeypatch.setenv("WAREHOUSE__PATH", str(warehouse))
+    monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", PSEUDONYM_KEY)
+    assert main(["transform"]) == 1
+    err = capsys.readouterr().err
+    assert "model staging.stg_ontrack__tasks failed" in err and "extensions" in err
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM marts.kpi_on_time").fetchall() == [(2,)]
+
+
