@@ -121,13 +121,15 @@ class Raw:
 
     def write(self, warehouse: Path) -> None:
         with duckdb.connect(str(warehouse)) as con:
-            con.execute("CREATE SCHEMA IF NOT EXISTS ontrack_raw; CREATE SCHEMA IF NOT EXISTS ga4_raw")
+            con.execute("CREATE SCHEMA IF NOT EXISTS ontrack_raw")
+            con.execute("CREATE SCHEMA IF NOT EXISTS ga4_raw")
             for table, columns in RAW_COLUMNS.items():
                 con.execute(f"CREATE OR REPLACE TABLE {table} ({columns})")
                 for row in self.rows.get(table, []):
                     cols = ", ".join(f'"{c}"' for c in row)
                     marks = ", ".join("?" for _ in row)
-                    con.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(row.values()))
+                    con.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
+                                list(row.values()))
 
 
 def build_kpis(raw: Raw, warehouse: Path, monkeypatch) -> duckdb.DuckDBPyConnection:

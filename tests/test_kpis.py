@@ -42,7 +42,8 @@ def test_task_submission_counts_untouched_tasks_and_respects_target_grade(kpis):
             submission_date=D(2024, 3, 9, 11))
     con = kpis(raw)
     assert rows(con, "SELECT task_definition_id, expected, submitted, submission_rate "
-                     "FROM marts.kpi_task_submission ORDER BY 1") == [(1, 2, 1, 0.5), (2, 1, 0, 0.0)]
+                     "FROM marts.kpi_task_submission ORDER BY 1") == [
+        (1, 2, 1, 0.5), (2, 1, 0, 0.0)]
 
 
 def _on_time_raw() -> Raw:
