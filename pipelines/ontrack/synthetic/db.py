@@ -52,7 +52,9 @@ def parse_url(url: str) -> Target:
         )
     if not creds.database:
         raise ValueError(f"the database URL names no database: {url!r}")
-    return Target(engine, creds.host or "127.0.0.1", int(creds.port or port), creds.username,
+    # A socket directory in the query (postgresql://u@/db?host=/run/pg) as libpq takes it.
+    host = creds.host or (creds.query or {}).get("host") or "127.0.0.1"
+    return Target(engine, host, int(creds.port or port), creds.username,
                   creds.password, creds.database)
 
 
