@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from thoth.duck import open_warehouse
 from thoth.errors import ThothError
@@ -55,8 +56,12 @@ def _build_one(con: duckdb.DuckDBPyConnection, model: Model) -> int | None:
         if kind == "VIEW":
             return None
     else:
-        frames = [con.sql(f"SELECT * FROM {name}").pl() for name in model.func.polars_inputs]
+        # Only the columns the model declares leave DuckDB (millions of rows at scale).
+        frames = [con.sql(f"SELECT {', '.join(columns) or '*'} FROM {name}").pl()
+                  for name, columns in model.func.polars_inputs.items()]
         result = model.func(*frames)
+        if isinstance(result, pl.LazyFrame):
+            result = result.collect()
         con.register("_polars_model_result", result)
         con.execute(f"CREATE OR REPLACE TABLE {model.qualified} AS "
                     "SELECT * FROM _polars_model_result")

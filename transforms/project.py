@@ -34,7 +34,7 @@ class Model:
     path: Path
     inputs: set[str]
     sql: str | None = None
-    func: Callable[..., pl.DataFrame] | None = None
+    func: Callable[..., pl.DataFrame | pl.LazyFrame] | None = None
     meta: dict = field(default_factory=dict)
 
     @property
@@ -46,12 +46,13 @@ class Model:
         return self.meta.get("materialized", MATERIALIZED[self.schema])
 
 
-def polars_model(inputs: list[str]) -> Callable:
-    """Mark a function as a model: it receives its inputs as DataFrames, in order, and returns
-    the table (named after the function)."""
+def polars_model(inputs: dict[str, list[str]]) -> Callable:
+    """Mark a function as a model. `inputs` maps each table it reads to the columns it needs
+    (an empty list: all); it receives them as DataFrames, in that order, and returns the table
+    (named after the function) as a DataFrame or LazyFrame."""
 
     def mark(func: Callable) -> Callable:
-        func.polars_inputs = list(inputs)
+        func.polars_inputs = dict(inputs)
         return func
 
     return mark

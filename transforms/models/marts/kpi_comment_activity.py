@@ -8,21 +8,20 @@ import polars as pl
 from transforms.project import polars_model
 
 
-@polars_model(inputs=[
-    "staging.stg_ontrack__task_comments",
-    "staging.stg_ontrack__tasks",
-    "staging.stg_ontrack__projects",
-    "staging.stg_ontrack__units",
-    "staging.stg_ontrack__teaching_periods",
-])
+@polars_model(inputs={
+    "staging.stg_ontrack__task_comments": ["task_id", "author_user_id", "created_at",
+                                           "content_type"],
+    "staging.stg_ontrack__tasks": ["task_id", "project_id"],
+    "staging.stg_ontrack__projects": ["project_id", "unit_id", "student_user_id"],
+    "staging.stg_ontrack__units": ["unit_id", "unit_code", "teaching_period_id"],
+    "staging.stg_ontrack__teaching_periods": ["teaching_period_id", "teaching_period"],
+})
 def kpi_comment_activity(comments: pl.DataFrame, tasks: pl.DataFrame, projects: pl.DataFrame,
                          units: pl.DataFrame, periods: pl.DataFrame) -> pl.DataFrame:
     """Per unit, ISO week and content type: comments by students and by staff, and the median
     hours from a student's comment to the next staff comment on the same task."""
     authored = (
-        comments.select("task_id", "author_user_id", "created_at", "content_type")
-        .join(tasks.select("task_id", "project_id"), on="task_id")
-        .join(projects.select("project_id", "unit_id", "student_user_id"), on="project_id")
+        comments.join(tasks, on="task_id").join(projects, on="project_id")
         .with_columns(
             by_student=pl.col("author_user_id") == pl.col("student_user_id"),
             week_start=pl.col("created_at").dt.truncate("1w").cast(pl.Date),
@@ -49,9 +48,8 @@ def kpi_comment_activity(comments: pl.DataFrame, tasks: pl.DataFrame, projects: 
     )
     return (
         counts.join(reply_hours, on=["unit_id", "week_start", "content_type"], how="left")
-        .join(units.select("unit_id", "unit_code", "teaching_period_id"), on="unit_id")
-        .join(periods.select("teaching_period_id", "teaching_period"), on="teaching_period_id",
-              how="left")
+        .join(units, on="unit_id")
+        .join(periods, on="teaching_period_id", how="left")
         .select("unit_id", "unit_code", "teaching_period", "week_start", "content_type",
                 "student_comments", "staff_comments", "median_staff_reply_hours")
         .sort("unit_id", "week_start", "content_type")

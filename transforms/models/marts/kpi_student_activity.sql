@@ -1,31 +1,29 @@
 -- Weekly active students (any status change, submission or own comment) per unit and ISO week,
 -- and enrolled students with no activity in the 14 days up to the week's end (never active
 -- counts as inactive). Weeks are those in which the unit saw any activity.
-WITH activity AS (
-    SELECT t.project_id, e.engagement_time AS at
-    FROM staging.stg_ontrack__task_engagements AS e
-    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = e.task_id
+WITH events AS (
+    -- Comments count only when the task's own student wrote them (checked below).
+    SELECT task_id, engagement_time AS at, CAST(NULL AS BIGINT) AS author_user_id
+    FROM staging.stg_ontrack__task_engagements
     UNION ALL
-    SELECT t.project_id, s.submission_time
-    FROM staging.stg_ontrack__task_submissions AS s
-    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = s.task_id
+    SELECT task_id, submission_time, CAST(NULL AS BIGINT)
+    FROM staging.stg_ontrack__task_submissions
     UNION ALL
-    SELECT t.project_id, c.created_at
-    FROM staging.stg_ontrack__task_comments AS c
-    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = c.task_id
-    JOIN staging.stg_ontrack__projects AS p
-      ON p.project_id = t.project_id AND p.student_user_id = c.author_user_id
+    SELECT task_id, created_at, author_user_id
+    FROM staging.stg_ontrack__task_comments
 ),
 weekly AS (
     SELECT
         p.unit_id,
-        a.project_id,
-        CAST(date_trunc('week', a.at) AS DATE) AS week_start,
-        MAX(a.at) AS last_at
-    FROM activity AS a
-    JOIN staging.stg_ontrack__projects AS p ON p.project_id = a.project_id AND p.enrolled
-    WHERE a.at IS NOT NULL
-    GROUP BY p.unit_id, a.project_id, CAST(date_trunc('week', a.at) AS DATE)
+        p.project_id,
+        CAST(date_trunc('week', e.at) AS DATE) AS week_start,
+        MAX(e.at) AS last_at
+    FROM events AS e
+    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = e.task_id
+    JOIN staging.stg_ontrack__projects AS p ON p.project_id = t.project_id AND p.enrolled
+    WHERE e.at IS NOT NULL
+      AND (e.author_user_id IS NULL OR e.author_user_id = p.student_user_id)
+    GROUP BY p.unit_id, p.project_id, CAST(date_trunc('week', e.at) AS DATE)
 ),
 unit_weeks AS (
     SELECT DISTINCT unit_id, week_start FROM weekly

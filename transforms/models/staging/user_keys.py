@@ -12,7 +12,7 @@ from thoth.settings import pseudonym_key
 from transforms.project import polars_model
 
 
-@polars_model(inputs=["ontrack_raw.users"])
+@polars_model(inputs={"ontrack_raw.users": ["id"]})
 def stg_ontrack__user_keys(users: pl.DataFrame) -> pl.DataFrame:
     key = pseudonym_key()
     ids = users.get_column("id")
