@@ -13,50 +13,47 @@ WITH events AS (
     FROM staging.stg_ontrack__task_comments
 ),
 weekly AS (
-    SELECT
+    -- Each enrolled student's active weeks.
+    SELECT DISTINCT
         p.unit_id,
         p.project_id,
-        CAST(date_trunc('week', e.at) AS DATE) AS week_start,
-        MAX(e.at) AS last_at
+        CAST(date_trunc('week', e.at) AS DATE) AS week_start
     FROM events AS e
     JOIN staging.stg_ontrack__tasks AS t ON t.task_id = e.task_id
     JOIN staging.stg_ontrack__projects AS p ON p.project_id = t.project_id AND p.enrolled
     WHERE e.at IS NOT NULL
       AND (e.author_user_id IS NULL OR e.author_user_id = p.student_user_id)
-    GROUP BY p.unit_id, p.project_id, CAST(date_trunc('week', e.at) AS DATE)
 ),
-unit_weeks AS (
-    SELECT DISTINCT unit_id, week_start FROM weekly
+active AS (
+    SELECT unit_id, week_start, COUNT(*) AS active_students
+    FROM weekly
+    GROUP BY unit_id, week_start
 ),
-grid AS (
-    SELECT uw.unit_id, uw.week_start, p.project_id, w.last_at
-    FROM unit_weeks AS uw
-    JOIN staging.stg_ontrack__projects AS p ON p.unit_id = uw.unit_id AND p.enrolled
-    LEFT JOIN weekly AS w
-      ON w.project_id = p.project_id AND w.week_start = uw.week_start
+recent AS (
+    -- The 14 days up to a week's end are that week and the one before it.
+    SELECT unit_id, week_start, COUNT(DISTINCT project_id) AS recent_students
+    FROM (
+        SELECT unit_id, project_id, week_start FROM weekly
+        UNION ALL
+        SELECT unit_id, project_id, CAST(week_start + INTERVAL 7 DAY AS DATE) FROM weekly
+    ) AS shifted
+    GROUP BY unit_id, week_start
 ),
-running AS (
-    SELECT
-        unit_id,
-        week_start,
-        last_at,
-        MAX(last_at) OVER (
-            PARTITION BY project_id ORDER BY week_start NULLS FIRST
-            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-        ) AS last_active_at
-    FROM grid
+enrolled AS (
+    SELECT unit_id, COUNT(*) AS enrolled
+    FROM staging.stg_ontrack__projects
+    WHERE enrolled
+    GROUP BY unit_id
 )
 SELECT
     u.unit_id,
     u.unit_code,
     tp.teaching_period,
-    r.week_start,
-    COUNT(CASE WHEN r.last_at IS NOT NULL THEN 1 END) AS active_students,
-    COUNT(CASE WHEN r.last_active_at IS NULL
-              OR r.last_active_at < CAST(r.week_start AS TIMESTAMP) + INTERVAL 7 DAY
-                                    - INTERVAL 14 DAY
-             THEN 1 END) AS inactive_students
-FROM running AS r
-JOIN staging.stg_ontrack__units AS u ON u.unit_id = r.unit_id
+    a.week_start,
+    a.active_students,
+    e.enrolled - COALESCE(r.recent_students, 0) AS inactive_students
+FROM active AS a
+JOIN enrolled AS e ON e.unit_id = a.unit_id
+LEFT JOIN recent AS r ON r.unit_id = a.unit_id AND r.week_start = a.week_start
+JOIN staging.stg_ontrack__units AS u ON u.unit_id = a.unit_id
 LEFT JOIN staging.stg_ontrack__teaching_periods AS tp ON tp.teaching_period_id = u.teaching_period_id
-GROUP BY u.unit_id, u.unit_code, tp.teaching_period, r.week_start
