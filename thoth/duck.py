@@ -8,12 +8,14 @@ import duckdb
 
 from thoth.errors import ThothError
 
-# Bounded memory whatever the table size: DuckDB spills past this, and inserts into a
-# persistent table go to disk as they arrive.
-MEMORY_LIMIT = "512MB"
+# DuckDB spills to disk past its limit. Transforms get room to join millions of rows in memory;
+# the loaders stream, and a small limit keeps their memory flat whatever the table size.
+MEMORY_LIMIT = "4GB"
+STREAMING_MEMORY_LIMIT = "256MB"
 
 
-def open_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def open_warehouse(path: Path, read_only: bool = False,
+                   memory_limit: str = MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
     if read_only and not path.exists():
         raise ThothError(f"no warehouse at {path}: run `thoth extract ontrack` first")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -25,7 +27,7 @@ def open_warehouse(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnec
                 f"the warehouse {path} is in use by another process: wait for it to finish"
             ) from None
         raise ThothError(f"cannot open the warehouse {path}: {str(exc).splitlines()[0]}") from None
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET TimeZone = 'UTC'")  # OnTrack writes UTC; current_timestamp must agree
     return con

@@ -16,7 +16,7 @@ from pipelines.ontrack import settings
 from pipelines.ontrack.load import TablePlan, load_table, plan_table
 from pipelines.ontrack.source_db import SourceDB
 from thoth import load_state
-from thoth.duck import open_warehouse
+from thoth.duck import STREAMING_MEMORY_LIMIT, open_warehouse
 from thoth.errors import ThothError
 from thoth.load_state import TableLoad
 
@@ -56,7 +56,7 @@ def extract(
     """Load the OnTrack tables (all, or `tables`) into the warehouse; one result per table."""
     src = SourceDB(credentials, schema)
     plans = _plans(src, tables)  # the source is reachable before the warehouse is touched
-    con = open_warehouse(warehouse)
+    con = open_warehouse(warehouse, memory_limit=STREAMING_MEMORY_LIMIT)
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {settings.DATASET}")
         load_state.ensure(con)

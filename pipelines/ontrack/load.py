@@ -65,9 +65,20 @@ def _select(src: SourceDB, plan: TablePlan, where: str = "") -> str:
     return f"SELECT {cols} FROM {src.table_ref(plan.table)}{where}"
 
 
-def _casts(plan: TablePlan) -> str:
-    # One warehouse type per column whichever engine it came from (tinyint(1) → BOOLEAN, …).
-    return ", ".join(f"CAST({_q(c.name)} AS {c.type}) AS {_q(c.name)}" for c in plan.columns)
+# DuckDB's spelling of the types `source_db` names, for comparing with what a reader delivers.
+_DUCK_SPELLING = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
+
+
+def _casts(con: duckdb.DuckDBPyConnection, plan: TablePlan) -> str:
+    """One warehouse type per column whichever engine it came from (tinyint(1) → BOOLEAN, …);
+    columns that already arrive as that type pass untouched (casting them costs ~7 %)."""
+    described = con.execute("DESCRIBE SELECT * FROM _source_rows").fetchall()
+    arriving = {name: dtype for name, dtype, *_ in described}
+    return ", ".join(
+        _q(c.name) if arriving.get(c.name) == _DUCK_SPELLING.get(c.type, c.type)
+        else f"CAST({_q(c.name)} AS {c.type}) AS {_q(c.name)}"
+        for c in plan.columns
+    )
 
 
 def _literal(value: object) -> str:
@@ -136,10 +147,10 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
             con.register("_source_rows", reader)
             if where is None:
                 con.execute(f"CREATE OR REPLACE TABLE {target} AS "
-                            f"SELECT {_casts(plan)} FROM _source_rows")
+                            f"SELECT {_casts(con, plan)} FROM _source_rows")
             else:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS "
-                            f"SELECT {_casts(plan)} FROM _source_rows")
+                            f"SELECT {_casts(con, plan)} FROM _source_rows")
             con.unregister("_source_rows")
         if where is None:
             (loaded,) = con.execute(f"SELECT count(*) FROM {target}").fetchall()[0]

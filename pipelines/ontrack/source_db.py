@@ -19,7 +19,7 @@ from dlt.common.configuration.specs import ConnectionStringCredentials
 
 from thoth.errors import ThothError
 
-BATCH_ROWS = 65_536
+BATCH_ROWS = 65_536  # connectorx (MariaDB); ADBC keeps its default 16 MB batches
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ class SourceDB:
 def _prefetched(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatchReader]:
     """Read the next batches on a thread while DuckDB writes the last ones: decoding the wire
     format and compressing into DuckDB then overlap on two cores (~6 % off a full load)."""
-    batches: queue.Queue = queue.Queue(maxsize=4)  # bounded: memory stays flat
+    batches: queue.Queue = queue.Queue(maxsize=2)  # bounded: memory stays flat
     stop = threading.Event()
     done = object()
 
