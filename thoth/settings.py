@@ -101,3 +101,10 @@ def run_lock_file(warehouse: Path) -> Path:
     """One `thoth run` at a time per warehouse: the lock file beside it unless configured."""
     value = _text("run.lock_file")
     return Path(value) if value else warehouse.parent / f"{warehouse.stem}.run.lock"
+
+
+def unconfigured_sources() -> frozenset[str]:
+    """Raw schemas of optional sources not configured here: GA4 without property ids. Models
+    reading them are skipped, not failed, while the warehouse holds none of their tables."""
+    ga4 = dlt.config.get("sources.ga4.property_ids")
+    return frozenset() if str(ga4 or "").strip() else frozenset({"ga4_raw"})
