@@ -119,7 +119,7 @@ def _publish(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from thoth.run import EXTRACT, STEPS, run
 
-    steps = [s for s in STEPS if s not in EXTRACT] if args.skip_extract else STEPS
+    steps = STEPS[len(EXTRACT):] if args.skip_extract else STEPS
     return run(settings.warehouse_path(), steps=steps)
 
 

@@ -99,22 +99,28 @@ def _check(warehouse: Path, run_id: str, log: Callable[[str], None]):
     return None, lines[-1] if lines else ""
 
 
-def _publish(warehouse: Path, run_id: str, log: Callable[[str], None]):
-    from warehouse.publish import publish
-    from warehouse.publish.target import open_target
+def publish_step(target_url: str | None = None) -> Step:
+    """Publish to `target_url`, or to the configured target (PUBLISH__BUCKET_URL)."""
 
-    target = open_target(settings.publish_target(), endpoint_url=settings.publish_endpoint(),
-                         credentials=settings.publish_credentials())
-    report = publish(warehouse, target, dataset=settings.bigquery_dataset(), run_id=run_id,
-                     log=log)
-    return report.rows, (f"{report.tables} tables to {report.target}: "
-                         f"{len(report.uploaded)} files uploaded, "
-                         f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed")
+    def _publish(warehouse: Path, run_id: str, log: Callable[[str], None]):
+        from warehouse.publish import publish
+        from warehouse.publish.target import open_target
+
+        target = open_target(target_url or settings.publish_target(),
+                             endpoint_url=settings.publish_endpoint(),
+                             credentials=settings.publish_credentials())
+        report = publish(warehouse, target, dataset=settings.bigquery_dataset(), run_id=run_id,
+                         log=log)
+        return report.rows, (f"{report.tables} tables to {report.target}: "
+                             f"{len(report.uploaded)} files uploaded, "
+                             f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed")
+
+    return Step("publish", _publish)
 
 
 EXTRACT = [Step("extract ontrack", _extract_ontrack), Step("extract ga4", _extract_ga4)]
-STEPS = [*EXTRACT, Step("transform", _transform), Step("check", _check),
-         Step("publish", _publish)]
+TRANSFORM, CHECK = Step("transform", _transform), Step("check", _check)
+STEPS = [*EXTRACT, TRANSFORM, CHECK, publish_step()]
 
 
 def _now() -> datetime:

@@ -52,8 +52,10 @@ def parse_url(url: str) -> Target:
         )
     if not creds.database:
         raise ValueError(f"the database URL names no database: {url!r}")
-    return Target(engine, creds.host or "127.0.0.1", int(creds.port or port), creds.username,
-                  creds.password, creds.database)
+    # A socket directory comes as `?host=/path` (the demo's private PostgreSQL has no TCP port).
+    host = creds.host or (creds.query or {}).get("host") or "127.0.0.1"
+    return Target(engine, host, int(creds.port or port), creds.username, creds.password,
+                  creds.database)
 
 
 def connect(target: Target) -> Any:
