@@ -196,11 +196,12 @@ def test_progress_is_live_in_a_terminal_and_plain_lines_otherwise():
 
     tty = _Terminal()
     progress = Progress(2, tty)
+    progress.log("run 1: transform → check")
     progress.begin("transform")
     progress.log("staging.stg_x: view")
     progress.end("transform: ok, 3 rows, 0.1 s")
     text = tty.getvalue()
-    assert text.startswith("\r\033[K[1/2] transform … 0 s")
+    assert text.startswith("\r\033[Krun 1: transform → check\n\r\033[K[1/2] transform … 0 s")
     assert "\r\033[Kstaging.stg_x: view\n[1/2] transform … " in text
     assert text.endswith("\r\033[Ktransform: ok, 3 rows, 0.1 s\n")
 

@@ -48,8 +48,8 @@ class Progress:
     def log(self, line: str) -> None:
         """A detail line (a table loaded, a model built): above the status line when live."""
         with self._lock:
-            if self.live:
-                self._draw(line + "\n" + self._status())
+            if self.live:  # between steps there is no status line to redraw
+                self._draw(line + "\n" + (self._status() if self._ticker else ""))
             else:
                 self.stream.write(line + "\n")
                 self.stream.flush()
