@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+
+# Before anything imports gcsfs: without it gcsfs ≥ 2026.3 probes the bucket layout over gRPC,
+# which the storage emulator cannot answer, and every first bucket call hangs ~60 s.
+os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,3 +153,29 @@ def ga4_env(monkeypatch, standin, tmp_path):
     monkeypatch.delenv("SOURCES__GA4__LOOKBACK_DAYS", raising=False)
     monkeypatch.delenv("SOURCES__GA4__CREDENTIALS", raising=False)
     return tmp_path / "warehouse.duckdb"
+
+
+# --- GCS: an in-process storage emulator, a fresh bucket per test --------------------------
+
+@pytest.fixture(scope="session")
+def gcs_emulator() -> Iterator[str]:
+    """gcp-storage-emulator on a free 127.0.0.1 port, in memory; yields its URL."""
+    from gcp_storage_emulator.server import create_server
+
+    server = create_server("127.0.0.1", 0, in_memory=True)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{server._api._httpd.server_address[1]}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def gcs_bucket(gcs_emulator) -> str:
+    """A new, empty bucket in the emulator; yields `gs://<bucket>`."""
+    import gcsfs.core
+
+    name = f"thoth-t-{uuid.uuid4().hex[:10]}"
+    gcsfs.core.GCSFileSystem(endpoint_url=gcs_emulator, token="anon",
+                             skip_instance_cache=True).mkdir(name)
+    return f"gs://{name}"

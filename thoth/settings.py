@@ -54,3 +54,57 @@ def pseudonym_key() -> bytes:
             "keep it: a new key changes every student_key and tutor_key"
         )
     return str(value).encode()
+
+
+DEFAULT_PUBLISH_TARGET = "data/publish"
+DEFAULT_BIGQUERY_DATASET = "thoth_kpi"
+
+
+def _text(key: str, secret: bool = False) -> str | None:
+    value = (dlt.secrets if secret else dlt.config).get(key)
+    return None if value is None or str(value).strip() == "" else str(value).strip()
+
+
+def publish_target() -> str:
+    """Where `thoth publish` writes: `gs://bucket/prefix` or a local directory."""
+    return _text("publish.bucket_url") or DEFAULT_PUBLISH_TARGET
+
+
+def publish_endpoint() -> str | None:
+    """A GCS endpoint other than Google's, e.g. a local emulator (anonymous access then)."""
+    return _text("publish.endpoint_url")
+
+
+def publish_credentials() -> str | dict | None:
+    """A service-account key for GCS: a key file's path, its JSON, or its fields as a TOML table;
+    None: gcsfs's defaults (Application Default Credentials, the VM's service account)."""
+    value = dlt.secrets.get("publish.credentials")
+    if isinstance(value, dict):
+        return dict(value)
+    return None if value is None or str(value).strip() == "" else str(value).strip()
+
+
+def bigquery_dataset() -> str:
+    """The dataset (`project.dataset` or `dataset`) the generated DDL and LookML name."""
+    return _text("publish.bigquery_dataset") or DEFAULT_BIGQUERY_DATASET
+
+
+def alert_command() -> str | None:
+    return _text("alerts.command")
+
+
+def alert_webhook_url() -> str | None:
+    return _text("alerts.webhook_url", secret=True) or _text("alerts.webhook_url")
+
+
+def run_lock_file(warehouse: Path) -> Path:
+    """One `thoth run` at a time per warehouse: the lock file beside it unless configured."""
+    value = _text("run.lock_file")
+    return Path(value) if value else warehouse.parent / f"{warehouse.stem}.run.lock"
+
+
+def unconfigured_sources() -> frozenset[str]:
+    """Raw schemas of optional sources not configured here: GA4 without property ids. Models
+    reading them are skipped, not failed, while the warehouse holds none of their tables."""
+    ga4 = dlt.config.get("sources.ga4.property_ids")
+    return frozenset() if str(ga4 or "").strip() else frozenset({"ga4_raw"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from thoth import load_state
+from thoth import load_state, runs
 from thoth.duck import open_warehouse
 
 
@@ -24,12 +24,14 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
     con = open_warehouse(warehouse, read_only=True)
     try:
         loads = load_state.read_all(con)
+        last_runs = runs.last(con)
     finally:
         con.close()
-    if not loads:
-        return (f"{warehouse}: nothing loaded yet; "
-                "run `thoth extract ontrack` or `thoth extract ga4`")
     now = now or datetime.now(UTC).replace(tzinfo=None)
+    if not loads:
+        return "\n".join([f"{warehouse}: nothing loaded yet; "
+                          "run `thoth extract ontrack` or `thoth extract ga4`",
+                          *_runs(last_runs, now)])
     header = ("table", "rows", "last load (UTC)", "mode", "cursor", "stale", "flags")
     rows = [
         (
@@ -53,4 +55,24 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
         )
         return "  ".join(padded).rstrip()
 
-    return "\n".join([f"warehouse: {warehouse}", line(header), *map(line, rows)])
+    return "\n".join([f"warehouse: {warehouse}", line(header), *map(line, rows),
+                      *_runs(last_runs, now)])
+
+
+def _runs(records: list[runs.RunRecord], now: datetime) -> list[str]:
+    """The last `thoth run`s, newest first: when, how long, each step's rows, the error."""
+    if not records:
+        return []
+    lines = ["", "last runs (UTC):"]
+    for r in records:
+        took = f"{(r.ended_at - r.started_at).total_seconds():.0f} s" if r.ended_at else "-"
+        steps = ", ".join(
+            f"{s['step']} {s['status'] if s['status'] != 'ok' else ''}"
+            f"{'' if s.get('rows') is None else format(s['rows'], ',')}".rstrip()
+            for s in r.steps)
+        line = (f"  {r.started_at:%Y-%m-%d %H:%M}  {r.status:<9}  {took:>6}  "
+                f"({age(now - r.started_at)} ago)  {steps}")
+        if r.error:
+            line += f"\n      {r.failed_step}: {r.error}"
+        lines.append(line.rstrip())
+    return lines

@@ -18,7 +18,7 @@ import polars as pl
 
 from thoth.duck import open_warehouse
 from thoth.errors import ThothError
-from transforms.project import MODEL_SCHEMAS, Model, build_order, discover
+from transforms.project import MODEL_SCHEMAS, Model, build_order, discover, unavailable
 
 DDL = """
 CREATE SCHEMA IF NOT EXISTS platform;
@@ -69,10 +69,17 @@ def _build_one(con: duckdb.DuckDBPyConnection, model: Model) -> int | None:
     return con.execute(f"SELECT count(*) FROM {model.qualified}").fetchall()[0][0]
 
 
-def build(warehouse: Path, *, log: Callable[[str], None] = print) -> list[ModelBuild]:
+def build(warehouse: Path, *, log: Callable[[str], None] = print,
+          absent_sources: frozenset[str] = frozenset()) -> list[ModelBuild]:
+    """`absent_sources`: raw schemas of sources not configured; models needing their missing
+    tables are skipped with a line each (see `unavailable`)."""
     con = open_warehouse(warehouse)
     try:
-        order = build_order(discover(), warehouse_sources(con))
+        models, sources = discover(), warehouse_sources(con)
+        for name, missing in unavailable(models, sources, absent_sources).items():
+            log(f"{name}: skipped, {', '.join(missing)} not loaded (source not configured)")
+            del models[name]
+        order = build_order(models, sources)
         build_id, results = uuid.uuid4().hex[:12], []
         con.execute(DDL)
         con.execute("BEGIN")

@@ -53,8 +53,10 @@ def load_catalogue(path: Path | None = None) -> list[Kpi]:
     return kpis
 
 
-def catalogue_problems(models: dict[str, Model], built: set[str]) -> list[str]:
-    """Every way the catalogue disagrees with the models or the warehouse, one line each."""
+def catalogue_problems(models: dict[str, Model], built: set[str],
+                       skipped: frozenset[str] = frozenset()) -> list[str]:
+    """Every way the catalogue disagrees with the models or the warehouse, one line each.
+    `skipped`: models whose source is not configured; their missing data is no problem."""
     problems = []
     kpis = load_catalogue()
     listed = {k.model for k in kpis}
@@ -73,7 +75,7 @@ def catalogue_problems(models: dict[str, Model], built: set[str]) -> list[str]:
                             + (f"; read but not listed: {', '.join(undeclared)}"
                                if undeclared else ""))
         absent = sorted(t for t in real if t not in built)
-        if absent:
+        if absent and kpi.model not in skipped:
             problems.append(f"{kpi.name}: required data not loaded: {', '.join(absent)}")
     return problems
 

@@ -16,7 +16,7 @@ import duckdb
 
 from thoth.duck import open_warehouse
 from thoth.errors import ThothError
-from transforms.project import Model, discover
+from transforms.project import Model, discover, unavailable
 
 # A KPI table that shrinks by more than this between two builds is a failed or partial load.
 DEFAULT_MAX_ROW_DROP = 0.15
@@ -118,8 +118,10 @@ def _row_drop(con: duckdb.DuckDBPyConnection, model: Model) -> CheckResult | Non
                        if dropped > limit else "")
 
 
-def run_checks(warehouse: Path, *, log: Callable[[str], None] = print) -> bool:
-    """Run every data test; record and print the results; True when all pass."""
+def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
+               absent_sources: frozenset[str] = frozenset()) -> bool:
+    """Run every data test; record and print the results; True when all pass. Models skipped by
+    the build because their source is not configured (`absent_sources`) are skipped here too."""
     from transforms.catalogue import catalogue_problems
 
     models = discover()
@@ -131,7 +133,12 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print) -> bool:
             "UNION ALL SELECT schema_name || '.' || view_name FROM duckdb_views()"
         ).fetchall()}
         results: list[CheckResult] = []
+        skipped = unavailable(models, built, absent_sources)
+        for name, missing in skipped.items():
+            log(f"skipped {name}: {', '.join(missing)} not loaded (source not configured)")
         for model in models.values():
+            if model.qualified in skipped:
+                continue
             if model.qualified not in built:
                 results.append(CheckResult(model.qualified, "built", None, 1,
                                            "not built: run `thoth transform`"))
@@ -143,7 +150,7 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print) -> bool:
                 drop = _row_drop(con, model)
                 if drop:
                     results.append(drop)
-        for problem in catalogue_problems(models, built):
+        for problem in catalogue_problems(models, built, frozenset(skipped)):
             results.append(CheckResult("transforms/kpis.yml", "catalogue", None, 1, problem))
         _record(con, results)
     finally:

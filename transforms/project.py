@@ -136,3 +136,20 @@ def lineage(models: dict[str, Model], name: str) -> set[str]:
     for item in models[name].inputs:
         raw |= lineage(models, item) if item in models else {item}
     return raw
+
+
+def unavailable(models: dict[str, Model], tables: set[str],
+                absent_sources: frozenset[str]) -> dict[str, list[str]]:
+    """Models that read (directly or through other models) a raw table of a source that is not
+    configured (`absent_sources`: raw schemas, e.g. ga4_raw) and not in the warehouse (`tables`):
+    model → those tables. They are skipped rather than failed: the platform runs without GA4
+    until someone configures it."""
+    if not absent_sources:
+        return {}
+    out = {}
+    for name in models:
+        missing = sorted(t for t in lineage(models, name)
+                         if t.split(".", 1)[0] in absent_sources and t not in tables)
+        if missing:
+            out[name] = missing
+    return out

@@ -1,0 +1,156 @@
+"""A small warehouse with every KPI table filled (hand-built rows, kpi_fixtures), and ways to read
+a publish back: files, manifest, values."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+from kpi_fixtures import PSEUDONYM_KEY, Raw
+
+from thoth import load_state
+from transforms.build import build
+from transforms.checks import run_checks
+from warehouse.publish.target import Target, open_target
+
+D = datetime
+
+# Distinctive people, so a scan of the published files cannot match ordinary words.
+PEOPLE = [  # user id, project id, first, last, username, student id
+    (11, 101, "Zephyrine", "Quillfeather", "zquillfe", "221100042"),
+    (12, 102, "Bartholomew", "Okonkwo-Vance", "bokonkwo", "221100043"),
+    (13, 103, "Ysolde", "Marchbanks", "ymarchba", "221100044"),
+]
+COMMENT_TEXT = "ring me on 0400 111 222, Zephyrine"
+
+
+def _raw() -> Raw:
+    raw = Raw()
+    for uid, pid, first, last, username, student_id in PEOPLE:
+        raw.add("users", id=uid, email=f"{username}@student.uni.example", first_name=first,
+                last_name=last, username=username, student_id=student_id)
+        raw.add("projects", id=pid, unit_id=1, user_id=uid, enrolled=True, target_grade=1,
+                grade=1)
+        raw.add("tutorial_enrolments", id=pid, project_id=pid, tutorial_id=1)
+    for td in (1, 2):
+        raw.task_definition(td, target_date=D(2024, 3, 11) + timedelta(days=7 * td),
+                            due_date=D(2024, 4, 30))
+    task = 0
+    for _, pid, *_ in PEOPLE:
+        for td in (1, 2):
+            task += 1
+            submitted = D(2024, 3, 4, 9 + task) + timedelta(days=7 * td)
+            raw.add("tasks", id=task, project_id=pid, task_definition_id=td,
+                    task_status_id=9 if task % 3 else 2, submission_date=submitted,
+                    completion_date=submitted.date() if task % 3 == 0 else None)
+            raw.add("task_submissions", id=task, task_id=task, submission_time=submitted,
+                    assessment_time=submitted + timedelta(hours=5 * task), outcome="Complete")
+            raw.add("task_engagements", id=task, task_id=task, engagement_time=submitted,
+                    engagement="Ready for Feedback")
+            raw.add("task_comments", id=task, task_id=task, user_id=11 + (task - 1) // 2,
+                    recipient_id=1, comment=COMMENT_TEXT, created_at=submitted,
+                    content_type="text")
+    raw.add("task_comments", id=100, task_id=1, user_id=1, recipient_id=11,
+            comment="well done Zephyrine", created_at=D(2024, 3, 19, 12), content_type="text")
+    raw.add("comments_read_receipts", id=1, task_comment_id=100, user_id=11,
+            created_at=D(2024, 3, 19, 15))
+    for day in range(3):
+        raw.add("ga4_raw.traffic", property_id="123", date=date(2024, 3, 11 + day),
+                device_category="desktop", country="Australia", active_users=10 + day,
+                new_users=2, sessions=20 + day, engaged_sessions=15, screen_page_views=50,
+                user_engagement_duration=600.5)
+        raw.add("ga4_raw.pages", property_id="123", date=date(2024, 3, 11 + day),
+                page_path="/home", page_title="Home", screen_page_views=30, active_users=7,
+                user_engagement_duration=123.25)
+    return raw
+
+
+def pii_values() -> set[str]:
+    values = {COMMENT_TEXT}
+    for _, _, first, last, username, student_id in PEOPLE:
+        values |= {first, last, f"{first} {last}", username, student_id,
+                   f"{username}@student.uni.example"}
+    return values
+
+
+def build_template(path: Path) -> Path:
+    """Raw rows → transform → check, once; tests copy the file."""
+    before = os.environ.get("TRANSFORMS__PSEUDONYM_KEY")
+    os.environ["TRANSFORMS__PSEUDONYM_KEY"] = PSEUDONYM_KEY
+    try:
+        _raw().write(path)
+        with duckdb.connect(str(path)) as con:  # every raw table loaded, a minute apart
+            load_state.ensure(con)
+            con.execute("INSERT INTO platform.load_state (source, table_name, mode, rows_loaded, "
+                        "rows_deleted, rows_total, seconds, loaded_at) SELECT "
+                        "replace(schema_name, '_raw', ''), table_name, 'full', 0, 0, 0, 0, "
+                        "TIMESTAMP '2026-01-01 10:00' + (row_number() OVER (ORDER BY schema_name, "
+                        "table_name) * INTERVAL 1 MINUTE) FROM duckdb_tables() "
+                        "WHERE schema_name LIKE '%_raw'")
+        build(path, log=lambda line: None)
+        assert run_checks(path, log=print)  # prints what failed
+    finally:
+        if before is None:
+            os.environ.pop("TRANSFORMS__PSEUDONYM_KEY", None)
+        else:
+            os.environ["TRANSFORMS__PSEUDONYM_KEY"] = before
+    return path
+
+
+def copy_warehouse(template: Path, to: Path) -> Path:
+    shutil.copy(template, to)
+    return to
+
+
+def target_for(kind: str, tmp_path: Path, gcs_url: str | None, endpoint: str | None) -> Target:
+    if kind == "local":
+        return open_target(str(tmp_path / "publish"))
+    return open_target(f"{gcs_url}/kpis", endpoint_url=endpoint)
+
+
+def manifest(target: Target) -> dict:
+    return json.loads(target.read("_control/manifest.json"))
+
+
+def download(target: Target, to: Path) -> Path:
+    """Every published file, copied to a local directory (the same layout)."""
+    for relative in target.listing():
+        local = to / relative
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(target.read(relative))
+    return to
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def generations(target: Target, under: str) -> dict[str, object]:
+    """Each file's GCS generation (a new one on every write) or local mtime."""
+    target.fs.invalidate_cache()
+    found = target.fs.find(target.path(under), detail=True)
+    key = "mtime" if target.is_local else "generation"
+    return {p: info[key] for p, info in found.items()}
+
+
+def published_text(root: Path) -> str:
+    """Everything published, as text: Parquet cells read back, other files as they are."""
+    parts = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if path.suffix == ".parquet":
+            for column in pq.read_table(path).columns:
+                parts += [str(v) for v in column.to_pylist()]
+        else:
+            parts.append(path.read_text())
+    return "\n".join(parts)
+
+
+def warehouse_rows(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> list:
+    cols = ", ".join(f'"{c}"' for c in columns)
+    return sorted(con.execute(f"SELECT {cols} FROM marts.{table}").fetchall(), key=repr)
