@@ -22,9 +22,9 @@ from sqlglot import exp
 from thoth.errors import ThothError
 
 MODELS_DIR = Path(__file__).parent / "models"
-MODEL_SCHEMAS = ("staging", "marts")
+MODEL_SCHEMAS = ("staging", "intermediate", "marts")
 # Staging models only rename and cast: views cost nothing to build and are always current.
-MATERIALIZED = {"staging": "view", "marts": "table"}
+MATERIALIZED = {"staging": "view", "intermediate": "view", "marts": "table"}
 
 
 @dataclass

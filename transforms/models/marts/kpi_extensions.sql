@@ -22,9 +22,9 @@ counts AS (
     GROUP BY task_definition_id
 )
 SELECT
-    u.unit_id,
-    u.unit_code,
-    tp.teaching_period,
+    td.unit_id,
+    td.unit_code,
+    td.teaching_period,
     td.task_definition_id,
     td.task_abbreviation,
     COALESCE(c.requests, 0) AS requests,
@@ -32,7 +32,5 @@ SELECT
     COALESCE(c.granted, 0) AS granted,
     CAST(c.granted AS DOUBLE) / NULLIF(c.answered, 0) AS grant_rate,
     c.median_response_hours
-FROM staging.stg_ontrack__task_definitions AS td
-JOIN staging.stg_ontrack__units AS u ON u.unit_id = td.unit_id
-LEFT JOIN staging.stg_ontrack__teaching_periods AS tp ON tp.teaching_period_id = u.teaching_period_id
+FROM intermediate.int_task_definitions AS td
 LEFT JOIN counts AS c ON c.task_definition_id = td.task_definition_id

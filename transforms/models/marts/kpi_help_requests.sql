@@ -20,16 +20,14 @@ open_now AS (
     GROUP BY task_definition_id
 )
 SELECT
-    u.unit_id,
-    u.unit_code,
-    tp.teaching_period,
+    td.unit_id,
+    td.unit_code,
+    td.teaching_period,
     td.task_definition_id,
     td.task_abbreviation,
     COALESCE(c.help_requests, 0) AS help_requests,
     COALESCE(c.students_asking, 0) AS students_asking,
     COALESCE(o.open_help_requests, 0) AS open_help_requests
-FROM staging.stg_ontrack__task_definitions AS td
-JOIN staging.stg_ontrack__units AS u ON u.unit_id = td.unit_id
-LEFT JOIN staging.stg_ontrack__teaching_periods AS tp ON tp.teaching_period_id = u.teaching_period_id
+FROM intermediate.int_task_definitions AS td
 LEFT JOIN counts AS c ON c.task_definition_id = td.task_definition_id
 LEFT JOIN open_now AS o ON o.task_definition_id = td.task_definition_id

@@ -13,7 +13,7 @@ WITH submitted AS (
             END AS DATE
         ) AS due_day
     FROM staging.stg_ontrack__tasks AS t
-    JOIN staging.stg_ontrack__task_definitions AS td ON td.task_definition_id = t.task_definition_id
+    JOIN intermediate.int_task_definitions AS td ON td.task_definition_id = t.task_definition_id
     WHERE t.submission_date IS NOT NULL
 ),
 judged AS (
@@ -31,15 +31,13 @@ counts AS (
     GROUP BY task_definition_id
 )
 SELECT
-    u.unit_id,
-    u.unit_code,
-    tp.teaching_period,
+    td.unit_id,
+    td.unit_code,
+    td.teaching_period,
     td.task_definition_id,
     td.task_abbreviation,
     COALESCE(c.on_time, 0) AS on_time,
     COALESCE(c.late, 0) AS late,
     CAST(c.on_time AS DOUBLE) / NULLIF(c.on_time + c.late, 0) AS on_time_rate
-FROM staging.stg_ontrack__task_definitions AS td
-JOIN staging.stg_ontrack__units AS u ON u.unit_id = td.unit_id
-LEFT JOIN staging.stg_ontrack__teaching_periods AS tp ON tp.teaching_period_id = u.teaching_period_id
+FROM intermediate.int_task_definitions AS td
 LEFT JOIN counts AS c ON c.task_definition_id = td.task_definition_id

@@ -16,9 +16,9 @@ counts AS (
     GROUP BY task_definition_id
 )
 SELECT
-    u.unit_id,
-    u.unit_code,
-    tp.teaching_period,
+    td.unit_id,
+    td.unit_code,
+    td.teaching_period,
     td.task_definition_id,
     td.task_abbreviation,
     COALESCE(c.submissions, 0) AS submissions,
@@ -26,7 +26,5 @@ SELECT
     COALESCE(c.sent_back, 0) AS sent_back,
     CAST(c.sent_back AS DOUBLE) / NULLIF(c.assessed, 0) AS resubmission_rate,
     CAST(c.submissions AS DOUBLE) / NULLIF(c.tasks_submitted, 0) AS submissions_per_task
-FROM staging.stg_ontrack__task_definitions AS td
-JOIN staging.stg_ontrack__units AS u ON u.unit_id = td.unit_id
-LEFT JOIN staging.stg_ontrack__teaching_periods AS tp ON tp.teaching_period_id = u.teaching_period_id
+FROM intermediate.int_task_definitions AS td
 LEFT JOIN counts AS c ON c.task_definition_id = td.task_definition_id
