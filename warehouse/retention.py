@@ -236,8 +236,8 @@ def restore(warehouse: Path, target: Target, archive_id: str, *,
         with tempfile.TemporaryDirectory(prefix="thoth-restore-") as work:
             local = Path(work) / "data.parquet"
             local.write_bytes(target.read(f"{archive_id}/data.parquet") or b"")
-            got = checksum(con, f"read_parquet('{local}')")
-            if _sha256(local) != manifest["sha256"] or got != manifest["checksum"]:
+            if _sha256(local) != manifest["sha256"] or checksum(
+                    con, f"read_parquet('{local}')") != manifest["checksum"]:
                 raise ThothError(f"archive {archive_id} is damaged: it reads back different "
                                  "from its manifest; nothing was restored")
             con.execute(DDL)
