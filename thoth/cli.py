@@ -26,6 +26,8 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
   PUBLISH__ENDPOINT_URL          a GCS emulator's URL (anonymous); PUBLISH__CREDENTIALS a
                                  service-account key file (else Application Default Credentials)
   ALERTS__COMMAND, ALERTS__WEBHOOK_URL   called when `thoth run` fails
+  RETENTION__ARCHIVE_URL         where `thoth retention --apply` archives (default: data/archive)
+  THOTH_ACTOR                    who platform.audit says acted (default: the OS user)
 """
 
 
