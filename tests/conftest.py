@@ -21,6 +21,9 @@ import psycopg
 import pymysql
 import pytest
 
+# Session fixtures shared by the governance, docs, report and notebook tests.
+pytest_plugins = ["governance_fixtures"]
+
 PG_ADMIN_URL = os.environ.get("THOTH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MYSQL_HOST = os.environ.get("THOTH_TEST_MYSQL_HOST", "127.0.0.1")
 MYSQL_PORT = int(os.environ.get("THOTH_TEST_MYSQL_PORT", "3306"))

@@ -26,6 +26,8 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
   PUBLISH__ENDPOINT_URL          a GCS emulator's URL (anonymous); PUBLISH__CREDENTIALS a
                                  service-account key file (else Application Default Credentials)
   ALERTS__COMMAND, ALERTS__WEBHOOK_URL   called when `thoth run` fails
+  RETENTION__ARCHIVE_URL         where `thoth retention --apply` archives (default: data/archive)
+  THOTH_ACTOR                    who platform.audit says acted (default: the OS user)
 """
 
 
@@ -145,6 +147,59 @@ def _generate_ontrack(args: argparse.Namespace) -> int:
     return 0
 
 
+def _retention(args: argparse.Namespace) -> int:
+    from thoth.run import run_lock
+    from warehouse import retention
+    from warehouse.publish.target import open_target
+
+    warehouse = settings.warehouse_path()
+    target = open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
+                         credentials=settings.archive_credentials())
+    log = lambda line: print(line, flush=True)  # noqa: E731
+    with run_lock(settings.run_lock_file(warehouse)):  # never beside a `thoth run`
+        if args.restore:
+            retention.restore(warehouse, target, args.restore, log=log)
+        else:
+            retention.archive(warehouse, target, apply=args.apply, log=log,
+                              policies=retention.load_policies(
+                                  settings.retention_policies_file()))
+    return 0
+
+
+def _erase_user(args: argparse.Namespace) -> int:
+    from thoth.run import run_lock
+    from transforms.build import build
+    from warehouse.erasure import check_user_id, erase_user
+
+    warehouse, user_id = settings.warehouse_path(), check_user_id(args.user_id)
+    key = settings.pseudonym_key()  # before anything changes
+    with run_lock(settings.run_lock_file(warehouse)):
+        print(f"erasing OnTrack user {user_id} from {warehouse}:", flush=True)
+        erase_user(warehouse, user_id, pseudonym_key=key,
+                   log=lambda line: print(line, flush=True))
+        results = build(warehouse, log=lambda line: None,
+                        absent_sources=settings.unconfigured_sources())
+    print(f"rebuilt {len(results)} models: staging and marts hold no trace of them; the next "
+          "`thoth run` (or `thoth check` then `thoth publish`) replaces the published KPIs")
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from warehouse.docs import write_site
+
+    index = write_site(settings.warehouse_path(), Path(args.out))
+    print(f"wrote the data catalog: {index} (open it in a browser; works offline)")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from warehouse.report import write_report
+
+    page = write_report(settings.warehouse_path(), Path(args.out))
+    print(f"wrote the KPI report: {page} (open it in a browser; works offline)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thoth",
@@ -224,6 +279,50 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--skip-extract", action="store_true",
                      help="transform, check and publish what the warehouse holds")
     run.set_defaults(func=_run)
+
+    retention = commands.add_parser(
+        "retention", help="archive raw rows past their retention period (dry run by default)",
+        description="For each policy in warehouse/retention.yml (table, date column, period): "
+        "show the rows older than the period (dry run), or with --apply write them to Parquet "
+        "under [retention] archive_url (a directory or gs://), read the archive back and verify "
+        "it (sha256, row count, checksum), then delete them from the warehouse. Later loads "
+        "keep archived rows out. --restore puts an archive's rows back.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    retention.add_argument("--apply", action="store_true",
+                           help="archive and delete (default: only show what would move)")
+    retention.add_argument("--restore", metavar="ARCHIVE_ID",
+                           help="restore this archive (its folder name under archive_url)")
+    retention.set_defaults(func=_retention)
+
+    erase = commands.add_parser(
+        "erase-user", help="remove one person from raw, staging and marts, for good",
+        description="Delete an OnTrack user's rows (their user row, enrolments, tasks and what "
+        "hangs off them, comments they wrote, logins, …) and clear references to them in other "
+        "people's rows; record a keyed hash of the id (never the id) so later loads keep them "
+        "out; rebuild the marts. Needs TRANSFORMS__PSEUDONYM_KEY.",
+    )
+    erase.add_argument("user_id", help="the OnTrack users.id")
+    erase.set_defaults(func=_erase_user)
+
+    docs = commands.add_parser(
+        "docs", help="write the data catalog: tables, columns, classes, lineage, tests",
+        description="Write a static site (index.html and a page per table) describing every "
+        "warehouse table and column with its description and class, the lineage from source "
+        "tables to KPIs, data tests with their last results, and freshness.",
+    )
+    docs.add_argument("--out", default="data/docs", help="output directory (default data/docs)")
+    docs.set_defaults(func=_docs)
+
+    report = commands.add_parser(
+        "report", help="write the KPI report: one HTML page with charts",
+        description="Write one static HTML page with the headline KPIs over time (per unit and "
+        "teaching period) and their freshness; inline SVG charts, no external assets.",
+    )
+    report.add_argument("--out", default="data/report",
+                        help="output directory (default data/report)")
+    report.set_defaults(func=_report)
 
     kpis = commands.add_parser(
         "kpis", help="the KPI catalogue with each KPI's freshness",

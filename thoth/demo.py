@@ -62,6 +62,13 @@ def run_demo(root: Path, *, scale: float, log: Callable[[str], None]) -> Path:
         "Parquet in kpi/, CSV in looker_studio/, BigQuery DDL in bigquery/, LookML in looker/)")
     for line in headline_kpis(warehouse):
         log(line)
+    from warehouse.docs import write_site
+    from warehouse.report import write_report
+
+    log(f"KPI report:   {write_report(warehouse, root / 'report')}  (open it in a browser)")
+    log(f"data catalog: {write_site(warehouse, root / 'docs')}  (tables, columns, classes, "
+        "lineage, tests)")
+    log(f"notebook:     notebooks/withdrawal_and_activity.ipynb  (WAREHOUSE__PATH={warehouse})")
     return warehouse
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from thoth.duck import open_warehouse
+from warehouse import audit
 
 DDL = """
 CREATE SCHEMA IF NOT EXISTS platform;
@@ -67,6 +68,9 @@ def finish(warehouse: Path, run_id: str, *, ended_at: datetime, status: str,
             [ended_at, status, json.dumps([asdict(s) for s in steps]), failed_step, error,
              run_id],
         )
+        # Who ran it; platform.runs says what and when.
+        audit.record(con, "run", run_id, {"status": status, "failed_step": failed_step,
+                                          "steps": [s.step for s in steps]})
     finally:
         con.close()
 

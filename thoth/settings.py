@@ -108,3 +108,32 @@ def unconfigured_sources() -> frozenset[str]:
     reading them are skipped, not failed, while the warehouse holds none of their tables."""
     ga4 = dlt.config.get("sources.ga4.property_ids")
     return frozenset() if str(ga4 or "").strip() else frozenset({"ga4_raw"})
+
+
+# --- governance: retention archives, policies ------------------------------------------------
+
+DEFAULT_ARCHIVE_TARGET = "data/archive"
+
+
+def archive_target() -> str:
+    """Where `thoth retention` archives rows: `gs://bucket/prefix` or a local directory."""
+    return _text("retention.archive_url") or DEFAULT_ARCHIVE_TARGET
+
+
+def archive_endpoint() -> str | None:
+    """A GCS emulator for the archive; the publish target's when not set."""
+    return _text("retention.endpoint_url") or publish_endpoint()
+
+
+def archive_credentials() -> str | dict | None:
+    """A service-account key for the archive bucket; the publish target's when not set."""
+    value = dlt.secrets.get("retention.credentials")
+    if isinstance(value, dict):
+        return dict(value)
+    return _text("retention.credentials", secret=True) or publish_credentials()
+
+
+def retention_policies_file() -> Path | None:
+    """A retention policy file other than warehouse/retention.yml."""
+    value = _text("retention.policies_file")
+    return Path(value) if value else None

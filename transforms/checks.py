@@ -17,6 +17,7 @@ import duckdb
 from thoth.duck import open_warehouse
 from thoth.errors import ThothError
 from transforms.project import Model, discover, unavailable
+from warehouse import classification
 
 # A KPI table that shrinks by more than this between two builds is a failed or partial load.
 DEFAULT_MAX_ROW_DROP = 0.15
@@ -152,6 +153,9 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
                     results.append(drop)
         for problem in catalogue_problems(models, built, frozenset(skipped)):
             results.append(CheckResult("transforms/kpis.yml", "catalogue", None, 1, problem))
+        # Governance: every column classified, no secret stored (warehouse/classification.yml).
+        for table, problem in classification.problems(con):
+            results.append(CheckResult(table, "classification", None, 1, problem))
         _record(con, results)
     finally:
         con.close()

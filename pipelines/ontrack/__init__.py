@@ -67,7 +67,7 @@ def extract(
             log(
                 f"ontrack.{plan.table}: {result.mode}, {result.rows_loaded:,} rows read, "
                 f"{result.rows_deleted:,} deleted, {result.rows_total:,} in warehouse, "
-                f"{result.seconds:.1f} s"
+                f"{result.seconds:.1f} s" + (f"; {result.flags}" if result.flags else "")
             )
             results.append(result)
         con.execute("CHECKPOINT")

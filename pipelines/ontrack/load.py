@@ -19,6 +19,7 @@ from pipelines.ontrack import settings
 from pipelines.ontrack.source_db import Column, SourceDB
 from thoth import load_state
 from thoth.load_state import TableLoad
+from warehouse import after_load
 
 SOURCE = "ontrack"
 
@@ -159,8 +160,12 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
             _evolve(con, plan.table, plan)
             con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM _stage)")
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _stage")
-            con.execute("DROP TABLE _stage")
             deleted = _delete_missing(con, src, plan)
+        # Retention cut-off and erased people, in this transaction (warehouse/after_load.py).
+        flags = after_load.apply(con, settings.DATASET, plan.table,
+                                 changed=None if where is None else "_stage")
+        if where is not None:
+            con.execute("DROP TABLE _stage")
         total, cursor_value = con.execute(
             f"SELECT count(*), max({_q(plan.cursor)})::VARCHAR FROM {target}"
             if plan.cursor else f"SELECT count(*), NULL FROM {target}"
@@ -168,6 +173,7 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
         load = TableLoad(
             SOURCE, plan.table, mode, plan.cursor, cursor_value, loaded, deleted, total,
             round(time.perf_counter() - started, 3), datetime.now(UTC).replace(tzinfo=None),
+            flags,
         )
         load_state.record(con, load)
         con.execute("COMMIT")

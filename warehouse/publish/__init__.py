@@ -31,7 +31,7 @@ from thoth.errors import ThothError
 from transforms.catalogue import Kpi, freshness, load_catalogue
 from transforms.checks import last_check_passed
 from transforms.project import discover
-from warehouse.classification import personal_columns
+from warehouse.classification import restricted_columns
 from warehouse.publish import generated, manifest
 from warehouse.publish.render import RenderedTable, TableSpec, render, table_spec
 from warehouse.publish.target import Target
@@ -93,11 +93,12 @@ def _kpi_specs(con: duckdb.DuckDBPyConnection) -> list[TableSpec]:
     specs = [table_spec(con, n, models[f"marts.{n}"].meta if f"marts.{n}" in models else {})
              for n in names]
     leaks = [f"marts.{s.name}.{column} ({reason})" for s in specs
-             for column, reason in personal_columns([c.name for c in s.columns]).items()]
+             for column, reason in restricted_columns(
+                 "marts", s.name, [c.name for c in s.columns]).items()]
     if leaks:
         raise ThothError(f"refusing to publish personal data: {', '.join(leaks)}; drop the "
-                         "column or publish a pseudonymous *_key instead (warehouse/"
-                         "classification.py); nothing was published")
+                         "column or publish a pseudonymous *_key instead (classes: warehouse/"
+                         "classification.yml); nothing was published")
     return specs
 
 

@@ -1,0 +1,261 @@
+"""Governance through the life cycle on real data: classification (check, publish), retention
+(dry run, apply, verify, restore; local and GCS), erasure (raw, staging, marts, and after a
+reload from the source), audit."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from dlt.common.configuration.specs import ConnectionStringCredentials
+from governance_fixtures import DEMO_KEY
+
+from pipelines.ontrack import extract
+from pipelines.ontrack.synthetic import generate
+from pipelines.ontrack.synthetic.tables import TABLES
+from thoth.cli import main
+from thoth.errors import ThothError
+from transforms.build import build
+from warehouse import audit, classification, retention
+from warehouse.erasure import erase_user
+from warehouse.publish.target import open_target
+
+
+def _count(path: Path, sql: str) -> int:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchone()[0]
+
+
+# --- classification ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("variant", ["8.0", "2024-01"])
+def test_every_ontrack_column_has_a_class(variant):
+    rules = classification.load()
+    missing = [f"{t.name}.{c}" for t in TABLES if t.variant in (None, variant)
+               for c in ["id", *(c.name for c in t.columns_for(variant))]
+               if rules.classify("ontrack_raw", t.name, c) is None]
+    assert missing == []
+    assert rules.classify("ontrack_raw", "users", "email").name == "personal"
+    assert rules.classify("ontrack_raw", "users", "encrypted_password").name == "secret"
+    assert rules.classify("ontrack_raw", "task_statuses", "name").name == "public"
+    assert rules.classify("marts", "kpi_x", "student_key").name == "internal"
+    assert rules.classify("marts", "kpi_x", "author_user_id").name == "personal"
+    assert rules.classify("landing_raw", "feed", "x") is None  # a new schema must be declared
+
+
+def test_check_fails_naming_a_new_source_column_and_a_stored_secret(demo_warehouse, capsys):
+    assert main(["check"]) == 0
+    with duckdb.connect(str(demo_warehouse)) as con:
+        con.execute("ALTER TABLE ontrack_raw.users ADD COLUMN pronouns VARCHAR")
+        con.execute("ALTER TABLE ontrack_raw.webcals ADD COLUMN guid VARCHAR")
+    capsys.readouterr()
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert ("FAIL classification ontrack_raw.users: unclassified columns "
+            "ontrack_raw.users.pronouns: give each a class in warehouse/classification.yml") in out
+    assert "secret columns stored: ontrack_raw.webcals.guid" in out
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM platform.check_results WHERE test = "
+                           "'classification' AND NOT passed").fetchone()[0] == 2
+
+
+def test_publish_refuses_what_the_file_classes_personal(tmp_path):
+    rules = classification.parse({
+        "schemas": {"marts": "internal"},
+        "names": [{"name": "email", "class": "personal", "why": "email address"}],
+        "tables": {"marts.kpi_x": {"personal": ["cohort_label"], "public": ["unit_code"]}},
+    })
+    assert classification.restricted_columns(
+        "marts", "kpi_x", ["unit_code", "cohort_label", "email", "rows"], rules) == {
+        "cohort_label": "personal: listed for marts.kpi_x", "email": "email address"}
+    with pytest.raises(ThothError, match="class 'private'"):
+        classification.parse({"tables": {"a.b": {"private": ["c"]}}})
+
+
+# --- retention --------------------------------------------------------------------------------
+
+POLICY = [retention.Policy("ontrack_raw.logins", "created_at", "400 days")]
+
+
+@pytest.fixture(params=["local", "gcs"])
+def archive_target(request, tmp_path):
+    if request.param == "local":
+        return open_target(str(tmp_path / "archive"))
+    bucket = request.getfixturevalue("gcs_bucket")
+    return open_target(f"{bucket}/archive", endpoint_url=request.getfixturevalue("gcs_emulator"))
+
+
+def test_retention_dry_run_apply_verify_and_restore(demo_warehouse, archive_target):
+    table = "ontrack_raw.logins"
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        before = retention.checksum(con, table)
+        old = con.execute(f"SELECT count(*) FROM {table} WHERE created_at < "
+                          "now()::TIMESTAMP - INTERVAL 400 DAY").fetchone()[0]
+    assert old > 0
+    lines: list[str] = []
+
+    moves = retention.archive(demo_warehouse, archive_target, policies=POLICY, log=lines.append)
+    assert moves[0].rows == old and "would archive" in lines[0]
+    assert archive_target.listing() == {}
+    assert _count(demo_warehouse, f"SELECT count(*) FROM {table}") == int(before.split(":")[0])
+
+    moves = retention.archive(demo_warehouse, archive_target, policies=POLICY, apply=True,
+                              log=lines.append)
+    archive_id = moves[0].archive_id
+    assert set(archive_target.listing()) == {f"{archive_id}/data.parquet",
+                                             f"{archive_id}/manifest.json"}
+    manifest = json.loads(archive_target.read(f"{archive_id}/manifest.json"))
+    assert manifest["rows"] == old and manifest["table"] == table
+    local = demo_warehouse.parent / "back.parquet"
+    local.write_bytes(archive_target.read(f"{archive_id}/data.parquet"))
+    assert hashlib.sha256(local.read_bytes()).hexdigest() == manifest["sha256"]
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        assert con.execute(f"SELECT count(*) FROM {table} WHERE created_at < ?",
+                           [moves[0].cutoff]).fetchone()[0] == 0
+        assert con.execute(f"SELECT count(*) FROM read_parquet('{local}') WHERE created_at >= ?",
+                           [moves[0].cutoff]).fetchone()[0] == 0
+        assert [r[3] for r in audit.rows(con) if r[3] != "run"] == ["retention-archive"]
+        (listed,) = con.execute("SELECT count(*) FROM platform.archives").fetchone()
+    assert listed == 1
+
+    assert retention.restore(demo_warehouse, archive_target, archive_id, log=lines.append) == old
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        assert retention.checksum(con, table) == before  # every row and value is back
+        assert [r[3] for r in audit.rows(con) if r[3] != "run"] == ["retention-archive",
+                                                                   "retention-restore"]
+        assert audit.rows(con, "run")[0][1]  # the demo's run: an actor
+
+
+def test_restore_refuses_a_damaged_or_unknown_archive(demo_warehouse, tmp_path):
+    target = open_target(str(tmp_path / "archive"))
+    (move,) = retention.archive(demo_warehouse, target, policies=POLICY, apply=True,
+                                log=lambda line: None)
+    path = Path(target.path(f"{move.archive_id}/data.parquet"))
+    path.write_bytes(path.read_bytes()[:-20] + b"\0" * 20)
+    with pytest.raises(ThothError, match="is damaged"):
+        retention.restore(demo_warehouse, target, move.archive_id, log=lambda line: None)
+    with pytest.raises(ThothError, match="no archive 'nope'"):
+        retention.restore(demo_warehouse, target, "nope", log=lambda line: None)
+
+
+def test_retention_cli_is_a_dry_run_unless_applied(demo_warehouse, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RETENTION__ARCHIVE_URL", str(tmp_path / "archive"))
+    assert main(["retention"]) == 0
+    out = capsys.readouterr().out
+    assert "ontrack_raw.logins: would archive" in out and "dry run: nothing was moved" in out
+    assert not (tmp_path / "archive").exists()
+    assert main(["retention", "--apply"]) == 0
+    assert "verified: sha256" in capsys.readouterr().out
+    assert len(list((tmp_path / "archive").iterdir())) >= 1
+
+
+# --- erasure and reloads from the source ------------------------------------------------------
+
+def _student_key(user_id: int) -> str:
+    return hmac.new(DEMO_KEY.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _traces(path: Path, user_id: int) -> dict[str, int]:
+    """Where the person still is: raw rows by user / project, their key in staging and marts."""
+    key = _student_key(user_id)
+    with duckdb.connect(str(path), read_only=True) as con:
+        found = {
+            "users": con.execute("SELECT count(*) FROM ontrack_raw.users WHERE id = ?",
+                                 [user_id]).fetchone()[0],
+            "projects": con.execute("SELECT count(*) FROM ontrack_raw.projects WHERE user_id = ?",
+                                    [user_id]).fetchone()[0],
+            "logins": con.execute("SELECT count(*) FROM ontrack_raw.logins WHERE user_id = ?",
+                                  [user_id]).fetchone()[0],
+            "comments": con.execute("SELECT count(*) FROM ontrack_raw.task_comments WHERE "
+                                    "user_id = ? OR recipient_id = ?",
+                                    [user_id, user_id]).fetchone()[0],
+            "staging": con.execute("SELECT count(*) FROM staging.stg_ontrack__user_keys WHERE "
+                                   "user_id = ? OR user_key = ?", [user_id, key]).fetchone()[0],
+        }
+        marts = 0
+        for table, column in con.execute(
+                "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'marts' "
+                "AND data_type = 'VARCHAR'").fetchall():
+            marts += con.execute(f'SELECT count(*) FROM marts."{table}" WHERE "{column}" = ?',
+                                 [key]).fetchone()[0]
+        found["marts"] = marts
+    return found
+
+
+def _busiest_student(path: Path) -> int:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(
+            "SELECT p.user_id FROM ontrack_raw.projects p JOIN ontrack_raw.task_comments c "
+            "ON c.user_id = p.user_id GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[0]
+
+
+def _busiest_tutor(path: Path) -> int:
+    """A tutor whose tutor_key is in marts.kpi_feedback_backlog."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        tutors = [r[0] for r in con.execute("SELECT DISTINCT user_id FROM ontrack_raw.unit_roles "
+                                            "WHERE role_id = 2 ORDER BY 1").fetchall()]
+        keys = {r[0] for r in con.execute("SELECT tutor_key FROM marts.kpi_feedback_backlog"
+                                          ).fetchall()}
+    return next(t for t in tutors if _student_key(t) in keys)
+
+
+def test_erase_user_cli_removes_the_person_and_audits_without_the_id(demo_warehouse, capsys):
+    user_id = _busiest_tutor(demo_warehouse)  # staff: their tutor_key is in the marts
+    before = _traces(demo_warehouse, user_id)
+    assert before["users"] and before["comments"] and before["staging"] and before["marts"]
+    assert main(["erase-user", str(user_id)]) == 0
+    out = capsys.readouterr().out
+    assert "ontrack_raw.users (rows deleted): 1" in out and "rebuilt" in out
+    assert not any(_traces(demo_warehouse, user_id).values())
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        (row,) = audit.rows(con, "erase-user")
+        ledger = con.execute("SELECT kind, subject_key FROM platform.erasures").fetchall()
+    assert row[4].startswith("erasure ") and str(user_id) not in row[4]
+    assert {k for k, _ in ledger} == {"user", "unit_role"}  # a tutor: roles, no enrolments
+    assert all(len(key) == 64 and str(user_id) != key for _, key in ledger)
+    assert main(["erase-user", "x1"]) == 1
+
+
+def test_erased_person_and_archived_rows_stay_out_after_reloads(pg_url, tmp_path, monkeypatch):
+    """A real source still holding the person and the old rows: incremental and full reloads."""
+    monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", DEMO_KEY)
+    generate(pg_url, scale=0.001, seed=7)
+    warehouse = tmp_path / "warehouse.duckdb"
+    creds = ConnectionStringCredentials(pg_url)
+    extract(creds, warehouse, log=lambda line: None)
+    user_id = _busiest_student(warehouse)
+    build(warehouse, log=lambda line: None, absent_sources=frozenset({"ga4_raw"}))
+    enrolled = _count(warehouse, "SELECT sum(enrolled + withdrawn) FROM marts.kpi_enrolment")
+    theirs = _count(warehouse, f"SELECT count(*) FROM ontrack_raw.projects WHERE user_id = "
+                               f"{user_id}")
+    assert all(v for k, v in _traces(warehouse, user_id).items() if k != "marts")
+    erase_user(warehouse, user_id, pseudonym_key=DEMO_KEY.encode(), log=lambda line: None)
+    with duckdb.connect(str(warehouse), read_only=True) as con:  # half the logins are "old"
+        (middle,) = con.execute("SELECT median(created_at) FROM ontrack_raw.logins").fetchone()
+    policy = retention.Policy("ontrack_raw.logins", "created_at", "0 days")
+    (move,) = retention.archive(warehouse, open_target(str(tmp_path / "archive")), now=middle,
+                                policies=[policy], apply=True, log=lambda line: None)
+    kept = _count(warehouse, "SELECT count(*) FROM ontrack_raw.logins")
+    assert move.rows > 0 and kept > 0
+
+    lines: list[str] = []
+    extract(creds, warehouse, log=lines.append)  # incremental
+    extract(creds, warehouse, full_refresh=True, log=lines.append)  # everything read again
+    build(warehouse, log=lambda line: None, absent_sources=frozenset({"ga4_raw"}))
+    assert not any(_traces(warehouse, user_id).values())
+    assert _count(warehouse, "SELECT sum(enrolled + withdrawn) FROM marts.kpi_enrolment") == \
+        enrolled - theirs  # the aggregates no longer count them
+    assert _count(warehouse, "SELECT count(*) FROM ontrack_raw.logins") == kept
+    assert _count(warehouse, f"SELECT count(*) FROM ontrack_raw.logins WHERE created_at < "
+                             f"TIMESTAMP '{move.cutoff}'") == 0
+    logins = next(line for line in reversed(lines) if line.startswith("ontrack.logins:"))
+    assert "rows past retention dropped" in logins and "rows of erased people removed" in logins
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        flags = dict(con.execute("SELECT table_name, flags FROM platform.load_state").fetchall())
+    assert "erased people" in flags["users"] and "erased people" in flags["tasks"]
+    shutil.rmtree(tmp_path / "archive")

@@ -1,0 +1,20 @@
+"""Governance applied to each table a loader has just written, inside the load's transaction:
+rows past the last retention cut-off (archived already) and rows of erased people stay out,
+however the source hands them back (incremental re-reads, whole reloads, `--full-refresh`)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from warehouse import erasure, retention
+
+
+def apply(con: duckdb.DuckDBPyConnection, schema: str, table: str,
+          changed: str | None = None) -> str | None:
+    """`changed`: a relation with the ids just loaded (an incremental load), None: the whole
+    table. Returns a note for `platform.load_state.flags`, None when nothing was removed."""
+    archived = retention.apply_cutoff(con, schema, table, changed)
+    erased = erasure.apply_ledger(con, schema, table, changed)
+    notes = [f"{archived:,} rows past retention dropped" if archived else "",
+             f"{erased:,} rows of erased people removed" if erased else ""]
+    return "; ".join(n for n in notes if n) or None

@@ -1,0 +1,229 @@
+"""`thoth erase-user <OnTrack user id>`: remove one person from the warehouse, and keep them out.
+
+The person's own rows go (their user row, enrolments, tasks and everything hanging off those
+tasks, comments they wrote, logins, …); rows that belong to someone else but name them (a
+comment they received, a submission they assessed) keep the row and lose the reference. Staging
+views follow raw; the marts are rebuilt, so no `student_key` / `tutor_key` of theirs is left.
+
+The erasure is recorded in `platform.erasures` without the identity: a keyed hash of the user id
+(and of their project, task and unit-role ids, so rows reached through those are found too)
+under a secret derived from TRANSFORMS__PSEUDONYM_KEY. The OnTrack loader calls `apply_ledger`
+after each table's load, in the same transaction, so a later load — which reads the person
+again from OnTrack — never brings them back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from thoth.duck import open_warehouse
+from thoth.errors import ThothError
+from warehouse import audit
+
+SCHEMA = "ontrack_raw"
+
+DDL = """
+CREATE SCHEMA IF NOT EXISTS platform;
+CREATE TABLE IF NOT EXISTS platform.erasures (
+    erasure_id  VARCHAR NOT NULL,
+    kind        VARCHAR NOT NULL,   -- user | project | task | unit_role
+    subject_key VARCHAR NOT NULL,   -- sha256 of '<secret>:<kind>:<id>', never the id
+    recorded_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (kind, subject_key)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Rule:
+    table: str
+    column: str
+    kind: str  # what the column points at
+    action: str  # delete: the row is the person's; null: the row is someone else's
+    registers: str | None = None  # the ids of rows deleted here identify the person too
+
+
+# In order: a rule that registers ids (projects → project) comes before rules that use them;
+# deletes before clears, so a row that goes anyway is not counted twice.
+RULES: tuple[Rule, ...] = (
+    Rule("users", "id", "user", "delete"),
+    Rule("projects", "user_id", "user", "delete", registers="project"),
+    Rule("unit_roles", "user_id", "user", "delete", registers="unit_role"),
+    Rule("logins", "user_id", "user", "delete"),
+    Rule("comments_read_receipts", "user_id", "user", "delete"),
+    Rule("task_pins", "user_id", "user", "delete"),
+    Rule("webcals", "user_id", "user", "delete"),
+    Rule("tii_submissions", "submitted_by_user_id", "user", "delete"),
+    Rule("task_comments", "user_id", "user", "delete"),
+    Rule("tasks", "project_id", "project", "delete", registers="task"),
+    Rule("tutorial_enrolments", "project_id", "project", "delete"),
+    Rule("group_memberships", "project_id", "project", "delete"),
+    Rule("task_submissions", "task_id", "task", "delete"),
+    Rule("task_engagements", "task_id", "task", "delete"),
+    Rule("task_comments", "task_id", "task", "delete"),
+    Rule("test_attempts", "task_id", "task", "delete"),
+    Rule("overseer_assessments", "task_id", "task", "delete"),
+    Rule("learning_outcome_task_links", "task_id", "task", "delete"),
+    Rule("task_pins", "task_id", "task", "delete"),
+    Rule("tii_submissions", "task_id", "task", "delete"),
+    Rule("task_similarities", "task_id", "task", "delete"),
+    Rule("task_similarities", "other_task_id", "task", "delete"),
+    # Someone else's rows that name the person: kept, the reference cleared.
+    Rule("task_comments", "recipient_id", "user", "null"),
+    Rule("task_comments", "assessor_id", "user", "null"),
+    Rule("task_submissions", "assessor_id", "user", "null"),
+    Rule("group_submissions", "submitted_by_project_id", "project", "null"),
+    Rule("tutorials", "unit_role_id", "unit_role", "null"),
+    Rule("units", "main_convenor_id", "unit_role", "null"),
+)
+
+
+def ledger_secret(pseudonym_key: bytes) -> str:
+    """Derived, so the ledger's hashes match nothing published (student_key uses the key
+    itself) and the pseudonym key stays the only secret to keep."""
+    return hmac.new(pseudonym_key, b"thoth erasure ledger", hashlib.sha256).hexdigest()
+
+
+def subject_key(secret: str, kind: str, source_id: int | str) -> str:
+    """The same as the SQL in `_match`: sha256 of '<secret>:<kind>:<id>'."""
+    return hashlib.sha256(f"{secret}:{kind}:{source_id}".encode()).hexdigest()
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _match(rule: Rule, column: str | None = None) -> str:
+    """SQL true for rows whose `column` is an erased subject; one `?` for the secret."""
+    col = _q(column or rule.column)
+    return (f"({col} IS NOT NULL AND sha256(? || ':{rule.kind}:' || CAST({col} AS VARCHAR)) IN "
+            f"(SELECT subject_key FROM platform.erasures WHERE kind = '{rule.kind}'))")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ?", [SCHEMA, table]).fetchall()}
+
+
+def _apply(con: duckdb.DuckDBPyConnection, rule: Rule, secret: str, erasure_id: str,
+           changed: str | None, counts: dict[str, int]) -> set[str]:
+    """One rule on one table; adds to `counts`; returns the kinds it registered new ids of."""
+    columns = _columns(con, rule.table)
+    if rule.column not in columns:
+        return set()
+    target = f"{SCHEMA}.{_q(rule.table)}"
+    where = _match(rule) + (f" AND id IN (SELECT id FROM {changed})" if changed else "")
+    new_kinds = set()
+    if rule.registers and "id" in columns:
+        (added,) = con.execute(
+            f"INSERT OR IGNORE INTO platform.erasures SELECT ?, '{rule.registers}', "
+            f"sha256(? || ':{rule.registers}:' || CAST(id AS VARCHAR)), ? FROM {target} "
+            f"WHERE {where}", [erasure_id, secret, _now(), secret]).fetchone()
+        if added:
+            new_kinds.add(rule.registers)
+    if rule.action == "delete":
+        (n,) = con.execute(f"DELETE FROM {target} WHERE {where}", [secret]).fetchone()
+    else:
+        (n,) = con.execute(f"UPDATE {target} SET {_q(rule.column)} = NULL WHERE {where}",
+                           [secret]).fetchone()
+    if n:
+        what = "rows deleted" if rule.action == "delete" else f"{rule.column} cleared"
+        key = f"{SCHEMA}.{rule.table} ({what})"
+        counts[key] = counts.get(key, 0) + n
+    return new_kinds
+
+
+def _ledger_empty(con: duckdb.DuckDBPyConnection) -> bool:
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
+                       "AND table_name = 'erasures'").fetchall():
+        return True
+    return con.execute("SELECT count(*) FROM platform.erasures").fetchone()[0] == 0
+
+
+def apply_ledger(con: duckdb.DuckDBPyConnection, schema: str, table: str,
+                 changed: str | None = None, secret: str | None = None) -> int:
+    """After a load (or a restore): remove erased people from `schema.table`, inside the
+    caller's transaction. `changed`: a relation holding the ids just loaded (only they can be
+    new), None: the whole table. Costs one catalog query while nobody is erased."""
+    if schema != SCHEMA or _ledger_empty(con):
+        return 0
+    if secret is None:
+        from thoth.settings import pseudonym_key  # needed only once someone is erased
+
+        secret = ledger_secret(pseudonym_key())
+    counts: dict[str, int] = {}
+    registered: set[str] = set()
+    for rule in RULES:
+        if rule.table == table:
+            registered |= _apply(con, rule, secret, "load", changed, counts)
+    # New projects or tasks of an erased person arrived: their dependants may already be in.
+    for rule in RULES:
+        if rule.kind in registered and rule.table != table:
+            _apply(con, rule, secret, "load", None, counts)
+    return sum(counts.values())
+
+
+def erase_user(warehouse: Path, user_id: int, *, pseudonym_key: bytes,
+               log: Callable[[str], None] = print) -> dict[str, int]:
+    """Erase one OnTrack user everywhere in ontrack_raw and record it; returns the counts."""
+    secret = ledger_secret(pseudonym_key)
+    erasure_id = uuid.uuid4().hex[:12]
+    con = open_warehouse(warehouse)
+    try:
+        con.execute(DDL)
+        con.execute("BEGIN")
+        try:
+            (known,) = con.execute(
+                "SELECT count(*) FROM platform.erasures WHERE kind = 'user' AND subject_key = ?",
+                [subject_key(secret, "user", user_id)]).fetchone()
+            con.execute("INSERT OR IGNORE INTO platform.erasures VALUES (?, 'user', ?, ?)",
+                        [erasure_id, subject_key(secret, "user", user_id), _now()])
+            counts: dict[str, int] = {}
+            tables = {r[0] for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [SCHEMA]
+            ).fetchall()}
+            for rule in RULES:
+                if rule.table in tables:
+                    _apply(con, rule, secret, erasure_id, None, counts)
+            audit.record(con, "erase-user", f"erasure {erasure_id}",
+                         {"rows": sum(counts.values()), "tables": counts,
+                          "repeat": bool(known)})
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.close()
+    if counts:
+        for what, n in sorted(counts.items()):
+            log(f"  {what}: {n:,}")
+    else:
+        log("  no rows of this person in the warehouse (recorded: later loads keep them out)")
+    log(f"erasure {erasure_id} recorded in platform.erasures (a keyed hash, not the id)")
+    return counts
+
+
+def erased_count(con: duckdb.DuckDBPyConnection) -> int:
+    if _ledger_empty(con):
+        return 0
+    return con.execute("SELECT count(*) FROM platform.erasures WHERE kind = 'user'").fetchone()[0]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def check_user_id(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ThothError(f"expected an OnTrack user id (a number), got {value!r}") from None

@@ -1,0 +1,301 @@
+"""`thoth retention`: rows past their retention period leave the warehouse for an archive.
+
+Per policy (warehouse/retention.yml): the rows whose date is before the cut-off are written to
+Parquet, uploaded to `<archive>/<archive id>/data.parquet` (a directory or `gs://`, through the
+publish step's fsspec target), read back and compared (sha256 of the file; row count and a
+checksum of every value), described in `manifest.json` beside it, and only then deleted — in
+one transaction with `platform.retention_state`, `platform.archives` and the audit row.
+
+The source still has those rows, so a later load would bring them back: the OnTrack loader
+calls `apply_cutoff` after each table's load, in the same transaction, and drops rows older
+than the last cut-off applied to that table (they are in an archive already). A restore lowers
+that mark to the oldest restored row, so restored rows stay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from thoth.duck import open_warehouse
+from thoth.errors import ThothError
+from warehouse import audit
+from warehouse.publish.target import Target
+
+POLICIES = Path(__file__).with_name("retention.yml")
+PERIOD = re.compile(r"^\s*(\d+)\s*(day|week|month|year)s?\s*$")
+
+DDL = """
+CREATE SCHEMA IF NOT EXISTS platform;
+CREATE TABLE IF NOT EXISTS platform.retention_state (
+    table_name      VARCHAR PRIMARY KEY,  -- schema.table
+    date_column     VARCHAR NOT NULL,
+    archived_before TIMESTAMP NOT NULL    -- loads drop rows older than this (archived already)
+);
+CREATE TABLE IF NOT EXISTS platform.archives (
+    archive_id  VARCHAR PRIMARY KEY,
+    table_name  VARCHAR NOT NULL,
+    url         VARCHAR NOT NULL,
+    rows        BIGINT NOT NULL,
+    sha256      VARCHAR NOT NULL,
+    checksum    VARCHAR NOT NULL,     -- count and sum of DuckDB row hashes, as read back
+    cutoff      TIMESTAMP NOT NULL,
+    archived_at TIMESTAMP NOT NULL,
+    restored_at TIMESTAMP
+);
+"""
+
+
+@dataclass(frozen=True)
+class Policy:
+    table: str  # schema.table
+    date_column: str
+    keep: str  # DuckDB interval text, e.g. "90 days"
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Move:
+    policy: Policy
+    cutoff: datetime
+    rows: int
+    oldest: datetime | None
+    archive_id: str | None = None  # set once archived
+
+
+def load_policies(path: Path | None = None) -> list[Policy]:
+    path = path or POLICIES
+    if not path.exists():
+        raise ThothError(f"no retention policy file at {path}")
+    policies = []
+    for entry in (yaml.safe_load(path.read_text()) or {}).get("policies") or []:
+        table, column, keep = entry.get("table"), entry.get("date_column"), entry.get("keep")
+        if not (table and column and keep and "." in table):
+            raise ThothError(f"{path.name}: a policy needs table (schema.table), date_column and "
+                             f"keep; got {entry}")
+        if not PERIOD.match(str(keep)):
+            raise ThothError(f"{path.name}: {table} keep {keep!r}: expected e.g. '90 days', "
+                             "'6 months', '2 years'")
+        policies.append(Policy(table, column, str(keep).strip(), entry.get("why", "")))
+    return policies
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _table(name: str) -> str:
+    schema, table = name.split(".", 1)
+    return f"{_q(schema)}.{_q(table)}"
+
+
+def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    schema, table = name.split(".", 1)
+    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND "
+                            "table_name = ?", [schema, table]).fetchall())
+
+
+def plan(con: duckdb.DuckDBPyConnection, policies: list[Policy],
+         now: datetime | None = None) -> list[Move]:
+    """What each policy would move now (tables not loaded yet move nothing)."""
+    moves = []
+    for p in policies:
+        (cutoff,) = con.execute("SELECT CAST(? AS TIMESTAMP) - CAST(? AS INTERVAL)",
+                                [now or _now(), p.keep]).fetchone()
+        if not _exists(con, p.table):
+            moves.append(Move(p, cutoff, 0, None))
+            continue
+        rows, oldest = con.execute(
+            f"SELECT count(*), min({_q(p.date_column)}) FROM {_table(p.table)} "
+            f"WHERE {_q(p.date_column)} < ?", [cutoff]).fetchone()
+        moves.append(Move(p, cutoff, rows, oldest))
+    return moves
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def checksum(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """Row count and the sum of DuckDB's hash of each whole row: equal only when the same rows
+    with the same values came back (order aside)."""
+    rows, total = con.execute(
+        f"SELECT count(*), CAST(coalesce(sum(hash(r)), 0) AS VARCHAR) FROM {relation} r"
+    ).fetchone()
+    return f"{rows}:{total}"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def archive(warehouse: Path, target: Target, *, apply: bool = False,
+            policies: list[Policy] | None = None, now: datetime | None = None,
+            log: Callable[[str], None] = print) -> list[Move]:
+    """Dry run (default): report what would move. `apply`: archive, verify, delete."""
+    policies = load_policies() if policies is None else policies
+    con = open_warehouse(warehouse, read_only=not apply)
+    try:
+        moves = plan(con, policies, now)
+        done = []
+        for move in moves:
+            p = move.policy
+            if not move.rows:
+                log(f"{p.table}: nothing older than {move.cutoff:%Y-%m-%d} ({p.keep})")
+                done.append(move)
+                continue
+            if not apply:
+                log(f"{p.table}: would archive {move.rows:,} rows with {p.date_column} before "
+                    f"{move.cutoff:%Y-%m-%d %H:%M} ({p.keep}; oldest {move.oldest:%Y-%m-%d}) "
+                    f"to {target.url}")
+                done.append(move)
+                continue
+            done.append(_archive_one(con, target, move, log))
+        if not apply and any(m.rows for m in moves):
+            log("dry run: nothing was moved; run `thoth retention --apply` to archive and delete")
+        return done
+    finally:
+        con.close()
+
+
+def _archive_one(con: duckdb.DuckDBPyConnection, target: Target, move: Move,
+                 log: Callable[[str], None]) -> Move:
+    p, cutoff = move.policy, move.cutoff
+    archive_id = f"{_now():%Y%m%dT%H%M%S}Z-{p.table}"
+    where = f"{_q(p.date_column)} < TIMESTAMP '{cutoff.isoformat(sep=' ')}'"
+    selection = f"(SELECT * FROM {_table(p.table)} WHERE {where})"
+    with tempfile.TemporaryDirectory(prefix="thoth-archive-") as work:
+        local = Path(work) / "data.parquet"
+        con.execute(f"COPY {selection} TO '{local}' (FORMAT parquet, COMPRESSION zstd)")
+        expected = checksum(con, selection)
+        sha = _sha256(local)
+        target.put(str(local), f"{archive_id}/data.parquet")
+        target.fs.invalidate_cache()
+        back = Path(work) / "back.parquet"
+        back.write_bytes(target.read(f"{archive_id}/data.parquet") or b"")
+        got = checksum(con, f"read_parquet('{back}')")
+        if _sha256(back) != sha or got != expected:
+            raise ThothError(f"{p.table}: the archive {target.path(archive_id)} reads back "
+                             f"different ({got} vs {expected}); nothing was deleted")
+    manifest = {"archive_id": archive_id, "table": p.table, "date_column": p.date_column,
+                "keep": p.keep, "cutoff": cutoff.isoformat(), "rows": move.rows,
+                "oldest": move.oldest.isoformat() if move.oldest else None, "sha256": sha,
+                "checksum": expected, "archived_at": _now().isoformat(), "by": audit.actor()}
+    target.write_atomic(f"{archive_id}/manifest.json",
+                        json.dumps(manifest, indent=2).encode())
+    con.execute(DDL)
+    con.execute("BEGIN")
+    try:
+        (deleted,) = con.execute(f"DELETE FROM {_table(p.table)} WHERE {where}").fetchone()
+        if deleted != move.rows:
+            raise ThothError(f"{p.table}: {deleted:,} rows matched at delete time, "
+                             f"{move.rows:,} were archived; nothing was deleted")
+        con.execute(
+            "INSERT INTO platform.retention_state VALUES (?, ?, ?) ON CONFLICT (table_name) DO "
+            "UPDATE SET date_column = excluded.date_column, archived_before = "
+            "greatest(retention_state.archived_before, excluded.archived_before)",
+            [p.table, p.date_column, cutoff])
+        con.execute("INSERT INTO platform.archives VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                    [archive_id, p.table, target.gs_url(archive_id) if not target.is_local
+                     else target.path(archive_id), move.rows, sha, expected, cutoff, _now()])
+        audit.record(con, "retention-archive", f"{p.table} → {archive_id}",
+                     {"rows": move.rows, "cutoff": cutoff, "keep": p.keep,
+                      "archive": target.path(archive_id), "checksum": expected})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    log(f"{p.table}: archived {move.rows:,} rows before {cutoff:%Y-%m-%d} to "
+        f"{target.path(archive_id)} (verified: sha256, {expected.split(':')[0]} rows, checksum); "
+        "deleted them from the warehouse")
+    return Move(p, cutoff, move.rows, move.oldest, archive_id)
+
+
+def restore(warehouse: Path, target: Target, archive_id: str, *,
+            log: Callable[[str], None] = print) -> int:
+    """Put an archive's rows back (replacing rows with the same id), verified first; rows of
+    erased people stay out. Returns the rows restored."""
+    from warehouse import erasure
+
+    raw = target.read(f"{archive_id}/manifest.json")
+    if raw is None:
+        raise ThothError(f"no archive {archive_id!r} under {target.url} (no manifest.json)")
+    manifest = json.loads(raw)
+    table, column = manifest["table"], manifest["date_column"]
+    con = open_warehouse(warehouse)
+    try:
+        with tempfile.TemporaryDirectory(prefix="thoth-restore-") as work:
+            local = Path(work) / "data.parquet"
+            local.write_bytes(target.read(f"{archive_id}/data.parquet") or b"")
+            if _sha256(local) != manifest["sha256"] or checksum(
+                    con, f"read_parquet('{local}')") != manifest["checksum"]:
+                raise ThothError(f"archive {archive_id} is damaged: it reads back different "
+                                 "from its manifest; nothing was restored")
+            con.execute(DDL)
+            con.execute("BEGIN")
+            try:
+                restored = _insert(con, table, f"read_parquet('{local}')")
+                erased = erasure.apply_ledger(con, *table.split(".", 1))
+                (oldest,) = con.execute(f"SELECT min({_q(column)}) FROM read_parquet('{local}')"
+                                        ).fetchone()
+                if oldest is not None:  # loads must keep what was restored
+                    con.execute("UPDATE platform.retention_state SET archived_before = ? "
+                                "WHERE table_name = ? AND archived_before > ?",
+                                [oldest, table, oldest])
+                con.execute("UPDATE platform.archives SET restored_at = ? WHERE archive_id = ?",
+                            [_now(), archive_id])
+                audit.record(con, "retention-restore", f"{archive_id} → {table}",
+                             {"rows": restored, "erased_rows_kept_out": erased,
+                              "archive": target.path(archive_id)})
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+    finally:
+        con.close()
+    log(f"restored {restored:,} rows into {table} from {target.path(archive_id)}"
+        + (f" ({erased:,} rows of erased people left out)" if erased else ""))
+    return restored - erased
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, relation: str) -> int:
+    columns = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+    if not _exists(con, table):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(table.split('.', 1)[0])}")
+        con.execute(f"CREATE TABLE {_table(table)} AS SELECT * FROM {relation} LIMIT 0")
+    have = {r[0] for r in con.execute(f"DESCRIBE {_table(table)}").fetchall()}
+    for name, dtype, *_ in columns:  # a column since dropped from the source comes back
+        if name not in have:
+            con.execute(f"ALTER TABLE {_table(table)} ADD COLUMN {_q(name)} {dtype}")
+    if "id" in have:
+        con.execute(f"DELETE FROM {_table(table)} WHERE id IN (SELECT id FROM {relation})")
+    (rows,) = con.execute(f"INSERT INTO {_table(table)} BY NAME SELECT * FROM {relation}"
+                          ).fetchone()
+    return rows
+
+
+def apply_cutoff(con: duckdb.DuckDBPyConnection, schema: str, table: str,
+                 changed: str | None = None) -> int:
+    """After a load: drop rows older than the table's last applied cut-off (already archived).
+    `changed`: a relation with the ids just loaded (only those can be old), None: the table."""
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
+                       "AND table_name = 'retention_state'").fetchall():
+        return 0
+    row = con.execute("SELECT date_column, archived_before FROM platform.retention_state "
+                      "WHERE table_name = ?", [f"{schema}.{table}"]).fetchone()
+    if row is None:
+        return 0
+    column, before = row
+    only = f" AND id IN (SELECT id FROM {changed})" if changed else ""
+    (deleted,) = con.execute(f"DELETE FROM {_q(schema)}.{_q(table)} WHERE {_q(column)} < ?"
+                             f"{only}", [before]).fetchone()
+    return deleted
