@@ -336,3 +336,17 @@ def test_cli_run_step_and_status(local, warehouse_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert re.search(r"landing\.ontrack_logs +9 .* full +file_mtime=\d{4}-\d\d-\d\d "
                      r"\d\d:\d\d:\d\d .* 4 files, 0 lines quarantined", out), out
+
+
+def test_grape_logger_variants_without_ip_or_with_seconds(local, warehouse_path):
+    local.write(f"ontrack_logs/{DAY}/grape.log", "\n".join([
+        'Started GET "/api/units/5" at 2024-03-11 09:00:00 UTC',
+        "  Parameters: {\"id\"=>\"5\"}",
+        "Completed 200 in 6.29ms",
+        'Started PUT "/api/tasks/8" for 192.0.2.9 at 2024-03-11 09:00:01 +0000',
+        "Completed 422 in 1.25 s (ActiveRecord: 0.7631 s | View: 0.4995 s)",
+    ]) + "\n")
+    local.extract(warehouse_path)
+    assert rows(warehouse_path, "SELECT path_template, status, duration_ms, client_network "
+                                "FROM landing_raw.ontrack_logs ORDER BY requested_at") == [
+        ("/api/units/:id", 200, 6.29, None), ("/api/tasks/:id", 422, 1250.0, "192.0.2.0/24")]

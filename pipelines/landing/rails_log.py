@@ -28,9 +28,12 @@ from pipelines.landing.privacy import path_template_expr, truncate_ip_expr
 _PREFIX = (r"^(?:[A-Z], \[(?P<logged_at>[^\]\s]+) #(?P<pid>\d+)\] +[A-Z]+ -- [^:]*: )?"
            r"(?:\[(?P<tag>[^\]]*)\] )?(?:\[[^\]]*\] )*")
 _HEAD = _PREFIX + r"(?P<kind>Started|Completed) "
-_STARTED = (_PREFIX + r'Started (?P<method>[A-Z]+) "(?P<path>[^"]*)" for (?P<ip>\S+) at '
+# Grape's request loggers write the same two lines, some without `for <ip>`, some timing in
+# seconds (`Completed 422 in 1.26 s`): both are accepted.
+_STARTED = (_PREFIX + r'Started (?P<method>[A-Z]+) "(?P<path>[^"]*)"(?: for (?P<ip>\S+))? at '
             r"(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?: (?P<offset>[+-]\d\d:?\d\d|UTC))?")
-_COMPLETED = _PREFIX + r"Completed (?P<status>[1-5]\d\d)\b.*? in (?P<ms>\d+(?:\.\d+)?)ms"
+_COMPLETED = (_PREFIX + r"Completed (?P<status>[1-5]\d\d)\b.*? in (?P<took>\d+(?:\.\d+)?) ?"
+              r"(?P<unit>ms|s)\b")
 # lograge JSON, possibly behind Logger's prefix.
 _JSON = r"^(?:[A-Z], \[[^\]]*\] +[A-Z]+ -- [^:]*: )?\s*\{"
 
@@ -108,7 +111,8 @@ class RailsLogParser:
             "line_number", "line",
             key=_key(pl.col("tag"), pl.col("pid")),
             status=pl.col("status").cast(pl.Int16),
-            duration_ms=pl.col("ms").cast(pl.Float64),
+            duration_ms=pl.col("took").cast(pl.Float64)
+            * pl.when(pl.col("unit") == "s").then(1000.0).otherwise(1.0),
         )
         return started, completed
 
