@@ -10,6 +10,7 @@ whole, in the same way (its earlier rows, if any, go: the warehouse mirrors the 
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 
 from pipelines.landing import settings
 from pipelines.landing.config import LandingConfig
@@ -139,35 +141,51 @@ class FileResult:
 
 
 def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile,
-               result: FileResult) -> None:
+               result: FileResult, spill_dir: Path) -> None:
     if not file.expected_type():
         suffixes = ", ".join(f"*{s}[.gz]" for s in file.feed.suffixes)
         raise BadFile(f"not a {file.feed.name} file: expected {suffixes}")
     parser = make_parser(file.feed)
     blocks = TextBlocks(target, file, settings.BLOCK_BYTES)
-    for first_line, text in blocks:
-        rows, bad = parser.block(first_line, text)
-        result.lines = first_line + text.count("\n")
-        if rows.height:
-            _insert(con, file.feed.name, rows.with_columns(source_file=pl.lit(file.path)))
-            result.rows += rows.height
+    # The rows go to a local Parquet file first, then into DuckDB in one INSERT: thousands of
+    # small INSERTs in one transaction keep their rows in memory until the commit (RSS grew with
+    # the file), one large one writes row groups to disk as it goes.
+    with tempfile.TemporaryDirectory(prefix="thoth-landing-", dir=spill_dir) as tmp:
+        staged = Path(tmp) / "rows.parquet"
+        writer: pq.ParquetWriter | None = None
+        try:
+            for first_line, text in blocks:
+                rows, bad = parser.block(first_line, text)
+                result.lines = first_line + text.count("\n")
+                if rows.height:
+                    table = rows.to_arrow()
+                    writer = writer or pq.ParquetWriter(staged, table.schema)
+                    writer.write_table(table)
+                    result.rows += rows.height
+                _quarantine(con, file, bad, result.quarantined)
+                result.quarantined += len(bad)
+        finally:
+            if writer is not None:
+                writer.close()
+        _, bad = parser.finish()
         _quarantine(con, file, bad, result.quarantined)
         result.quarantined += len(bad)
-    _, bad = parser.finish()
-    _quarantine(con, file, bad, result.quarantined)
-    result.quarantined += len(bad)
+        if writer is not None:
+            con.execute(f"INSERT INTO {DATASET}.{file.feed.name} BY NAME SELECT *, "
+                        f"? AS source_file FROM read_parquet(?)", [file.path, str(staged)])
     result.sha256 = blocks.sha256
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile,
-                run: FeedRun, mode: str, started: float) -> FileResult:
-    """One file, its ledger row and its feed's load_state row, in one transaction."""
+                run: FeedRun, mode: str, started: float, spill_dir: Path) -> FileResult:
+    """One file, its ledger row and its feed's load_state row, in one transaction; its rows are
+    staged in `spill_dir` (beside the warehouse) on the way."""
     result = FileResult()
     con.execute("BEGIN")
     try:
         result.replaced = _forget(con, file)
         try:
-            _read_into(con, target, file, result)
+            _read_into(con, target, file, result, spill_dir)
         except BadFile as exc:
             # Nothing of it is kept but the reason: start the transaction again.
             con.execute("ROLLBACK")
@@ -243,7 +261,8 @@ def extract(config: LandingConfig, warehouse: Path, *, full_refresh: bool = Fals
                     run.unchanged += 1
                     continue
                 begun = time.perf_counter()
-                result = ingest_file(con, target, file, run, mode, started)
+                result = ingest_file(con, target, file, run, mode, started,
+                                     warehouse.parent)
                 run.new += before is None
                 run.rewritten += before is not None
                 log(_describe(file, result, before is not None, time.perf_counter() - begun))
