@@ -316,7 +316,7 @@ def test_a_missing_bucket_is_one_line(gcs_emulator, warehouse_path, monkeypatch,
     assert main(["extract", "landing"]) == 1
     err = capsys.readouterr().err
     assert err == ("thoth: error: LANDING__BUCKET_URL is gs://no-such-bucket-here/landing: the "
-                   "bucket does not exist or this account cannot read it\n")
+                   "bucket does not exist or this account cannot list it\n")
     assert not warehouse_path.exists()
 
 
@@ -350,3 +350,24 @@ def test_grape_logger_variants_without_ip_or_with_seconds(local, warehouse_path)
     assert rows(warehouse_path, "SELECT path_template, status, duration_ms, client_network "
                                 "FROM landing_raw.ontrack_logs ORDER BY requested_at") == [
         ("/api/units/:id", 200, 6.29, None), ("/api/tasks/:id", 422, 1250.0, "192.0.2.0/24")]
+
+
+def test_a_storage_error_stops_the_run_without_quarantining_the_file(local, warehouse_path,
+                                                                     monkeypatch):
+    from pipelines.landing import files
+    from thoth.errors import ThothError
+
+    path = local.write(f"ontrack_metrics/{DAY}/m.jsonl.gz", jsonl(METRICS), gz=True)
+    real = files._Hashing.read
+
+    def flaky(self, size=-1):
+        raise ConnectionResetError("Connection reset by peer")
+
+    monkeypatch.setattr(files._Hashing, "read", flaky)
+    with pytest.raises(ThothError, match=rf"cannot read {re.escape(path)} from the landing "
+                                         "zone: Connection reset by peer; nothing of it"):
+        local.extract(warehouse_path)
+    assert _ledger(warehouse_path) == []
+    monkeypatch.setattr(files._Hashing, "read", real)
+    local.extract(warehouse_path)
+    assert _ledger(warehouse_path) == [(path, len(METRICS), 0, "loaded")]

@@ -61,8 +61,8 @@ def list_feed(target: Target, feed: Feed) -> list[LandingFile]:
     One recursive listing: GCS returns size and update time with each object."""
     target.fs.invalidate_cache()  # gcsfs caches listings
     top = target.path(feed.name)
-    if not target.fs.exists(top):
-        return []
+    if target.is_local and not target.fs.exists(top):
+        return []  # on GCS an empty prefix lists as nothing; a missing bucket raises
     prefix = target.root.rstrip("/") + "/"
     files = []
     for full, info in sorted(target.fs.find(top, detail=True).items()):
@@ -127,7 +127,9 @@ class TextBlocks:
         while True:
             try:
                 data = stream.read(self.block_bytes)
-            except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+            except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+                # Only the file's own fault: a network error (another OSError) is not, and must
+                # not quarantine the file; it stops the run, and the next run reads it again.
                 raise BadFile(f"bad gzip: {str(exc) or type(exc).__name__}") from None
             if not data:
                 break

@@ -77,13 +77,13 @@ def open_landing(config: LandingConfig) -> Target:
 
 def list_files(target: Target, config: LandingConfig) -> dict[str, list[LandingFile]]:
     """Every feed's files; a listing failure (permissions, no bucket) is one line."""
+    # Listing objects needs only storage.objects.list (Storage Object Viewer): no bucket-level
+    # call, which a reader's service account may not be allowed.
     try:
-        if config.is_gcs and not target.fs.exists(target.root.split("/", 1)[0]):
-            raise ThothError(f"LANDING__BUCKET_URL is {config.bucket_url}: the bucket does not "
-                             "exist or this account cannot read it")
         return {name: list_feed(target, feed) for name, feed in settings.FEEDS.items()}
-    except ThothError:
-        raise
+    except FileNotFoundError:
+        raise ThothError(f"LANDING__BUCKET_URL is {config.bucket_url}: the bucket does not "
+                         "exist or this account cannot list it") from None
     except Exception as exc:  # gcsfs raises its HttpError, OSError, … for one cause
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ThothError(f"cannot list the landing zone {config.bucket_url}: {first}") from None
@@ -186,6 +186,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFil
         result.replaced = _forget(con, file)
         try:
             _read_into(con, target, file, result, spill_dir)
+        except OSError as exc:  # not BadFile: the storage failed, not the file
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ThothError(f"cannot read {file.path} from the landing zone: {first}; "
+                             "nothing of it was loaded, the next run reads it again") from None
         except BadFile as exc:
             # Nothing of it is kept but the reason: start the transaction again.
             con.execute("ROLLBACK")
