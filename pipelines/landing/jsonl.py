@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from pipelines.landing.privacy import path_template, truncate_ip
-
 Row = tuple
 
 
@@ -96,7 +94,8 @@ SPLASHKIT_SCHEMA = {"time": pl.Datetime("us"), "install_id": pl.String, "event":
 
 def lograge_row(obj: dict) -> Row:
     """lograge's JSON: method, path, status, duration (ms), time (or @timestamp / timestamp),
-    remote_ip (or ip), request_id, pid. Stored as the Rails parser stores a request."""
+    remote_ip (or ip), request_id, pid. The path and address come out raw, for the caller to
+    template and truncate vectorised (rails_log does, before anything is stored)."""
     when = next((obj[k] for k in ("time", "@timestamp", "timestamp") if obj.get(k) is not None),
                 None)
     status = _number(obj, "status")
@@ -104,9 +103,10 @@ def lograge_row(obj: dict) -> Row:
         raise Invalid("status is not an HTTP status")
     duration = _number(obj, "duration", required=False)
     pid = obj.get("pid")
-    return (parse_time(when), _text(obj, "method").upper(), path_template(_text(obj, "path")),
-            int(status), duration, truncate_ip(obj.get("remote_ip") or obj.get("ip")),
-            _text(obj, "request_id", False), pid if isinstance(pid, int) else None, "json")
+    ip = obj.get("remote_ip") or obj.get("ip")
+    return (parse_time(when), _text(obj, "method").upper(), _text(obj, "path"), int(status),
+            duration, ip if isinstance(ip, str) else None, _text(obj, "request_id", False),
+            pid if isinstance(pid, int) else None, "json")
 
 
 REQUEST_SCHEMA = {"requested_at": pl.Datetime("us"), "method": pl.String,

@@ -83,6 +83,8 @@ class RailsLogParser:
             texts = json_lines.select(
                 "line_number", pl.col("line").str.replace(r"^[^{]*", "")).rows()
             frame, json_bad = parse_object_lines(texts, lograge_row, REQUEST_SCHEMA)
+            frame = frame.with_columns(path_template=path_template_expr(pl.col("path_template")),
+                                       client_network=truncate_ip_expr(pl.col("client_network")))
             rows = pl.concat([rows, frame.select(rows.columns)])
             bad += json_bad
         return rows, bad
