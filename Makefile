@@ -27,6 +27,7 @@ lint: setup
 bench: setup
 	$(BIN)/python bench/ontrack_load.py
 	$(BIN)/python bench/kpi_build.py
+	$(BIN)/python bench/landing_parse.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.landing import settings as landing
 from transforms.build import build
 
 PSEUDONYM_KEY = "test-pseudonym-key"
@@ -62,6 +63,9 @@ RAW_COLUMNS = {
     "screen_page_views BIGINT, active_users BIGINT, user_engagement_duration DOUBLE",
     "ga4_raw.events": "property_id VARCHAR, date DATE, event_name VARCHAR, "
     "event_count BIGINT, active_users BIGINT",
+    # The landing feeds, as the loader creates them.
+    **{f"{landing.DATASET}.{f.name}": f"{f.columns}, {landing.SOURCE_COLUMNS}"
+       for f in landing.FEEDS.values()},
 }
 
 STATUSES = ["Not Started", "Complete", "Need Help", "Working On It", "Fix and Resubmit",
@@ -123,6 +127,7 @@ class Raw:
         with duckdb.connect(str(warehouse)) as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS ontrack_raw")
             con.execute("CREATE SCHEMA IF NOT EXISTS ga4_raw")
+            con.execute("CREATE SCHEMA IF NOT EXISTS landing_raw")
             for table, columns in RAW_COLUMNS.items():
                 con.execute(f"CREATE OR REPLACE TABLE {table} ({columns})")
                 for row in self.rows.get(table, []):

@@ -68,6 +68,18 @@ def _raw() -> Raw:
         raw.add("ga4_raw.pages", property_id="123", date=date(2024, 3, 11 + day),
                 page_path="/home", page_title="Home", screen_page_views=30, active_users=7,
                 user_engagement_duration=123.25)
+    for n, (status, ms) in enumerate([(200, 12.0), (500, 40.0), (404, 3.0)], start=1):
+        raw.add("landing_raw.ontrack_logs", requested_at=D(2024, 3, 11, 9, n), method="GET",
+                path_template="/api/units/:id/tasks", status=status, duration_ms=ms,
+                client_network="203.0.113.0/24", log_format="rails",
+                source_file="ontrack_logs/2024/03/11/web-1.log", line_number=n)
+        raw.add("landing_raw.ontrack_metrics", time=D(2024, 3, 11, 9, n),
+                name="jobs.queue_depth", value=float(n), tags='{"host": "web-1"}',
+                source_file="ontrack_metrics/2024/03/11/m.jsonl", line_number=n)
+        raw.add("landing_raw.splashkit_usage", time=D(2024, 3, 11 + n, 9), install_id=f"i-{n}",
+                event="function_called", function="draw_circle", language="C++", os="Linux",
+                splashkit_version="1.3.1", source_file="splashkit_usage/2024/03/11/u.jsonl",
+                line_number=n)
     return raw
 
 

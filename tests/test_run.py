@@ -49,7 +49,8 @@ def env(template, tmp_path, monkeypatch) -> Path:
                        "RUNTIME__DLTHUB_TELEMETRY": "false"}.items():
         monkeypatch.setenv(key, value)
     for key in ("SOURCES__ONTRACK__CREDENTIALS", "SOURCES__GA4__PROPERTY_IDS", "ALERTS__COMMAND",
-                "ALERTS__WEBHOOK_URL", "PUBLISH__ENDPOINT_URL", "RUN__LOCK_FILE"):
+                "ALERTS__WEBHOOK_URL", "PUBLISH__ENDPOINT_URL", "RUN__LOCK_FILE",
+                "LANDING__BUCKET_URL"):
         monkeypatch.delenv(key, raising=False)
     return warehouse
 
@@ -68,7 +69,7 @@ def test_run_transforms_checks_publishes_and_records_itself(env, tmp_path, capsy
     out = capsys.readouterr().out
     assert re.search(r"^transform: ok, [\d,]+ rows, \d+\.\d s; \d+ models$", out, re.M)
     assert re.search(r"^check: ok, \d+\.\d s; \d+ checks, \d+ passed, 0 failed$", out, re.M)
-    assert re.search(r"^publish: ok, [\d,]+ rows, \d+\.\d s; 15 tables to .*: \d+ files "
+    assert re.search(r"^publish: ok, [\d,]+ rows, \d+\.\d s; 18 tables to .*: \d+ files "
                      r"uploaded", out, re.M)
     assert "\r" not in out  # not a terminal: plain lines only
     (run_id, status, steps, failed_step, error, ended) = _runs(env)[-1]
@@ -219,7 +220,7 @@ def test_thoth_run_end_to_end_from_synthetic_ontrack_to_gcs(
                        "TRANSFORMS__PSEUDONYM_KEY": PSEUDONYM_KEY}.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("SOURCES__GA4__PROPERTY_IDS", raising=False)
-    for key in ("ALERTS__COMMAND", "ALERTS__WEBHOOK_URL"):
+    for key in ("ALERTS__COMMAND", "ALERTS__WEBHOOK_URL", "LANDING__BUCKET_URL"):
         monkeypatch.delenv(key, raising=False)
 
     assert main(["run"]) == 0

@@ -20,6 +20,8 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
   SOURCES__GA4__LOOKBACK_DAYS    GA4 days re-read before the newest loaded (default: 3)
   SOURCES__GA4__API_ENDPOINT     GA4 Data API (default: Google's; http://… = local stand-in)
   [sources.ga4.credentials]      service-account key fields in .dlt/secrets.toml (else ADC)
+  LANDING__BUCKET_URL            stream landing zone: gs://bucket/prefix or a directory
+                                 (LANDING__ENDPOINT_URL: a GCS emulator, anonymous)
   WAREHOUSE__PATH                DuckDB warehouse file (default: data/warehouse.duckdb)
   PUBLISH__BUCKET_URL            where `thoth publish` writes: gs://bucket/prefix or a directory
                                  (default: data/publish)
@@ -74,6 +76,15 @@ def _extract_ga4(args: argparse.Namespace) -> int:
         start_date=args.start_date,
         log=lambda line: print(line, flush=True),
     )
+    return 0
+
+
+def _extract_landing(args: argparse.Namespace) -> int:
+    from pipelines.landing.config import load_config
+    from pipelines.landing.load import extract
+
+    extract(load_config(), settings.warehouse_path(), full_refresh=args.full_refresh,
+            log=lambda line: print(line, flush=True))
     return 0
 
 
@@ -239,6 +250,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="re-read every report from this day (overrides the saved position "
                      "and SOURCES__GA4__START_DATE)")
     ga4.set_defaults(func=_extract_ga4)
+    landing = sources.add_parser(
+        "landing",
+        help="stream files from the landing zone → landing_raw",
+        description="Ingest the files producers landed under LANDING__BUCKET_URL (OnTrack logs, "
+        "OnTrack metrics, SplashKit usage) that the warehouse does not hold yet, each exactly "
+        "once; a rewritten file replaces its rows; lines that do not parse are quarantined.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    landing.add_argument("--full-refresh", action="store_true",
+                         help="drop the landing tables and the file ledger, read every file again")
+    landing.set_defaults(func=_extract_landing)
 
     transform = commands.add_parser(
         "transform", help="build the staging views and KPI tables",
@@ -269,8 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run", help="the hourly job: extract → transform → check → publish",
-        description="Extract OnTrack and GA4 (skipped when SOURCES__GA4__PROPERTY_IDS is not "
-        "set), transform, check, publish; one run at a time (exit 75 when another holds the "
+        description="Extract OnTrack, GA4 (skipped when SOURCES__GA4__PROPERTY_IDS is not "
+        "set) and the landing zone (skipped when LANDING__BUCKET_URL is not set), transform, "
+        "check, publish; one run at a time (exit 75 when another holds the "
         "lock). A failing step stops the chain, keeps the last good publish, exits 1 and "
         "calls the alert hook. Every run is recorded in platform.runs.",
         epilog=EPILOG,

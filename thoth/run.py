@@ -1,4 +1,4 @@
-"""`thoth run`, what cron runs: extract (OnTrack, GA4) → transform → check → publish.
+"""`thoth run`, what cron runs: extract (OnTrack, GA4, landing) → transform → check → publish.
 
 One run at a time per warehouse (a lock file; a second run exits 75 at once, like
 cron/thoth-cron). A failing step stops the chain, so the last good publish stays what readers
@@ -78,6 +78,17 @@ def _extract_ga4(warehouse: Path, run_id: str, log: Callable[[str], None]):
     return sum(x.rows_loaded for x in loads), f"{len(loads)} reports"
 
 
+def _extract_landing(warehouse: Path, run_id: str, log: Callable[[str], None]):
+    from pipelines.landing.config import load_config
+    from pipelines.landing.load import extract
+
+    # Like GA4: no landing zone configured is no error; its KPIs are skipped meanwhile.
+    if "landing_raw" in settings.unconfigured_sources():
+        raise Skip("LANDING__BUCKET_URL is not set")
+    loads = extract(load_config(), warehouse, log=log)
+    return sum(x.rows_loaded for x in loads), f"{len(loads)} feeds"
+
+
 def _transform(warehouse: Path, run_id: str, log: Callable[[str], None]):
     from transforms.build import build
 
@@ -118,7 +129,8 @@ def publish_step(target_url: str | None = None) -> Step:
     return Step("publish", _publish)
 
 
-EXTRACT = [Step("extract ontrack", _extract_ontrack), Step("extract ga4", _extract_ga4)]
+EXTRACT = [Step("extract ontrack", _extract_ontrack), Step("extract ga4", _extract_ga4),
+           Step("extract landing", _extract_landing)]
 TRANSFORM, CHECK = Step("transform", _transform), Step("check", _check)
 STEPS = [*EXTRACT, TRANSFORM, CHECK, publish_step()]
 

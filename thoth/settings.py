@@ -103,11 +103,35 @@ def run_lock_file(warehouse: Path) -> Path:
     return Path(value) if value else warehouse.parent / f"{warehouse.stem}.run.lock"
 
 
+def landing_bucket_url() -> str | None:
+    """The landing zone stream producers write to: `gs://bucket/prefix` or a directory."""
+    return _text("landing.bucket_url")
+
+
+def landing_endpoint() -> str | None:
+    """A GCS endpoint other than Google's for the landing zone (an emulator: anonymous)."""
+    return _text("landing.endpoint_url")
+
+
+def landing_credentials() -> str | dict | None:
+    """A service-account key for the landing bucket, as publish_credentials; None: gcsfs's
+    defaults."""
+    value = dlt.secrets.get("landing.credentials")
+    if isinstance(value, dict):
+        return dict(value)
+    return None if value is None or str(value).strip() == "" else str(value).strip()
+
+
 def unconfigured_sources() -> frozenset[str]:
-    """Raw schemas of optional sources not configured here: GA4 without property ids. Models
-    reading them are skipped, not failed, while the warehouse holds none of their tables."""
+    """Raw schemas of optional sources not configured here: GA4 without property ids, the
+    landing zone without a bucket URL. Models reading them are skipped, not failed, while the
+    warehouse holds none of their tables."""
     ga4 = dlt.config.get("sources.ga4.property_ids")
-    return frozenset() if str(ga4 or "").strip() else frozenset({"ga4_raw"})
+    absent = set() if str(ga4 or "").strip() else {"ga4_raw"}
+    if landing_bucket_url() is None:
+        absent.add("landing_raw")
+    return frozenset(absent)
+
 
 
 # --- governance: retention archives, policies ------------------------------------------------

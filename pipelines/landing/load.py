@@ -1,0 +1,288 @@
+"""Ingesting the landing zone: each new or rewritten file in one DuckDB transaction.
+
+For a file, in one transaction: its earlier rows and quarantined lines go (a rewrite replaces
+them), its rows are parsed block by block and inserted, its quarantined lines stored (IP
+addresses masked), its ledger row (`landing_raw._files`) and its feed's `platform.load_state`
+row written. A run killed at any point leaves every file either wholly loaded or not at all;
+the next run picks up what is left. A file that is not what its feed expects is quarantined
+whole, in the same way (its earlier rows, if any, go: the warehouse mirrors the file as it is).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow.parquet as pq
+
+from pipelines.landing import settings
+from pipelines.landing.config import LandingConfig
+from pipelines.landing.files import BadFile, LandingFile, TextBlocks, list_feed
+from pipelines.landing.jsonl import (
+    METRIC_SCHEMA,
+    SPLASHKIT_SCHEMA,
+    JsonLinesParser,
+    metric_row,
+    splashkit_row,
+)
+from pipelines.landing.privacy import mask_line
+from pipelines.landing.rails_log import RailsLogParser
+from pipelines.landing.settings import DATASET, LEDGER, QUARANTINE, Feed
+from thoth import load_state
+from thoth.duck import STREAMING_MEMORY_LIMIT, open_warehouse
+from thoth.errors import ThothError
+from thoth.load_state import TableLoad
+from warehouse.publish.target import Target, open_target
+
+SOURCE = "landing"
+
+
+def make_parser(feed: Feed):
+    if feed is settings.ONTRACK_LOGS:
+        return RailsLogParser()
+    if feed is settings.ONTRACK_METRICS:
+        return JsonLinesParser(metric_row, METRIC_SCHEMA)
+    return JsonLinesParser(splashkit_row, SPLASHKIT_SCHEMA)
+
+
+@dataclass
+class FeedRun:
+    """What one run did for a feed, for its log line and platform.load_state."""
+
+    feed: Feed
+    new: int = 0
+    rewritten: int = 0
+    unchanged: int = 0
+    rows: int = 0
+    replaced: int = 0
+    quarantined_lines: int = 0
+    quarantined_files: int = 0
+    seconds: float = 0.0
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def open_landing(config: LandingConfig) -> Target:
+    return open_target(config.bucket_url, endpoint_url=config.endpoint_url,
+                       credentials=config.credentials)
+
+
+def list_files(target: Target, config: LandingConfig) -> dict[str, list[LandingFile]]:
+    """Every feed's files; a listing failure (permissions, no bucket) is one line."""
+    # Listing objects needs only storage.objects.list (Storage Object Viewer): no bucket-level
+    # call, which a reader's service account may not be allowed.
+    try:
+        return {name: list_feed(target, feed) for name, feed in settings.FEEDS.items()}
+    except FileNotFoundError:
+        raise ThothError(f"LANDING__BUCKET_URL is {config.bucket_url}: the bucket does not "
+                         "exist or this account cannot list it") from None
+    except Exception as exc:  # gcsfs raises its HttpError, OSError, … for one cause
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ThothError(f"cannot list the landing zone {config.bucket_url}: {first}") from None
+
+
+def _ledger(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, datetime]]:
+    return {path: (size, mtime) for path, size, mtime in con.execute(
+        f"SELECT path, size, mtime FROM {DATASET}.{LEDGER}").fetchall()}
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    con.register("_landing_batch", frame.to_arrow())
+    try:
+        con.execute(f"INSERT INTO {DATASET}.{table} BY NAME SELECT * FROM _landing_batch")
+    finally:
+        con.unregister("_landing_batch")
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, file: LandingFile,
+                entries: list[tuple[int | None, str, str | None]], stored: int) -> None:
+    """Lines kept aside; past QUARANTINE_RAW_LINES_PER_FILE only their number and reason (a
+    file of a wrong format would otherwise copy itself in)."""
+    if not entries:
+        return
+    keep = max(settings.QUARANTINE_RAW_LINES_PER_FILE - stored, 0)
+    now = _now()
+    _insert(con, QUARANTINE, pl.DataFrame({
+        "feed": [file.feed.name] * len(entries),
+        "path": [file.path] * len(entries),
+        "line_number": [n for n, _, _ in entries],
+        "reason": [r for _, r, _ in entries],
+        "raw_line": [mask_line(t, settings.QUARANTINE_LINE_CHARS) if t is not None and i < keep
+                     else None for i, (_, _, t) in enumerate(entries)],
+        "quarantined_at": [now] * len(entries),
+    }, schema={"feed": pl.String, "path": pl.String, "line_number": pl.Int64,
+               "reason": pl.String, "raw_line": pl.String, "quarantined_at": pl.Datetime("us")}))
+
+
+def _forget(con: duckdb.DuckDBPyConnection, file: LandingFile) -> int:
+    """Remove what an earlier version of the file left; the rows removed."""
+    (removed,) = con.execute(f"DELETE FROM {DATASET}.{file.feed.name} WHERE source_file = ?",
+                             [file.path]).fetchone()
+    con.execute(f"DELETE FROM {DATASET}.{QUARANTINE} WHERE path = ?", [file.path])
+    return removed
+
+
+@dataclass
+class FileResult:
+    lines: int = 0
+    rows: int = 0
+    quarantined: int = 0
+    replaced: int = 0
+    sha256: str | None = None
+    reason: str | None = None  # the whole file was quarantined
+
+
+def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile,
+               result: FileResult, spill_dir: Path) -> None:
+    if not file.expected_type():
+        suffixes = ", ".join(f"*{s}[.gz]" for s in file.feed.suffixes)
+        raise BadFile(f"not a {file.feed.name} file: expected {suffixes}")
+    parser = make_parser(file.feed)
+    blocks = TextBlocks(target, file, settings.BLOCK_BYTES)
+    # The rows go to a local Parquet file first, then into DuckDB in one INSERT: thousands of
+    # small INSERTs in one transaction keep their rows in memory until the commit (RSS grew with
+    # the file), one large one writes row groups to disk as it goes.
+    with tempfile.TemporaryDirectory(prefix="thoth-landing-", dir=spill_dir) as tmp:
+        staged = Path(tmp) / "rows.parquet"
+        writer: pq.ParquetWriter | None = None
+        try:
+            for first_line, text in blocks:
+                rows, bad = parser.block(first_line, text)
+                result.lines = first_line + text.count("\n")
+                if rows.height:
+                    table = rows.to_arrow()
+                    writer = writer or pq.ParquetWriter(staged, table.schema)
+                    writer.write_table(table)
+                    result.rows += rows.height
+                _quarantine(con, file, bad, result.quarantined)
+                result.quarantined += len(bad)
+        finally:
+            if writer is not None:
+                writer.close()
+        _, bad = parser.finish()
+        _quarantine(con, file, bad, result.quarantined)
+        result.quarantined += len(bad)
+        if writer is not None:
+            con.execute(f"INSERT INTO {DATASET}.{file.feed.name} BY NAME SELECT *, "
+                        f"? AS source_file FROM read_parquet(?)", [file.path, str(staged)])
+    result.sha256 = blocks.sha256
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile,
+                run: FeedRun, mode: str, started: float, spill_dir: Path) -> FileResult:
+    """One file, its ledger row and its feed's load_state row, in one transaction; its rows are
+    staged in `spill_dir` (beside the warehouse) on the way."""
+    result = FileResult()
+    con.execute("BEGIN")
+    try:
+        result.replaced = _forget(con, file)
+        try:
+            _read_into(con, target, file, result, spill_dir)
+        except OSError as exc:  # not BadFile: the storage failed, not the file
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ThothError(f"cannot read {file.path} from the landing zone: {first}; "
+                             "nothing of it was loaded, the next run reads it again") from None
+        except BadFile as exc:
+            # Nothing of it is kept but the reason: start the transaction again.
+            con.execute("ROLLBACK")
+            con.execute("BEGIN")
+            result = FileResult(replaced=_forget(con, file), reason=str(exc))
+            _quarantine(con, file, [(None, f"whole file: {exc}", None)], 0)
+        con.execute(
+            f"INSERT OR REPLACE INTO {DATASET}.{LEDGER} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [file.path, file.feed.name, file.size, file.mtime, result.sha256, result.lines,
+             result.rows, result.quarantined, "quarantined" if result.reason else "loaded",
+             result.reason, _now()])
+        run.rows += result.rows
+        run.replaced += result.replaced
+        run.quarantined_lines += result.quarantined
+        run.quarantined_files += bool(result.reason)
+        _record(con, run, mode, started)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _record(con: duckdb.DuckDBPyConnection, run: FeedRun, mode: str, started: float) -> TableLoad:
+    feed = run.feed.name
+    (total,) = con.execute(f"SELECT count(*) FROM {DATASET}.{feed}").fetchone()
+    files, newest, quarantined, bad_files = con.execute(
+        f"SELECT count(*), strftime(max(mtime), '%Y-%m-%d %H:%M:%S'), "
+        f"coalesce(sum(quarantined_lines), 0), count(*) FILTER (status = 'quarantined') "
+        f"FROM {DATASET}.{LEDGER} WHERE feed = ?", [feed]).fetchone()
+    flags = f"{files:,} files, {quarantined:,} lines quarantined" + (
+        f", {bad_files:,} files quarantined" if bad_files else "")
+    load = TableLoad(SOURCE, feed, mode, "file_mtime", newest, run.rows, run.replaced, total,
+                     round(time.perf_counter() - started, 3), _now(), flags)
+    load_state.record(con, load)
+    return load
+
+
+def _describe(file: LandingFile, result: FileResult, rewritten: bool, seconds: float) -> str:
+    what = "rewritten, " if rewritten else ""
+    if result.reason:
+        return f"landing.{file.path}: {what}quarantined whole: {result.reason}"
+    replaced = f", replacing {result.replaced:,}" if rewritten else ""
+    return (f"landing.{file.path}: {what}{result.rows:,} rows{replaced} from "
+            f"{result.lines:,} lines, {result.quarantined:,} quarantined, {seconds:.1f} s")
+
+
+def extract(config: LandingConfig, warehouse: Path, *, full_refresh: bool = False,
+            log: Callable[[str], None] = print, target: Target | None = None) -> list[TableLoad]:
+    """Ingest every file the warehouse does not hold yet, or holds in an older version;
+    `full_refresh` drops the landing tables and the ledger first and reads every file again."""
+    target = target or open_landing(config)
+    listed = list_files(target, config)  # the source is checked before the warehouse is opened
+    con = open_warehouse(warehouse, memory_limit=STREAMING_MEMORY_LIMIT)
+    try:
+        if full_refresh:
+            con.execute("BEGIN")
+            for table in (LEDGER, QUARANTINE, *settings.FEEDS):
+                con.execute(f"DROP TABLE IF EXISTS {DATASET}.{table}")
+            if _has_load_state(con):
+                con.execute("DELETE FROM platform.load_state WHERE source = ?", [SOURCE])
+            con.execute("COMMIT")
+        con.execute(settings.DDL)
+        load_state.ensure(con)
+        mode = "full" if full_refresh else "incremental"
+        known = _ledger(con)
+        loads = []
+        for name, files in listed.items():
+            run, started = FeedRun(settings.FEEDS[name]), time.perf_counter()
+            for file in files:
+                before = known.get(file.path)
+                if before == (file.size, file.mtime):
+                    run.unchanged += 1
+                    continue
+                begun = time.perf_counter()
+                result = ingest_file(con, target, file, run, mode, started,
+                                     warehouse.parent)
+                run.new += before is None
+                run.rewritten += before is not None
+                log(_describe(file, result, before is not None, time.perf_counter() - begun))
+            con.execute("BEGIN")
+            load = _record(con, run, mode, started)  # also when nothing new came: checked now
+            con.execute("COMMIT")
+            loads.append(load)
+            log(f"landing.{name}: {run.new:,} new files, {run.rewritten:,} rewritten, "
+                f"{run.unchanged:,} unchanged; {run.rows:,} rows loaded, "
+                f"{run.quarantined_lines:,} lines quarantined; {load.rows_total:,} rows in "
+                f"warehouse, last file {load.cursor_value or '-'}; {load.seconds:.1f} s")
+        return loads
+    finally:
+        con.close()
+
+
+def _has_load_state(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' AND "
+                       "table_name = 'load_state'").fetchall() != []

@@ -1,0 +1,178 @@
+"""Deterministic sample files for `make demo`, the tests and `make bench`: what producers write.
+
+`write_samples` lands a week of the three feeds under a landing root (a few hundred KB, with a
+handful of malformed lines, so the quarantine has something to show); `write_rails_log` streams
+a Rails log of any size for the benchmark.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ENDPOINTS = [  # (method, path with {} for ids, weight, typical ms)
+    ("GET", "/api/units/{}/tasks", 30, 40), ("GET", "/api/projects/{}", 25, 60),
+    ("POST", "/api/projects/{}/task_def_id/{}/submission", 6, 400),
+    ("GET", "/api/tasks/{}/comments", 15, 30), ("POST", "/api/projects/{}/task_def_id/{}/comments",
+                                                  8, 80),
+    ("GET", "/api/units/{}", 10, 120), ("GET", "/api/auth/method", 6, 5),
+]
+CONTROLLERS = {"GET": "index", "POST": "create"}
+
+
+def _request(rng: random.Random, t: datetime, pid: int) -> tuple[str, list[str]]:
+    method, path, _, ms = rng.choices(ENDPOINTS, weights=[e[2] for e in ENDPOINTS])[0]
+    path = path.format(*(rng.randint(1, 5000) for _ in range(path.count("{}"))))
+    status = rng.choices([200, 201, 401, 404, 500], weights=[80, 8, 4, 6, 2])[0]
+    duration = max(1, int(rng.expovariate(1 / ms)))
+    rid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    # Documentation networks (RFC 5737): nobody's real address.
+    ip = f"{rng.choice(['192.0.2', '198.51.100', '203.0.113'])}.{rng.randint(1, 254)}"
+    text = {200: "OK", 201: "Created", 401: "Unauthorized", 404: "Not Found",
+            500: "Internal Server Error"}[status]
+    query = "?abbr=1" if rng.random() < 0.2 else ""
+    done = t + timedelta(milliseconds=duration)
+
+    def prefix(at: datetime) -> str:
+        return f"I, [{at:%Y-%m-%dT%H:%M:%S.%f} #{pid}]  INFO -- : [{rid}] "
+
+    return rid, [
+        prefix(t) + f'Started {method} "{path}{query}" for {ip} at {t:%Y-%m-%d %H:%M:%S} +0000',
+        prefix(t) + f"Processing by Api::RootController#{CONTROLLERS[method]} as JSON",
+        prefix(t) + '  Parameters: {"id"=>"' + str(rng.randint(1, 5000)) + '"}',
+        prefix(done) + f"Completed {status} {text} in {duration}ms (Views: {duration * 0.3:.1f}ms "
+        f"| ActiveRecord: {duration * 0.5:.1f}ms | Allocations: {rng.randint(500, 9000)})",
+    ]
+
+
+def rails_lines(rng: random.Random, start: datetime, requests: int,
+                processes: int = 4) -> Iterator[str]:
+    """Rails' multi-line entries from several processes (pids), interleaved as they are in a
+    shared log file: each process's own lines stay in order, other processes' come between."""
+    pids = [4021 + i for i in range(processes)]
+    queues: dict[int, list[str]] = {}
+    t = start
+    for _ in range(requests):
+        t += timedelta(milliseconds=rng.randint(1, 400))
+        pid = rng.choice(pids)
+        while pid in queues:  # a process serves one request at a time: flush its last one
+            yield from queues.pop(pid)
+            pid = rng.choice(pids)
+        queues[pid] = _request(rng, t, pid)[1]
+        while len(queues) > 1 and rng.random() < 0.7:  # interleave a line from a busy process
+            other = rng.choice(list(queues))
+            yield queues[other].pop(0)
+            if not queues[other]:
+                del queues[other]
+    for lines in queues.values():
+        yield from lines
+
+
+def lograge_lines(rng: random.Random, start: datetime, requests: int) -> Iterator[str]:
+    t = start
+    for _ in range(requests):
+        t += timedelta(milliseconds=rng.randint(1, 900))
+        method, path, _, ms = rng.choices(ENDPOINTS, weights=[e[2] for e in ENDPOINTS])[0]
+        yield json.dumps({
+            "method": method,
+            "path": path.format(*(rng.randint(1, 5000) for _ in range(path.count("{}")))),
+            "format": "json", "controller": "Api::RootController", "action": "index",
+            "status": rng.choices([200, 404, 500, 503], weights=[90, 5, 3, 2])[0],
+            "duration": round(rng.expovariate(1 / ms), 2), "view": 1.2, "db": 3.4,
+            "time": t.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z"),
+            "remote_ip": f"2001:db8:{rng.randint(1, 9)}::{rng.randint(1, 999)}",
+            "request_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        })
+
+
+METRICS = [("jobs.queue_depth", 0, 40), ("puma.busy_threads", 0, 16),
+           ("db.pool_wait_ms", 0, 250), ("submissions.pdf_render_ms", 200, 9000)]
+
+
+def metric_lines(rng: random.Random, start: datetime, minutes: int) -> Iterator[str]:
+    for m in range(minutes):
+        t = start + timedelta(minutes=m)
+        for name, low, high in METRICS:
+            yield json.dumps({"time": f"{t:%Y-%m-%dT%H:%M:%S}Z", "name": name,
+                              "value": round(rng.uniform(low, high), 2),
+                              "tags": {"host": f"web-{rng.randint(1, 2)}"}})
+
+
+FUNCTIONS = ["open_window", "draw_circle", "fill_rectangle", "load_bitmap", "play_sound_effect",
+             "key_down", "refresh_screen", "write_line", "read_line"]
+LANGUAGES = ["C++", "C#", "Python", "Pascal"]
+SYSTEMS = ["Windows", "macOS", "Linux"]
+VERSIONS = ["1.2.0", "1.3.0", "1.3.1"]
+
+
+def splashkit_lines(rng: random.Random, start: datetime, installs: int,
+                    days: int) -> Iterator[str]:
+    ids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(installs)]
+    profile = {i: (rng.choice(LANGUAGES), rng.choice(SYSTEMS), rng.choice(VERSIONS)) for i in ids}
+    for day in range(days):
+        for install in rng.sample(ids, k=max(1, installs // 3)):
+            language, system, version = profile[install]
+            t = start + timedelta(days=day, seconds=rng.randint(0, 86000))
+            events = (["install"] if day == 0 and rng.random() < 0.3 else []) + \
+                ["project_created"] * (rng.random() < 0.3) + ["function_called"] * rng.randint(1, 6)
+            for event in events:
+                t += timedelta(seconds=rng.randint(1, 60))
+                row = {"time": f"{t:%Y-%m-%dT%H:%M:%S}Z", "install_id": install, "event": event,
+                       "language": language, "os": system, "splashkit_version": version}
+                if event == "function_called":
+                    row["function"] = rng.choice(FUNCTIONS)
+                yield json.dumps(row)
+
+
+def _write(path: Path, lines: Iterator[str] | list[str], gz: bool = False) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(f"{line}\n" for line in lines).encode()
+    path.write_bytes(gzip.compress(text, mtime=0) if gz else text)
+    return path
+
+
+def write_samples(root: Path, *, days: int = 7, end: date | None = None,
+                  seed: int = 6) -> list[Path]:
+    """A week of the three feeds under `root`, up to `end` (default: yesterday)."""
+    rng = random.Random(seed)
+    end = end or (datetime.now(UTC).date() - timedelta(days=1))
+    written = []
+    for back in range(days - 1, -1, -1):
+        day = end - timedelta(days=back)
+        folder = f"{day:%Y/%m/%d}"
+        start = datetime(day.year, day.month, day.day, 9)
+        rails = list(rails_lines(rng, start, 120))
+        if back == 0:  # what a real log also holds now and then: kept aside, counted
+            rails[5:5] = ['I, [bad #1]  INFO -- : Started GET without a quoted path for 10.1.2.3',
+                          "E, [2024-03-11T09:00:01.000000 #4099] ERROR -- : [x] Completed 200 "
+                          "OK in 3ms"]
+        written.append(_write(root / "ontrack_logs" / folder / "web-1.log", rails))
+        written.append(_write(root / "ontrack_logs" / folder / "api-2.log.gz",
+                              lograge_lines(rng, start, 60), gz=True))
+        metrics = list(metric_lines(rng, start, 30))
+        if back == 0:
+            metrics.append('{"time": "2024-03-11T09:00:00Z", "name": "jobs.queue_depth"}')
+        written.append(_write(root / "ontrack_metrics" / folder / "metrics-0900.jsonl", metrics))
+        written.append(_write(root / "splashkit_usage" / folder / "usage.jsonl.gz",
+                              splashkit_lines(rng, start, 40 + 3 * (days - back), 1), gz=True))
+    return written
+
+
+def write_rails_log(path: Path, size_bytes: int, *, seed: int = 1, processes: int = 8) -> int:
+    """A Rails log of about `size_bytes`, streamed to disk; the number of lines written."""
+    rng = random.Random(seed)
+    start, lines, written = datetime(2024, 3, 11, 9), 0, 0
+    with open(path, "w", buffering=1 << 20) as out:
+        while written < size_bytes:
+            batch = list(rails_lines(rng, start, 2000, processes))
+            text = "\n".join(batch) + "\n"
+            out.write(text)
+            written += len(text)
+            lines += len(batch)
+            start += timedelta(minutes=5)
+    return lines

@@ -1,0 +1,85 @@
+"""The landing zone's layout, the feeds it holds, and the warehouse tables they load into.
+
+Producers write files under `<landing>/<feed>/YYYY/MM/DD/`; each run ingests the files it has not
+ingested yet (README, "Stream sources"). Everything a producer must follow is stated here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DATASET = "landing_raw"
+LEDGER = "_files"  # one row per ingested file: what was read, and when
+QUARANTINE = "quarantine"  # lines (or whole files) that are not what their feed expects
+
+# Text is read in blocks of this many bytes (then cut at the last newline): the parser works on
+# a block at a time, so memory stays flat whatever the file size. 4 MB measured fastest here.
+BLOCK_BYTES = 4 << 20
+# A "line" longer than this is no line: the file is quarantined whole (binary, or no newlines).
+MAX_LINE_BYTES = 16 << 20
+# A quarantined line is kept up to this many characters (after masking IP addresses).
+QUARANTINE_LINE_CHARS = 1000
+# Past this many quarantined lines in one file only their numbers and reasons are kept: a file
+# of the wrong format would otherwise copy itself into the quarantine.
+QUARANTINE_RAW_LINES_PER_FILE = 10_000
+# Names producers use for files still being written, or for their own bookkeeping.
+IGNORED_PREFIXES = (".", "_")
+IGNORED_SUFFIXES = (".tmp", ".partial", ".inprogress")
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str  # the folder under the landing root, and the table in landing_raw
+    suffixes: tuple[str, ...]  # accepted file names, each also gzipped (+ ".gz")
+    columns: str  # the table's DDL columns, after which every table has source_file, line_number
+    description: str
+
+
+ONTRACK_LOGS = Feed(
+    "ontrack_logs", (".log", ".jsonl"),
+    "requested_at TIMESTAMP NOT NULL, method VARCHAR NOT NULL, path_template VARCHAR NOT NULL, "
+    "status SMALLINT NOT NULL, duration_ms DOUBLE, client_network VARCHAR, request_id VARCHAR, "
+    "pid INTEGER, log_format VARCHAR NOT NULL",
+    "OnTrack API requests from Rails request logs (multi-line or lograge JSON lines)",
+)
+ONTRACK_METRICS = Feed(
+    "ontrack_metrics", (".jsonl",),
+    "time TIMESTAMP NOT NULL, name VARCHAR NOT NULL, value DOUBLE NOT NULL, tags JSON",
+    "OnTrack application metric events: {time, name, value, tags}",
+)
+SPLASHKIT_USAGE = Feed(
+    "splashkit_usage", (".jsonl",),
+    "time TIMESTAMP NOT NULL, install_id VARCHAR NOT NULL, event VARCHAR NOT NULL, "
+    "function VARCHAR, language VARCHAR, os VARCHAR, splashkit_version VARCHAR",
+    "SplashKit anonymous usage events",
+)
+FEEDS: dict[str, Feed] = {f.name: f for f in (ONTRACK_LOGS, ONTRACK_METRICS, SPLASHKIT_USAGE)}
+
+SOURCE_COLUMNS = "source_file VARCHAR NOT NULL, line_number BIGINT NOT NULL"
+
+DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {DATASET};
+CREATE TABLE IF NOT EXISTS {DATASET}.{LEDGER} (
+    path              VARCHAR PRIMARY KEY, -- relative to the landing root: <feed>/YYYY/MM/DD/name
+    feed              VARCHAR NOT NULL,
+    size              BIGINT NOT NULL,     -- bytes as stored (compressed, for .gz)
+    mtime             TIMESTAMP NOT NULL,  -- UTC, as the filesystem reports it
+    sha256            VARCHAR,             -- of the bytes as stored
+    lines             BIGINT NOT NULL,     -- lines read (0 when the file was quarantined whole)
+    rows              BIGINT NOT NULL,     -- rows it holds in its feed's table
+    quarantined_lines BIGINT NOT NULL,
+    status            VARCHAR NOT NULL,    -- loaded | quarantined (the whole file)
+    reason            VARCHAR,             -- why a whole file was quarantined
+    loaded_at         TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {DATASET}.{QUARANTINE} (
+    feed           VARCHAR NOT NULL,
+    path           VARCHAR NOT NULL,
+    line_number    BIGINT,                 -- NULL: the whole file
+    reason         VARCHAR NOT NULL,
+    raw_line       VARCHAR,                -- IP addresses masked, at most 1,000 characters
+    quarantined_at TIMESTAMP NOT NULL
+);
+""" + "".join(
+    f"CREATE TABLE IF NOT EXISTS {DATASET}.{f.name} ({f.columns}, {SOURCE_COLUMNS});\n"
+    for f in FEEDS.values()
+)

@@ -1,0 +1,186 @@
+"""Hand-built landing files with known answers, and a landing zone (directory or GCS emulator)
+to put them in."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.landing.config import LandingConfig
+from pipelines.landing.load import extract
+from warehouse.publish.target import Target, open_target
+
+DAY = "2024/03/11"
+
+
+def _rails(pid: int, rid: str | None, at: str, message: str) -> str:
+    tag = f"[{rid}] " if rid else ""
+    return f"I, [2024-03-11T{at} #{pid}]  INFO -- : {tag}{message}"
+
+
+A = "aaaaaaaa-0000-4000-8000-000000000001"
+B = "bbbbbbbb-0000-4000-8000-000000000002"
+C = "cccccccc-0000-4000-8000-000000000003"
+
+# Two processes, and two threads of one process (same pid, own request ids), interleaved: the
+# lines next to each Started belong to other requests. Pairing by adjacency gets all of it wrong.
+TAGGED_LOG = "\n".join([
+    _rails(4021, A, "09:00:01.000000", 'Started GET "/api/units/12/tasks?abbr=1" for '
+           "203.0.113.9 at 2024-03-11 09:00:01 +0000"),
+    _rails(4022, B, "09:00:01.010000", 'Started POST "/api/projects/7/task_def_id/3/submission"'
+           " for 198.51.100.23 at 2024-03-11 20:00:01 +1100"),
+    _rails(4021, C, "09:00:01.015000", 'Started GET "/api/units/12" for 203.0.113.10 at '
+           "2024-03-11 09:00:01 +0000"),
+    _rails(4021, A, "09:00:01.020000", "Processing by Api::UnitsController#tasks as JSON"),
+    _rails(4022, B, "09:00:01.030000", '  Parameters: {"id"=>"7", "task_def_id"=>"3"}'),
+    _rails(4021, C, "09:00:01.031000", "Completed 404 Not Found in 4ms (ActiveRecord: 1.0ms)"),
+    _rails(4022, B, "09:00:01.260000", "Completed 500 Internal Server Error in 250ms "
+           "(ActiveRecord: 12.0ms | Allocations: 900)"),
+    _rails(4021, A, "09:00:01.035000", "Completed 200 OK in 11ms (Views: 5.2ms | "
+           "ActiveRecord: 3.1ms | Allocations: 2201)"),
+]) + "\n"
+
+# No request ids: Logger's prefix carries the pid, which pairs the lines.
+PID_LOG = "\n".join([
+    _rails(5001, None, "10:00:00.000000", 'Started GET "/api/tasks/99/comments" for 192.0.2.1 '
+           "at 2024-03-11 10:00:00 +0000"),
+    _rails(5002, None, "10:00:00.001000", 'Started GET "/api/units/3" for 192.0.2.2 at '
+           "2024-03-11 10:00:00 +0000"),
+    _rails(5002, None, "10:00:00.003000", "Completed 404 Not Found in 2ms"),
+    _rails(5001, None, "10:00:00.030000", "Completed 200 OK in 30ms (Views: 20.0ms)"),
+]) + "\n"
+
+# Rails' default format, one process: no prefix, no tags, paired in order.
+PLAIN_LOG = "\n".join([
+    'Started GET "/api/auth/method" for 192.0.2.3 at 2024-03-11 11:00:00 +0000',
+    "Processing by AuthenticationApi#method as JSON",
+    "Completed 200 OK in 5ms (Views: 1.0ms | ActiveRecord: 0.0ms)",
+    "",
+    'Started DELETE "/api/tasks/6f1c0a4e-8b0d-4a8e-9a45-0c7e5a1d2b3c/pdf" for 192.0.2.3 at '
+    "2024-03-11 11:00:01 +0000",
+    "Completed 204 No Content in 7ms",
+]) + "\n"
+
+LOGRAGE = [
+    {"method": "GET", "path": "/api/units/12/tasks", "status": 200, "duration": 20.0,
+     "time": "2024-03-11T09:05:00Z", "remote_ip": "2001:db8:abcd:12::7", "request_id": "r-1"},
+    {"method": "GET", "path": "/api/units/13/tasks?token=abc", "status": 503, "duration": 100.0,
+     "@timestamp": "2024-03-11T09:06:00+00:00", "ip": "203.0.113.77"},
+]
+
+# Lines a real log holds now and then: each kept aside with its reason and line number.
+BAD_LOG = "\n".join([
+    _rails(4021, A, "12:00:00.000000", 'Started GET "/api/units/1" for 203.0.113.5 at '
+           "2024-03-11 12:00:00 +0000"),
+    "I, [bad #1]  INFO -- : Started GET without a quoted path for 203.0.113.200",
+    _rails(4021, A, "12:00:00.010000", "Completed 200 OK in 9ms"),
+    _rails(4023, "dddddddd", "12:00:01.000000", "Completed 200 OK in 3ms"),  # no Started
+    '{"method": "GET", "path": "/api/x", "status": 200',  # cut-off JSON
+    _rails(4024, "eeeeeeee", "12:00:02.000000", 'Started GET "/api/units/2" for 203.0.113.6 '
+           "at 2024-03-11 12:00:02 +0000"),  # never completed
+]) + "\n"
+BAD_LOG_QUARANTINE = [
+    (2, "unparseable Started line"),
+    (4, "Completed without its Started"),
+    (5, "not JSON: Expecting ',' delimiter"),
+    (6, "Started without its Completed"),
+]
+
+METRICS = [
+    {"time": "2024-03-11T09:00:00Z", "name": "jobs.queue_depth", "value": 1,
+     "tags": {"queue": "default"}},
+    {"time": "2024-03-11T10:00:00Z", "name": "jobs.queue_depth", "value": 2},
+    {"time": "2024-03-11T21:00:00+10:00", "name": "jobs.queue_depth", "value": 3},  # 11:00 UTC
+    {"time": "2024-03-11T23:59:59Z", "name": "jobs.queue_depth", "value": 4},
+    {"time": "2024-03-12T00:00:00Z", "name": "db.pool_wait_ms", "value": 10.0},
+    {"time": 1710205200, "name": "db.pool_wait_ms", "value": 30.0},  # epoch: 2024-03-12 01:00
+]
+BAD_METRICS = ["not json at all", '{"time": "2024-03-11T09:00:00Z", "name": "x", '
+               '"value": "high"}', "[1, 2]", "", '{"name": "x", "value": 1}']
+BAD_METRICS_QUARANTINE = [(7, "not JSON: Expecting value"), (8, "value is not a number"),
+                          (9, "not a JSON object"), (11, "missing time")]
+
+SPLASHKIT = [  # week of Monday 2024-03-11, then of 2024-03-18
+    {"time": "2024-03-11T08:00:00Z", "install_id": "inst-a", "event": "install",
+     "language": "C++", "os": "Linux", "splashkit_version": "1.3.0"},
+    {"time": "2024-03-11T08:05:00Z", "install_id": "inst-a", "event": "function_called",
+     "function": "draw_circle", "language": "C++", "os": "Linux", "splashkit_version": "1.3.0"},
+    {"time": "2024-03-12T08:00:00Z", "install_id": "inst-a", "event": "function_called",
+     "function": "open_window", "language": "C++", "os": "Linux", "splashkit_version": "1.3.0"},
+    {"time": "2024-03-13T09:00:00Z", "install_id": "inst-b", "event": "project_created",
+     "language": "Python", "os": "Windows", "splashkit_version": "1.3.1"},
+    {"time": "2024-03-17T23:30:00Z", "install_id": "inst-b", "event": "function_called",
+     "function": "draw_circle", "language": "Python", "os": "Windows",
+     "splashkit_version": "1.3.1"},  # Sunday night: still the first week
+    {"time": "2024-03-18T00:10:00Z", "install_id": "inst-a", "event": "function_called",
+     "function": "draw_circle", "language": "C++", "os": "Linux", "splashkit_version": "1.3.1"},
+]
+
+
+def jsonl(rows: list[dict]) -> str:
+    return "".join(json.dumps(r) + "\n" for r in rows)
+
+
+@dataclass
+class Landing:
+    """A landing zone for one test: a directory, or a prefix in the GCS emulator."""
+
+    config: LandingConfig
+    target: Target
+
+    def write(self, relative: str, data: bytes | str, *, gz: bool = False) -> str:
+        raw = data.encode() if isinstance(data, str) else data
+        if gz:
+            raw = gzip.compress(raw, mtime=0)
+        if self.target.is_local:
+            Path(self.target.path(relative)).parent.mkdir(parents=True, exist_ok=True)
+        self.target.fs.pipe_file(self.target.path(relative), raw)
+        return relative
+
+    def extract(self, warehouse: Path, **kwargs) -> list[str]:
+        lines: list[str] = []
+        extract(self.config, warehouse, log=lines.append, **kwargs)
+        return lines
+
+
+def local_landing(root: Path) -> Landing:
+    root.mkdir(parents=True, exist_ok=True)
+    config = LandingConfig(str(root))
+    return Landing(config, open_target(str(root)))
+
+
+def gcs_landing(bucket_url: str, endpoint: str) -> Landing:
+    config = LandingConfig(f"{bucket_url}/landing", endpoint_url=endpoint)
+    return Landing(config, open_target(config.bucket_url, endpoint_url=endpoint))
+
+
+def write_sample(landing: Landing) -> None:
+    """Every hand-built file above, under one day."""
+    landing.write(f"ontrack_logs/{DAY}/web-1.log", TAGGED_LOG)
+    landing.write(f"ontrack_logs/{DAY}/web-2.log.gz", PID_LOG, gz=True)
+    landing.write(f"ontrack_logs/{DAY}/dev.log", PLAIN_LOG)
+    landing.write(f"ontrack_logs/{DAY}/api-lograge.jsonl.gz", jsonl(LOGRAGE), gz=True)
+    landing.write(f"ontrack_metrics/{DAY}/metrics-0900.jsonl", jsonl(METRICS))
+    landing.write(f"splashkit_usage/{DAY}/usage.jsonl.gz", jsonl(SPLASHKIT), gz=True)
+
+
+def rows(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def all_text(warehouse: Path) -> str:
+    """Every value of every landing_raw table, as text."""
+    parts = []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute("SELECT table_name FROM duckdb_tables() "
+                             "WHERE schema_name = 'landing_raw'").fetchall()
+        for (table,) in tables:
+            for row in con.execute(f'SELECT * FROM landing_raw."{table}"').fetchall():
+                parts += [str(v) for v in row]
+    return "\n".join(parts)
+

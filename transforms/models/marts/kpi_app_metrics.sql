@@ -1,0 +1,12 @@
+-- OnTrack application metrics per day (UTC) and metric name: how many observations, their sum
+-- and 95th percentile (continuous), with min and max to see the range.
+SELECT
+    day,
+    metric_name,
+    COUNT(*) AS observations,
+    SUM(value) AS value_sum,
+    MIN(value) AS value_min,
+    MAX(value) AS value_max,
+    quantile_cont(value, 0.95) AS value_p95
+FROM staging.stg_landing__ontrack_metrics
+GROUP BY day, metric_name
