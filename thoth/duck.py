@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -31,3 +33,15 @@ def open_warehouse(path: Path, read_only: bool = False,
     con.execute("SET preserve_insertion_order = false")
     con.execute("SET TimeZone = 'UTC'")  # OnTrack writes UTC; current_timestamp must agree
     return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT, or ROLLBACK on any exception (a kill leaves the last commit)."""
+    con.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")

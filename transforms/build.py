@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from thoth.duck import open_warehouse
+from thoth.duck import open_warehouse, transaction
 from thoth.errors import ThothError
 from transforms.project import MODEL_SCHEMAS, Model, build_order, discover, unavailable
 
@@ -82,8 +82,7 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
         order = build_order(models, sources)
         build_id, results = uuid.uuid4().hex[:12], []
         con.execute(DDL)
-        con.execute("BEGIN")
-        try:
+        with transaction(con):
             for schema in MODEL_SCHEMAS:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             for model in order:
@@ -103,10 +102,6 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
                 "INSERT INTO platform.model_builds VALUES (?, ?, ?, ?, ?)",
                 [[build_id, r.model, r.rows, r.seconds, now] for r in results],
             )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         return results
     finally:
         con.close()

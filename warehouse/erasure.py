@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from thoth.duck import open_warehouse
+from thoth.duck import open_warehouse, transaction
 from thoth.errors import ThothError
 from warehouse import audit
 
@@ -180,8 +180,7 @@ def erase_user(warehouse: Path, user_id: int, *, pseudonym_key: bytes,
     con = open_warehouse(warehouse)
     try:
         con.execute(DDL)
-        con.execute("BEGIN")
-        try:
+        with transaction(con):
             (known,) = con.execute(
                 "SELECT count(*) FROM platform.erasures WHERE kind = 'user' AND subject_key = ?",
                 [subject_key(secret, "user", user_id)]).fetchone()
@@ -197,10 +196,6 @@ def erase_user(warehouse: Path, user_id: int, *, pseudonym_key: bytes,
             audit.record(con, "erase-user", f"erasure {erasure_id}",
                          {"rows": sum(counts.values()), "tables": counts,
                           "repeat": bool(known)})
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     finally:
         con.close()
     if counts:

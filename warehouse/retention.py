@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from thoth.duck import open_warehouse
+from thoth.duck import open_warehouse, transaction
 from thoth.errors import ThothError
 from warehouse import audit
 from warehouse.publish.target import Target
@@ -193,8 +193,7 @@ def _archive_one(con: duckdb.DuckDBPyConnection, target: Target, move: Move,
     target.write_atomic(f"{archive_id}/manifest.json",
                         json.dumps(manifest, indent=2).encode())
     con.execute(DDL)
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         (deleted,) = con.execute(f"DELETE FROM {_table(p.table)} WHERE {where}").fetchone()
         if deleted != move.rows:
             raise ThothError(f"{p.table}: {deleted:,} rows matched at delete time, "
@@ -210,10 +209,6 @@ def _archive_one(con: duckdb.DuckDBPyConnection, target: Target, move: Move,
         audit.record(con, "retention-archive", f"{p.table} → {archive_id}",
                      {"rows": move.rows, "cutoff": cutoff, "keep": p.keep,
                       "archive": target.path(archive_id), "checksum": expected})
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     log(f"{p.table}: archived {move.rows:,} rows before {cutoff:%Y-%m-%d} to "
         f"{target.path(archive_id)} (verified: sha256, {expected.split(':')[0]} rows, checksum); "
         "deleted them from the warehouse")
@@ -241,8 +236,7 @@ def restore(warehouse: Path, target: Target, archive_id: str, *,
                 raise ThothError(f"archive {archive_id} is damaged: it reads back different "
                                  "from its manifest; nothing was restored")
             con.execute(DDL)
-            con.execute("BEGIN")
-            try:
+            with transaction(con):
                 restored = _insert(con, table, f"read_parquet('{local}')")
                 erased = erasure.apply_ledger(con, *table.split(".", 1))
                 (oldest,) = con.execute(f"SELECT min({_q(column)}) FROM read_parquet('{local}')"
@@ -256,10 +250,6 @@ def restore(warehouse: Path, target: Target, archive_id: str, *,
                 audit.record(con, "retention-restore", f"{archive_id} → {table}",
                              {"rows": restored, "erased_rows_kept_out": erased,
                               "archive": target.path(archive_id)})
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
     finally:
         con.close()
     log(f"restored {restored:,} rows into {table} from {target.path(archive_id)}"

@@ -18,6 +18,7 @@ import duckdb
 from pipelines.ontrack import settings
 from pipelines.ontrack.source_db import Column, SourceDB
 from thoth import load_state
+from thoth.duck import transaction
 from thoth.load_state import TableLoad
 from warehouse import after_load
 
@@ -142,8 +143,7 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
         where = _incremental_filter(con, src, plan, lookback)
     mode = "full" if where is None else "incremental"
     deleted = 0
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         with src.arrow(_select(src, plan, where or "")) as reader:
             con.register("_source_rows", reader)
             if where is None:
@@ -176,10 +176,6 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
             flags,
         )
         load_state.record(con, load)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return load
 
 
