@@ -1,7 +1,8 @@
 """`make bench`, part 2: a full rebuild of every KPI at scale 1 (≈ 5 M tasks, 3 M comments).
 
-Generates scale-1 OnTrack data in the local PostgreSQL, loads it, then times `thoth transform`
-(all staging views and KPI tables, one transaction) against the 10 s target.
+Generates scale-1 OnTrack data in the local PostgreSQL, loads it with the demo's GA4 and stream
+samples, then times `thoth transform` (all staging, intermediate and KPI tables, one
+transaction) against the 10 s target.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dlt.common.configuration.specs import ConnectionStringCredentials
 
 from pipelines.ontrack import extract
 from pipelines.ontrack.synthetic import generate
-from thoth.demo import run_ga4_demo
+from thoth.demo import run_ga4_demo, run_landing_demo
 from transforms.build import build
 
 SCALE = float(os.environ.get("BENCH_SCALE", 1))
@@ -46,6 +47,7 @@ def main() -> None:
         extract(ConnectionStringCredentials(url), warehouse, log=lambda line: None)
         load_s = time.perf_counter() - started
         run_ga4_demo(warehouse, log=lambda line: None)
+        run_landing_demo(warehouse, work / "landing", log=lambda line: None)
         started = time.perf_counter()
         results = build(warehouse, log=lambda line: None)
         build_s = time.perf_counter() - started
