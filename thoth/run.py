@@ -14,13 +14,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 from dlt.common.exceptions import DltException
 
 from thoth import alerts, runs, settings
+from thoth.duck import utc_now as _now
 from thoth.errors import ThothError
 from thoth.progress import Progress
 from thoth.runs import StepResult
@@ -134,9 +134,6 @@ EXTRACT = [Step("extract ontrack", _extract_ontrack), Step("extract ga4", _extra
 TRANSFORM, CHECK = Step("transform", _transform), Step("check", _check)
 STEPS = [*EXTRACT, TRANSFORM, CHECK, publish_step()]
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from thoth import load_state, runs
-from thoth.duck import open_warehouse
+from thoth.duck import open_warehouse, utc_now
 
 
 def age(delta: timedelta) -> str:
@@ -27,7 +27,7 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
         last_runs = runs.last(con)
     finally:
         con.close()
-    now = now or datetime.now(UTC).replace(tzinfo=None)
+    now = now or utc_now()
     if not loads:
         return "\n".join([f"{warehouse}: nothing loaded yet; "
                           "run `thoth extract ontrack` or `thoth extract ga4`",

@@ -10,13 +10,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from thoth.duck import open_warehouse, transaction
+from thoth.duck import open_warehouse, transaction, utc_now
 from thoth.errors import ThothError
 from transforms.project import MODEL_SCHEMAS, Model, build_order, discover, unavailable
 
@@ -97,7 +96,7 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
                                           round(time.perf_counter() - started, 3)))
                 log(f"{model.qualified}: {'view' if rows is None else f'{rows:,} rows'}, "
                     f"{results[-1].seconds:.2f} s")
-            now = datetime.now(UTC).replace(tzinfo=None)
+            now = utc_now()
             con.executemany(
                 "INSERT INTO platform.model_builds VALUES (?, ?, ?, ?, ?)",
                 [[build_id, r.model, r.rows, r.seconds, now] for r in results],

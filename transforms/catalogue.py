@@ -5,13 +5,13 @@ catalogue cannot drift from the SQL, and a KPI whose raw data is not loaded is a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import yaml
 
 from thoth import load_state
-from thoth.duck import open_warehouse
+from thoth.duck import open_warehouse, utc_now
 from thoth.errors import ThothError
 from thoth.status import age
 from transforms.project import Model, discover, lineage
@@ -99,7 +99,7 @@ def render(warehouse: Path) -> str:
     kpis = load_catalogue()
     problems = catalogue_problems(discover(), _tables(warehouse))
     loads = raw_loads(warehouse)
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utc_now()
     lines = []
     for kpi in kpis:
         fresh = freshness(kpi, loads)

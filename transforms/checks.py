@@ -9,12 +9,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from thoth.duck import open_warehouse
+from thoth.duck import open_warehouse, utc_now
+from thoth.duck import quote as _q
 from thoth.errors import ThothError
 from transforms.project import Model, discover, unavailable
 from warehouse import classification
@@ -57,9 +57,6 @@ class DataTest:
     column: str | None
     sql: str  # counts failing rows
 
-
-def _q(name: str) -> str:
-    return f'"{name}"'
 
 
 def _literal(value: object) -> str:
@@ -168,7 +165,7 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
 
 
 def _record(con: duckdb.DuckDBPyConnection, results: list[CheckResult]) -> None:
-    run_id, now = uuid.uuid4().hex[:12], datetime.now(UTC).replace(tzinfo=None)
+    run_id, now = uuid.uuid4().hex[:12], utc_now()
     con.executemany(
         "INSERT INTO platform.check_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [[run_id, now, r.model, r.test, r.column, r.failures, r.passed, r.detail or None]

@@ -7,9 +7,10 @@ import getpass
 import json
 import os
 import socket
-from datetime import UTC, datetime
 
 import duckdb
+
+from thoth.duck import utc_now
 
 DDL = """
 CREATE SCHEMA IF NOT EXISTS platform;
@@ -42,7 +43,7 @@ def record(con: duckdb.DuckDBPyConnection, action: str, target: str,
     audit row commit together."""
     con.execute(DDL)
     con.execute("INSERT INTO platform.audit VALUES (?, ?, ?, ?, ?, ?)",
-                [datetime.now(UTC).replace(tzinfo=None), actor(), socket.gethostname(), action,
+                [utc_now(), actor(), socket.gethostname(), action,
                  target, json.dumps(details or {}, default=str, sort_keys=True)])
 
 

@@ -19,12 +19,13 @@ import hmac
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from thoth.duck import open_warehouse, transaction
+from thoth.duck import quote as _q
+from thoth.duck import utc_now as _now
 from thoth.errors import ThothError
 from warehouse import audit
 
@@ -96,9 +97,6 @@ def subject_key(secret: str, kind: str, source_id: int | str) -> str:
     """The same as the SQL in `_match`: sha256 of '<secret>:<kind>:<id>'."""
     return hashlib.sha256(f"{secret}:{kind}:{source_id}".encode()).hexdigest()
 
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _match(rule: Rule, column: str | None = None) -> str:
@@ -212,9 +210,6 @@ def erased_count(con: duckdb.DuckDBPyConnection) -> int:
         return 0
     return con.execute("SELECT count(*) FROM platform.erasures WHERE kind = 'user'").fetchone()[0]
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def check_user_id(value: str) -> int:

@@ -20,13 +20,15 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import yaml
 
 from thoth.duck import open_warehouse, transaction
+from thoth.duck import quote as _q
+from thoth.duck import utc_now as _now
 from thoth.errors import ThothError
 from warehouse import audit
 from warehouse.publish.target import Target
@@ -89,9 +91,6 @@ def load_policies(path: Path | None = None) -> list[Policy]:
     return policies
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
 
 def _table(name: str) -> str:
     schema, table = name.split(".", 1)
@@ -120,9 +119,6 @@ def plan(con: duckdb.DuckDBPyConnection, policies: list[Policy],
         moves.append(Move(p, cutoff, rows, oldest))
     return moves
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def checksum(con: duckdb.DuckDBPyConnection, relation: str) -> str:

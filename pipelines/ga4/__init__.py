@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import dlt
 from dlt.extract import DltResource
@@ -19,6 +19,7 @@ from pipelines.ga4 import settings
 from pipelines.ga4.config import Ga4Config, Report
 from pipelines.ga4.helpers.client import ReportReader
 from pipelines.ga4.helpers.convert import metadata_table, report_table
+from thoth.duck import utc_now
 
 
 @dataclass
@@ -58,7 +59,7 @@ def _report_rows(report: Report, config: Ga4Config, reader: ReportReader,
     for property_id in config.property_ids:
         start = window_start(config, last_dates.get(property_id), start_override)
         stats.first_load = stats.first_load or property_id not in last_dates
-        loaded_at = datetime.now(UTC).replace(tzinfo=None)
+        loaded_at = utc_now()
         newest: date | None = None
         first = None
         for page in reader.pages(report, property_id, start):

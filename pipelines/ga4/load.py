@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import dlt
@@ -21,7 +21,7 @@ from pipelines.ga4 import ReportStats, ga4, settings
 from pipelines.ga4.config import Ga4Config, Report
 from pipelines.ga4.helpers.client import ReportReader, make_client
 from thoth import load_state
-from thoth.duck import open_warehouse
+from thoth.duck import open_warehouse, utc_now
 from thoth.errors import ThothError
 from thoth.load_state import TableLoad
 
@@ -104,7 +104,7 @@ def _record(warehouse: Path, report: Report, stats: ReportStats, mode: str,
                 f'SELECT count(*), max(date)::VARCHAR FROM {settings.DATASET}."{report.name}"'
             ).fetchall()[0]
         load = TableLoad(SOURCE, report.name, mode, "date", newest, stats.rows, 0, total,
-                         round(seconds, 3), datetime.now(UTC).replace(tzinfo=None),
+                         round(seconds, 3), utc_now(),
                          flags=_flags(con, report.name))
         load_state.record(con, load)
         return load

@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -36,6 +36,7 @@ from pipelines.landing.rails_log import RailsLogParser
 from pipelines.landing.settings import DATASET, LEDGER, QUARANTINE, Feed
 from thoth import load_state
 from thoth.duck import STREAMING_MEMORY_LIMIT, open_warehouse
+from thoth.duck import utc_now as _now
 from thoth.errors import ThothError
 from thoth.load_state import TableLoad
 from warehouse.publish.target import Target, open_target
@@ -65,9 +66,6 @@ class FeedRun:
     quarantined_files: int = 0
     seconds: float = 0.0
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def open_landing(config: LandingConfig) -> Target:

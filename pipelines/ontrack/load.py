@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import duckdb
 
 from pipelines.ontrack import settings
 from pipelines.ontrack.source_db import Column, SourceDB
 from thoth import load_state
-from thoth.duck import transaction
+from thoth.duck import quote as _q
+from thoth.duck import transaction, utc_now
 from thoth.load_state import TableLoad
 from warehouse import after_load
 
@@ -46,9 +47,6 @@ def plan_table(table: str, columns: list[Column]) -> TablePlan:
             cursor = "created_at"
     return TablePlan(table, columns, cursor)
 
-
-def _q(name: str) -> str:
-    return f'"{name}"'
 
 
 def _target(table: str) -> str:
@@ -172,7 +170,7 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
         ).fetchall()[0]
         load = TableLoad(
             SOURCE, plan.table, mode, plan.cursor, cursor_value, loaded, deleted, total,
-            round(time.perf_counter() - started, 3), datetime.now(UTC).replace(tzinfo=None),
+            round(time.perf_counter() - started, 3), utc_now(),
             flags,
         )
         load_state.record(con, load)

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
 import duckdb
 
-from thoth.duck import open_warehouse
+from thoth.duck import open_warehouse, utc_now
 from transforms.checks import data_tests
 from transforms.project import Model, discover
 from warehouse import classification
@@ -243,7 +242,7 @@ def write_site(warehouse: Path, out: Path) -> Path:
         sections.append(f"<h2>{escape(schema)}</h2><table><tr><th>table</th><th>kind</th>"
                         "<th>description</th><th>columns</th><th>personal / secret</th>"
                         f"<th>freshness</th></tr>{rows}</table>")
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = utc_now()
     index = out / "index.html"
     index.write_text(_page("Thoth data catalog", (
         f"<h1>Thoth data catalog</h1><p>Generated {now:%Y-%m-%d %H:%M} UTC from <code>"

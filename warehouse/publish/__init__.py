@@ -20,13 +20,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from thoth import load_state
 from thoth.duck import open_warehouse
+from thoth.duck import utc_now as _now
 from thoth.errors import ThothError
 from transforms.catalogue import Kpi, freshness, load_catalogue
 from transforms.checks import last_check_passed
@@ -53,9 +54,6 @@ class PublishReport:
     deleted: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _data_tests(con: duckdb.DuckDBPyConnection) -> dict:

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from thoth.duck import quote as _q
 from thoth.errors import ThothError
 
 DATE_GRAIN = ("day", "week_start")  # a table with one of these in its grain is partitioned by it
@@ -78,9 +79,6 @@ class RenderedTable:
     rows: int
     files: list[RenderedFile] = field(default_factory=list)
 
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def file_type(source_type: str) -> tuple[str, str]:

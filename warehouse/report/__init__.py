@@ -6,13 +6,13 @@ and `data-status`, which the Chromium test reads."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from html import escape
 from pathlib import Path
 
 import duckdb
 
-from thoth.duck import open_warehouse
+from thoth.duck import open_warehouse, utc_now
 from thoth.status import age
 from transforms.catalogue import freshness, load_catalogue
 from warehouse import svg
@@ -89,7 +89,7 @@ CHARTS: list[tuple[str, str, Callable[[duckdb.DuckDBPyConnection], str]]] = [
 
 
 def render(warehouse: Path, now: datetime | None = None) -> str:
-    now = now or datetime.now(UTC).replace(tzinfo=None)
+    now = now or utc_now()
     con = open_warehouse(warehouse, read_only=True)
     try:
         figures = [f"<figure>{chart(con)}<figcaption>{escape(caption)} — "
