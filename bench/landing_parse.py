@@ -38,11 +38,11 @@ def _parse(path: str) -> dict:
     parser, lines, requests, quarantined = RailsLogParser(), 0, 0, 0
     started = time.perf_counter()
     for first_line, text in TextBlocks(target, file, settings.BLOCK_BYTES):
-        rows, bad = parser.block(first_line, text)
+        parsed = parser.block(first_line, text)
         lines = first_line + text.count("\n")
-        requests += rows.height
-        quarantined += len(bad)
-    quarantined += len(parser.finish()[1])
+        requests += parsed.rows.height
+        quarantined += len(parsed.bad)
+    quarantined += len(parser.finish().bad)
     return {"seconds": time.perf_counter() - started, "lines": lines, "requests": requests,
             "quarantined": quarantined}
 

@@ -222,6 +222,27 @@ def test_malformed_lines_are_quarantined_with_file_and_line_number(local, wareho
     assert _ledger(warehouse_path) == [(bad_log, 1, 4, "loaded"),
                                        (bad_metrics, len(METRICS), 4, "loaded")]
     assert f"landing.{bad_log}: 1 rows from 6 lines, 4 quarantined" in "\n".join(lines)
+    assert _accounting(warehouse_path) == [(bad_log, 6, 1, 1, 4, 0),
+                                           (bad_metrics, len(METRICS) + 5, len(METRICS), 0, 4, 1)]
+
+
+def _accounting(warehouse):
+    """Every line of a loaded file is a row, context, quarantined or blank: nothing vanishes."""
+    ledger = rows(warehouse, "SELECT path, lines, rows, context_lines, quarantined_lines, "
+                             "blank_lines FROM landing_raw._files WHERE status = 'loaded' "
+                             "ORDER BY path")
+    for path, lines, *parts in ledger:
+        assert lines == sum(parts), (path, lines, parts)
+    return ledger
+
+
+def test_every_line_is_accounted_for(landing, warehouse_path):
+    write_sample(landing)
+    landing.write(f"ontrack_metrics/{DAY}/blanks.jsonl", "\n" + jsonl(METRICS[:2]) + "  \n\n")
+    landing.extract(warehouse_path)
+    ledger = _accounting(warehouse_path)
+    assert len(ledger) == 7
+    assert [r[1:] for r in ledger if r[0].endswith("blanks.jsonl")] == [(5, 2, 0, 0, 3)]
 
 
 def test_long_quarantined_lines_are_cut(local, warehouse_path):

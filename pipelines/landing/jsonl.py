@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from pipelines.landing.parsed import Parsed
+
 Row = tuple
 
 
@@ -116,12 +118,13 @@ REQUEST_SCHEMA = {"requested_at": pl.Datetime("us"), "method": pl.String,
 
 
 def parse_object_lines(lines: list[tuple[int, str]], to_row: Callable[[dict], Row],
-                       schema: dict) -> tuple[pl.DataFrame, list[tuple[int, str, str]]]:
-    """(line number, text) pairs → rows (with line_number) and quarantine entries
-    (line number, reason, text)."""
-    rows, numbers, bad = [], [], []
+                       schema: dict) -> Parsed:
+    """(line number, text) pairs → rows (with line_number), quarantine entries
+    (line number, reason, text) and the blank lines skipped."""
+    rows, numbers, bad, blank = [], [], [], 0
     for number, text in lines:
         if not text.strip():
+            blank += 1
             continue
         try:
             obj = json.loads(text)
@@ -139,7 +142,7 @@ def parse_object_lines(lines: list[tuple[int, str]], to_row: Callable[[dict], Ro
         numbers.append(number)
     frame = pl.DataFrame(rows, schema=schema, orient="row").with_columns(
         pl.Series("line_number", numbers, dtype=pl.Int64))
-    return frame, bad
+    return Parsed(frame, bad, blank=blank)
 
 
 class JsonLinesParser:
@@ -148,9 +151,9 @@ class JsonLinesParser:
     def __init__(self, to_row: Callable[[dict], Row], schema: dict) -> None:
         self.to_row, self.schema = to_row, schema
 
-    def block(self, first_line: int, text: str) -> tuple[pl.DataFrame, list]:
+    def block(self, first_line: int, text: str) -> Parsed:
         lines = list(enumerate(text.split("\n"), start=first_line))
         return parse_object_lines(lines, self.to_row, self.schema)
 
-    def finish(self) -> tuple[pl.DataFrame | None, list]:
-        return None, []
+    def finish(self) -> Parsed:
+        return Parsed()

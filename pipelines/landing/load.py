@@ -31,6 +31,7 @@ from pipelines.landing.jsonl import (
     metric_row,
     splashkit_row,
 )
+from pipelines.landing.parsed import Parsed
 from pipelines.landing.privacy import mask_line
 from pipelines.landing.rails_log import RailsLogParser
 from pipelines.landing.settings import DATASET, LEDGER, QUARANTINE, Feed
@@ -133,9 +134,20 @@ class FileResult:
     lines: int = 0
     rows: int = 0
     quarantined: int = 0
+    context: int = 0
+    blank: int = 0
     replaced: int = 0
     sha256: str | None = None
     reason: str | None = None  # the whole file was quarantined
+
+
+def _count(con: duckdb.DuckDBPyConnection, file: LandingFile, parsed: Parsed,
+           result: FileResult) -> None:
+    """Quarantine a block's bad lines and add up its context and blank lines."""
+    _quarantine(con, file, parsed.bad, result.quarantined)
+    result.quarantined += len(parsed.bad)
+    result.context += parsed.context
+    result.blank += parsed.blank
 
 
 def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile,
@@ -153,21 +165,18 @@ def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile
         writer: pq.ParquetWriter | None = None
         try:
             for first_line, text in blocks:
-                rows, bad = parser.block(first_line, text)
+                parsed = parser.block(first_line, text)
                 result.lines = first_line + text.count("\n")
-                if rows.height:
-                    table = rows.to_arrow()
+                if parsed.rows is not None and parsed.rows.height:
+                    table = parsed.rows.to_arrow()
                     writer = writer or pq.ParquetWriter(staged, table.schema)
                     writer.write_table(table)
-                    result.rows += rows.height
-                _quarantine(con, file, bad, result.quarantined)
-                result.quarantined += len(bad)
+                    result.rows += parsed.rows.height
+                _count(con, file, parsed, result)
         finally:
             if writer is not None:
                 writer.close()
-        _, bad = parser.finish()
-        _quarantine(con, file, bad, result.quarantined)
-        result.quarantined += len(bad)
+        _count(con, file, parser.finish(), result)
         if writer is not None:
             con.execute(f"INSERT INTO {DATASET}.{file.feed.name} BY NAME SELECT *, "
                         f"? AS source_file FROM read_parquet(?)", [file.path, str(staged)])
@@ -195,10 +204,12 @@ def ingest_file(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFil
             result = FileResult(replaced=_forget(con, file), reason=str(exc))
             _quarantine(con, file, [(None, f"whole file: {exc}", None)], 0)
         con.execute(
-            f"INSERT OR REPLACE INTO {DATASET}.{LEDGER} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO {DATASET}.{LEDGER} BY NAME SELECT ? AS path, ? AS feed, "
+            "? AS size, ? AS mtime, ? AS sha256, ? AS lines, ? AS rows, ? AS quarantined_lines, "
+            "? AS context_lines, ? AS blank_lines, ? AS status, ? AS reason, ? AS loaded_at",
             [file.path, file.feed.name, file.size, file.mtime, result.sha256, result.lines,
-             result.rows, result.quarantined, "quarantined" if result.reason else "loaded",
-             result.reason, _now()])
+             result.rows, result.quarantined, result.context, result.blank,
+             "quarantined" if result.reason else "loaded", result.reason, _now()])
         run.rows += result.rows
         run.replaced += result.replaced
         run.quarantined_lines += result.quarantined

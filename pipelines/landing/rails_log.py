@@ -21,6 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.landing.jsonl import REQUEST_SCHEMA, lograge_row, parse_object_lines
+from pipelines.landing.parsed import Parsed
 from pipelines.landing.privacy import path_template_expr, truncate_ip_expr
 
 # Logger's prefix (`I, [time #pid]  INFO -- progname: `), optional; then any tags, the first
@@ -65,7 +66,7 @@ class RailsLogParser:
     def __init__(self) -> None:
         self.carry = pl.DataFrame(schema=_STARTED_COLUMNS)
 
-    def block(self, first_line: int, text: str) -> tuple[pl.DataFrame, list]:
+    def block(self, first_line: int, text: str) -> Parsed:
         lines = (pl.Series("line", [text]).str.split("\n").explode().to_frame()
                  .with_row_index("line_number", offset=first_line)
                  .with_columns(pl.col("line_number").cast(pl.Int64)))
@@ -78,16 +79,21 @@ class RailsLogParser:
         ])
         bad: list[tuple[int, str, str]] = []
         started, completed = self._split(entries, bad)
-        rows = self._pair(started, completed, bad)
+        rows, paired = self._pair(started, completed, bad)
+        blank = int(lines.get_column("line").str.strip_chars().eq("").sum())
+        # A paired Completed belongs to its request's row; every other line that is neither a
+        # request, JSON nor blank is context (Processing, Parameters, SQL, stack traces).
+        context = lines.height - blank - json_lines.height - entries.height + paired
         if json_lines.height:
             texts = json_lines.select(
                 "line_number", pl.col("line").str.replace(r"^[^{]*", "")).rows()
-            frame, json_bad = parse_object_lines(texts, lograge_row, REQUEST_SCHEMA)
-            frame = frame.with_columns(path_template=path_template_expr(pl.col("path_template")),
-                                       client_network=truncate_ip_expr(pl.col("client_network")))
+            parsed = parse_object_lines(texts, lograge_row, REQUEST_SCHEMA)
+            frame = parsed.rows.with_columns(
+                path_template=path_template_expr(pl.col("path_template")),
+                client_network=truncate_ip_expr(pl.col("client_network")))
             rows = pl.concat([rows, frame.select(rows.columns)])
-            bad += json_bad
-        return rows, bad
+            bad += parsed.bad
+        return Parsed(rows, bad, context=context, blank=blank)
 
     def _split(self, entries: pl.DataFrame, bad: list) -> tuple[pl.DataFrame, pl.DataFrame]:
         s = (entries.filter(pl.col("kind") == "Started")
@@ -118,7 +124,9 @@ class RailsLogParser:
         )
         return started, completed
 
-    def _pair(self, started: pl.DataFrame, completed: pl.DataFrame, bad: list) -> pl.DataFrame:
+    def _pair(self, started: pl.DataFrame, completed: pl.DataFrame,
+              bad: list) -> tuple[pl.DataFrame, int]:
+        """The requests completed in this block, and how many Completed lines were paired."""
         pool = pl.concat([self.carry, started]).sort("line_number")
         matched = completed.sort("line_number").join_asof(
             pool.select("key", started_line="line_number").with_columns(
@@ -139,12 +147,12 @@ class RailsLogParser:
             "requested_at", "method", "path_template", "status", "duration_ms",
             "client_network", "request_id", "pid", log_format=pl.lit("rails"),
             line_number="line_number",
-        )
+        ), pairs.height
 
-    def finish(self) -> tuple[pl.DataFrame | None, list]:
+    def finish(self) -> Parsed:
         """Started entries that never completed: the request was cut off (a crash, a rotation
         mid-request) or its Completed line is missing."""
         bad = [(n, "Started without its Completed", line)
                for n, line in self.carry.select("line_number", "line").iter_rows()]
         self.carry = self.carry.clear()
-        return None, bad
+        return Parsed(None, bad)

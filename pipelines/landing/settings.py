@@ -67,6 +67,8 @@ CREATE TABLE IF NOT EXISTS {DATASET}.{LEDGER} (
     lines             BIGINT NOT NULL,     -- lines read (0 when the file was quarantined whole)
     rows              BIGINT NOT NULL,     -- rows it holds in its feed's table
     quarantined_lines BIGINT NOT NULL,
+    context_lines     BIGINT NOT NULL DEFAULT 0, -- neither rows nor errors (lines = rows +
+    blank_lines       BIGINT NOT NULL DEFAULT 0, --   context + quarantined + blank)
     status            VARCHAR NOT NULL,    -- loaded | quarantined (the whole file)
     reason            VARCHAR,             -- why a whole file was quarantined
     loaded_at         TIMESTAMP NOT NULL
@@ -79,6 +81,9 @@ CREATE TABLE IF NOT EXISTS {DATASET}.{QUARANTINE} (
     raw_line       VARCHAR,                -- IP addresses masked, at most 1,000 characters
     quarantined_at TIMESTAMP NOT NULL
 );
+-- Ledgers written before the line accounting existed.
+ALTER TABLE {DATASET}.{LEDGER} ADD COLUMN IF NOT EXISTS context_lines BIGINT DEFAULT 0;
+ALTER TABLE {DATASET}.{LEDGER} ADD COLUMN IF NOT EXISTS blank_lines BIGINT DEFAULT 0;
 """ + "".join(
     f"CREATE TABLE IF NOT EXISTS {DATASET}.{f.name} ({f.columns}, {SOURCE_COLUMNS});\n"
     for f in FEEDS.values()
