@@ -32,7 +32,15 @@ def test_docs_site_describes_every_table_and_column(demo_warehouse, tmp_path):
     assert "On-time vs late submissions" in kpi  # the model's YAML
     assert "Submitted after it" in kpi  # a column's description
     assert "ontrack_raw.tasks" in kpi and "staging.stg_ontrack__tasks" in kpi  # lineage
-    assert "unique_grain" in kpi and "passed" in kpi and "last built" in kpi
+    assert re.search(r"<td>unique_grain</td><td>[^<]*</td><td class=pass>passed</td>", kpi)
+    assert "last built" in kpi
+    # intermediate models are their own layer in the lineage, not drawn as raw tables
+    expected = (out / "intermediate.int_expected_tasks.html").read_text()
+    assert re.search(r'<text x="(\d+)" y="16"[^>]*>intermediate</text>', expected)
+    x_of = {layer: int(x) for x, layer in re.findall(
+        r'<text x="(\d+)" y="16"[^>]*>(\w+)</text>', expected)}
+    box = re.search(r'<rect x="(\d+)"[^>]*/><text[^>]*>intermediate.int_expected_tasks<', expected)
+    assert box and int(box.group(1)) == x_of["intermediate"]
 
 
 def test_docs_show_a_failed_test_and_an_unclassified_column(demo_warehouse, tmp_path):

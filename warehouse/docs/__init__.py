@@ -22,7 +22,7 @@ from transforms.checks import data_tests
 from transforms.project import Model, discover
 from warehouse import classification
 
-LAYERS = ("raw", "staging", "marts")
+LAYERS = ("raw", "staging", "intermediate", "marts")  # the lineage graph's columns
 CLASS_COLOURS = {"public": "#2ca02c", "internal": "#1f77b4", "personal": "#d62728",
                  "secret": "#000", None: "#ff7f0e"}
 STYLE = """
@@ -48,7 +48,7 @@ class TableDoc:
     @property
     def layer(self) -> str:
         schema = self.name.split(".", 1)[0]
-        return schema if schema in ("staging", "marts") else "raw"
+        return schema if schema in LAYERS else "raw"
 
     @property
     def page(self) -> str:
@@ -137,11 +137,12 @@ def edges(models: dict[str, Model]) -> set[tuple[str, str]]:
 
 def lineage_svg(nodes: set[str], links: set[tuple[str, str]], docs: dict[str, TableDoc],
                 focus: str | None = None, prefix: str = "") -> str:
-    """Three columns (raw → staging → marts), a box per table, a curve per dependency."""
+    """One column per layer (raw → staging → intermediate → marts), a box per table, a curve
+    per dependency."""
     columns: dict[str, list[str]] = defaultdict(list)
     for node in sorted(nodes):
         layer = node.split(".", 1)[0]
-        columns[layer if layer in ("staging", "marts") else "raw"].append(node)
+        columns[layer if layer in LAYERS else "raw"].append(node)
     box_w, box_h, gap, col_w = 250, 20, 6, 330
     height = max(len(v) for v in columns.values()) * (box_h + gap) + 40 if columns else 60
     pos = {}
