@@ -217,7 +217,9 @@ def test_status_shows_rows_last_load_cursor_and_staleness(loaded, monkeypatch, c
     newest = query(url, "SELECT max(updated_at) FROM tasks")[0][0]
     assert f"{count:,}" in tasks
     assert f"updated_at={newest.isoformat(sep=' ')}" in tasks
-    assert tasks.split()[-2:] in (["0", "s"], ["1", "s"], ["2", "s"])  # no flags for OnTrack
+    # staleness is the last column ("N s", "N min" on a slow machine): no flags for OnTrack
+    value, unit = tasks.split()[-2:]
+    assert value.isdigit() and unit in ("s", "min")
     campuses = next(r for r in rows if r.startswith("ontrack.campuses "))
     assert "(full reload)" in campuses
 
