@@ -1,6 +1,7 @@
 -- Weekly active students (any status change, submission or own comment) per unit and ISO week,
--- and enrolled students with no activity in the 14 days up to the week's end (never active
--- counts as inactive). Weeks are those in which the unit saw any activity.
+-- and students with no activity in the 14 days up to the week's end (never active counts as
+-- inactive), both among enrolled students (intermediate.int_enrolled_projects, the population
+-- of kpi_enrolment.enrolled). Weeks are those in which the unit saw any activity.
 WITH events AS (
     -- Comments count only when the task's own student wrote them (checked below).
     SELECT task_id, engagement_time AS at, CAST(NULL AS BIGINT) AS author_user_id
@@ -20,7 +21,7 @@ weekly AS (
         CAST(date_trunc('week', e.at) AS DATE) AS week_start
     FROM events AS e
     JOIN staging.stg_ontrack__tasks AS t ON t.task_id = e.task_id
-    JOIN staging.stg_ontrack__projects AS p ON p.project_id = t.project_id AND p.enrolled
+    JOIN intermediate.int_enrolled_projects AS p ON p.project_id = t.project_id
     WHERE e.at IS NOT NULL
       AND (e.author_user_id IS NULL OR e.author_user_id = p.student_user_id)
 ),
@@ -41,8 +42,7 @@ recent AS (
 ),
 enrolled AS (
     SELECT unit_id, COUNT(*) AS enrolled
-    FROM staging.stg_ontrack__projects
-    WHERE enrolled
+    FROM intermediate.int_enrolled_projects
     GROUP BY unit_id
 )
 SELECT
