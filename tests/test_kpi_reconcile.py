@@ -6,6 +6,10 @@ the DuckDB file the build wrote.
 
 from __future__ import annotations
 
+import io
+import json
+import re
+import sys
 from datetime import datetime, timedelta
 
 import duckdb
@@ -247,7 +251,8 @@ def test_history_kpi_losing_fewer_rows_than_the_floor_warns(warehouse, monkeypat
     assert ok
     assert ("WARN max_row_drop marts.kpi_on_time: 2 → 1 rows (+50% drop, limit 15%); fewer "
             "than 3 rows, below the guard's floor (not blocking)") in lines
-    assert lines[-1].endswith("warnings, 0 failed")
+    assert re.fullmatch(r"\d+ checks, \d+ passed, 0 failed, [1-9]\d* warnings \(not blocking\)",
+                        lines[-1])
 
 
 def _comments_over_weeks() -> Raw:
@@ -407,3 +412,25 @@ def test_kpis_command_prints_the_tested_grain(warehouse, monkeypatch, capsys):
     assert "kpi_grade_distribution  [unit_id, grade]" in out
     assert not [line for line in out.splitlines()
                 if line.startswith("problem:") and "grain" in line]
+
+
+def test_thoth_run_alerts_a_warning_and_still_publishes(warehouse, monkeypatch, tmp_path):
+    from thoth.progress import Progress
+    from thoth.run import CHECK, TRANSFORM, publish_step, run
+
+    raw = _two_submissions()
+    raw.rows["ontrack_raw.projects"][0]["grade"] = 7
+    raw.write(warehouse)
+    monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", "test-pseudonym-key")
+    record, script = tmp_path / "alert.json", tmp_path / "alert.py"
+    script.write_text(f"import json, sys\njson.dump(sys.argv[1:], open({str(record)!r}, 'w'))\n")
+    monkeypatch.setenv("ALERTS__COMMAND", f"{sys.executable} {script}")
+    out = io.StringIO()
+    code = run(warehouse, steps=[TRANSFORM, CHECK, publish_step(str(tmp_path / "publish"))],
+               progress=Progress(3, stream=out, live=False))
+    assert code == 0, out.getvalue()
+    assert (tmp_path / "publish" / "_control" / "manifest.json").exists()
+    (text,) = json.loads(record.read_text())
+    assert re.fullmatch(r"thoth run \w+ on .+: 1 data-test warning\(s\), publishing goes ahead: "
+                        r"WARN identity marts\.kpi_grade_distribution \[final grade students = "
+                        r"kpi_enrolment\.enrolled\]: .*", text)

@@ -123,7 +123,8 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
     for r in failed:
         log(f"FAIL {r.test} {r.where}: {r.detail or f'{r.failures:,} rows'}")
     passed = len(results) - len(failed) - len(warned)
-    log(f"{len(results)} checks, {passed} passed, {len(warned)} warnings, {len(failed)} failed")
+    log(f"{len(results)} checks, {passed} passed, {len(failed)} failed"
+        + (f", {len(warned)} warnings (not blocking)" if warned else ""))
     return not failed
 
 
