@@ -434,3 +434,19 @@ def test_thoth_run_alerts_a_warning_and_still_publishes(warehouse, monkeypatch, 
     assert re.fullmatch(r"thoth run \w+ on .+: 1 data-test warning\(s\), publishing goes ahead: "
                         r"WARN identity marts\.kpi_grade_distribution \[final grade students = "
                         r"kpi_enrolment\.enrolled\]: .*", text)
+
+
+def test_student_activity_ignores_a_tutors_assessment_of_a_students_task(warehouse, monkeypatch):
+    raw = Raw().student(11, 101).student(12, 102)
+    raw.task_definition(1, target_date=D(2024, 4, 1))
+    raw.add("tasks", id=1, project_id=101, task_definition_id=1, task_status_id=2)
+    raw.add("tasks", id=2, project_id=102, task_definition_id=1, task_status_id=2)
+    raw.add("task_engagements", id=1, task_id=1, engagement_time=D(2024, 3, 12),
+            engagement="Ready for Feedback")  # student 11 submits
+    raw.add("task_engagements", id=2, task_id=1, engagement_time=D(2024, 3, 13),
+            engagement="Complete")  # the tutor assesses
+    raw.add("task_engagements", id=3, task_id=2, engagement_time=D(2024, 3, 14),
+            engagement="Complete")  # student 12 did nothing this week
+    con = _build(raw, warehouse, monkeypatch)
+    assert rows(con, "SELECT week_start, active_students, inactive_students "
+                     "FROM marts.kpi_student_activity") == [(D(2024, 3, 11).date(), 1, 1)]
