@@ -88,7 +88,8 @@ class Raw:
         self.add("teaching_periods", id=1, period="T1", year=2024,
                  start_date=datetime(2024, 3, 4), end_date=datetime(2024, 6, 21))
         self.add("units", id=1, code="SIT101", name="Introduction to Programming",
-                 teaching_period_id=1, main_convenor_id=2, active=True)
+                 teaching_period_id=1, main_convenor_id=2, active=True,
+                 start_date=datetime(2024, 3, 4), end_date=datetime(2024, 6, 21))
         self.add("users", id=TUTOR, email="tess.tutor@uni.example", first_name="Tess",
                  last_name="Tutor", username="ttutor")
         self.add("users", id=CONVENOR, email="carl.convenor@uni.example", first_name="Carl",
@@ -118,10 +119,13 @@ class Raw:
 
     def task_definition(self, id: int, *, target_date: datetime, due_date: datetime | None = None,
                         target_grade: int = 0, start_date: datetime = datetime(2024, 3, 4),
-                        abbreviation: str | None = None) -> Raw:
+                        abbreviation: str | None = None, no_due_date: bool = False) -> Raw:
+        """`due_date` defaults to the target date; `no_due_date`: NULL, as OnTrack allows (its
+        TaskDefinition#due_date is then the unit's end date)."""
         return self.add("task_definitions", id=id, unit_id=1, abbreviation=abbreviation or f"T{id}",
                         name=f"Task {id}", target_grade=target_grade, start_date=start_date,
-                        target_date=target_date, due_date=due_date or target_date)
+                        target_date=target_date,
+                        due_date=None if no_due_date else (due_date or target_date))
 
     def write(self, warehouse: Path) -> None:
         with duckdb.connect(str(warehouse)) as con:

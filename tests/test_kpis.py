@@ -263,11 +263,12 @@ def test_help_requests_and_resubmission_with_renamed_status_in_history(kpis):
                               (4, 2, "Fail")]:
         raw.add("task_engagements", id=eid, task_id=task, engagement_time=D(2024, 3, 11),
                 engagement=status)
-    # History keeps the old names "Do Not Resubmit" and "Fail".
+    # History keeps the old names "Do Not Resubmit" and "Fail". OnTrack's Task#assess writes
+    # the outcome and the assessment time together.
     for sid, task, outcome in [(1, 1, "Fix and Resubmit"), (2, 1, "Redo"), (3, 1, "Complete"),
                                (4, 2, "Do Not Resubmit"), (5, 2, None)]:
         raw.add("task_submissions", id=sid, task_id=task, submission_time=D(2024, 3, 11),
-                outcome=outcome)
+                assessment_time=D(2024, 3, 12) if outcome else None, outcome=outcome)
     con = kpis(raw)
     assert rows(con, "SELECT help_requests, students_asking, open_help_requests "
                      "FROM marts.kpi_help_requests") == [(3, 2, 1)]

@@ -108,35 +108,44 @@ def test_check_passes_then_fails_on_a_broken_rate_and_records_it(tmp_path, monke
     assert "FAIL not_null marts.kpi_enrolment.enrolled: 1 rows" in out
     with duckdb.connect(str(warehouse)) as con:
         assert last_check_passed(con) is False
-        failed = con.execute("SELECT model, test, column_name, failures FROM "
-                             "platform.check_results WHERE NOT passed ORDER BY 1").fetchall()
-    assert failed == [("marts.kpi_enrolment", "not_null", "enrolled", 1),
-                      ("marts.kpi_task_submission", "range", "submission_rate", 1)]
+        failed = con.execute("SELECT model, test, column_name, failures, severity FROM "
+                             "platform.check_results WHERE NOT passed ORDER BY ALL").fetchall()
+    # A NULL enrolment also breaks the grade distribution's identities with it.
+    assert failed == [
+        ("marts.kpi_enrolment", "not_null", "enrolled", 1, "error"),
+        ("marts.kpi_grade_distribution", "identity",
+         "final grade students = kpi_enrolment.enrolled", 1, "warn"),
+        ("marts.kpi_grade_distribution", "identity",
+         "target grade students = kpi_enrolment.enrolled", 1, "error"),
+        ("marts.kpi_task_submission", "range", "submission_rate", 1, "error")]
 
 
 def test_check_fails_on_a_sudden_row_count_drop(tmp_path, monkeypatch):
     warehouse = tmp_path / "warehouse.duckdb"
     build_kpis(_raw_with_tasks(10), warehouse, monkeypatch).close()
-    build_kpis(_raw_with_tasks(8), warehouse, monkeypatch).close()  # -20 %
+    build_kpis(_raw_with_tasks(6), warehouse, monkeypatch).close()  # -40 %, 4 rows
     lines = []
     assert not run_checks(warehouse, log=lines.append)
-    assert any("FAIL max_row_drop marts.kpi_on_time: 10 → 8 rows (+20% drop, limit 15%)" in line
-               for line in lines)
+    assert any("FAIL max_row_drop marts.kpi_on_time: 10 → 6 rows (+40% drop, limit 15%): a lost "
+               "or partial load? no retention explains it" in line for line in lines)
 
 
 def test_catalogue_lineage_must_match_the_sql(tmp_path, monkeypatch):
     doc = yaml.safe_load(catalogue.CATALOGUE.read_text())
     entry = next(k for k in doc["kpis"] if k["name"] == "kpi_on_time")
     entry["requires"] = ["ontrack_raw.tasks", "ontrack_raw.logins"]
+    entry["grain"] = ["unit_id", "task_definition_id"]  # the model YAML's is the tested one
     doc["kpis"] = [k for k in doc["kpis"] if k["name"] != "kpi_web_traffic"]
     path = tmp_path / "kpis.yml"
     path.write_text(yaml.safe_dump(doc))
     monkeypatch.setattr(catalogue, "CATALOGUE", path)
     problems = catalogue.catalogue_problems(discover(), built={"ontrack_raw.tasks"})
     assert ("kpi_on_time: requires disagrees with its SQL lineage; not read: ontrack_raw.logins; "
-            "read but not listed: ontrack_raw.task_definitions, ontrack_raw.teaching_periods, "
-            "ontrack_raw.units") in problems
+            "read but not listed: ontrack_raw.projects, ontrack_raw.task_definitions, "
+            "ontrack_raw.teaching_periods, ontrack_raw.units") in problems
     assert "marts.kpi_web_traffic is not in the catalogue" in problems
+    assert ("kpi_on_time: grain [unit_id, task_definition_id] differs from its model's tested "
+            "grain [task_definition_id]") in problems
     assert any(p.startswith("kpi_enrolment: required data not loaded: ontrack_raw.projects")
                for p in problems)
 

@@ -107,6 +107,13 @@ def _check(warehouse: Path, run_id: str, log: Callable[[str], None]):
 
     if not run_checks(warehouse, log=keep, absent_sources=settings.unconfigured_sources()):
         raise ThothError(lines[-1] if lines else "data tests failed")
+    warnings = [line for line in lines if line.startswith("WARN ")]
+    if warnings:  # reported and alerted, never blocking: the run goes on to publish
+        text = (f"thoth run {run_id} on {socket.gethostname()}: {len(warnings)} data-test "
+                f"warning(s), publishing goes ahead: {warnings[0]}")
+        _configured_alert(log)({"text": text, "run_id": run_id, "step": "check",
+                                "error": None, "severity": "warning",
+                                "host": socket.gethostname(), "warehouse": str(warehouse)})
     return None, lines[-1] if lines else ""
 
 

@@ -66,6 +66,12 @@ def catalogue_problems(models: dict[str, Model], built: set[str],
         if kpi.model not in models:
             problems.append(f"{kpi.name}: no model builds it")
             continue
+        # The model's YAML grain is the one its unique_grain test checks: the catalogue must say
+        # the same.
+        tested = models[kpi.model].meta.get("grain")
+        if kpi.grain != tested:
+            problems.append(f"{kpi.name}: grain [{', '.join(kpi.grain)}] differs from its model's "
+                            f"tested grain [{', '.join(tested or [])}]")
         real = lineage(models, kpi.model)
         declared = set(kpi.requires)
         if declared != real:
@@ -96,8 +102,8 @@ def raw_loads(warehouse: Path) -> dict[str, datetime]:
 
 
 def render(warehouse: Path) -> str:
-    kpis = load_catalogue()
-    problems = catalogue_problems(discover(), _tables(warehouse))
+    kpis, models = load_catalogue(), discover()
+    problems = catalogue_problems(models, _tables(warehouse))
     loads = raw_loads(warehouse)
     now = utc_now()
     lines = []
@@ -105,7 +111,7 @@ def render(warehouse: Path) -> str:
         fresh = freshness(kpi, loads)
         when = f"{fresh:%Y-%m-%d %H:%M} UTC ({age(now - fresh)} ago)" if fresh else "never loaded"
         lines += [
-            f"{kpi.name}  [{', '.join(kpi.grain)}]",
+            f"{kpi.name}  [{', '.join(_tested_grain(kpi, models))}]",
             f"  objective:  {kpi.objective}",
             f"  key result: {kpi.key_result}",
             f"  owner:      {kpi.owner}",
@@ -124,3 +130,9 @@ def _tables(warehouse: Path) -> set[str]:
             "SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()}
     finally:
         con.close()
+
+
+def _tested_grain(kpi: Kpi, models: dict[str, Model]) -> list[str]:
+    """The grain the model's unique_grain test checks (the catalogue's when it has no model)."""
+    model = models.get(kpi.model)
+    return (model.meta.get("grain") if model else None) or kpi.grain

@@ -1,26 +1,29 @@
 """`thoth check`: the data tests declared beside each model, plus the KPI catalogue's lineage.
 
-Each test is a query counting the rows that break it. Results go to `platform.check_results`;
-the publish step refuses to run after a failed check.
+Each test is a query counting the rows that break it (transforms/data_tests.py), plus the
+row-count guard of history tables (transforms/row_drop.py). Every result has a severity: a
+failed `error` fails the check and the publish step refuses to run after it; a failed `warn` is
+printed as WARN and recorded, and blocks nothing. Results go to `platform.check_results`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from thoth.duck import open_warehouse, utc_now
-from thoth.duck import quote as _q
-from thoth.errors import ThothError
-from transforms.project import Model, discover, unavailable
+from transforms import row_drop
+from transforms.data_tests import ERROR, WARN, DataTest, data_tests, identity_detail
+from transforms.project import discover, unavailable
 from warehouse import classification
 
-# A KPI table that shrinks by more than this between two builds is a failed or partial load.
-DEFAULT_MAX_ROW_DROP = 0.15
+__all__ = ["CheckResult", "DataTest", "data_tests", "last_check", "last_check_passed",
+           "run_checks"]
 
 DDL = """
 CREATE SCHEMA IF NOT EXISTS platform;
@@ -34,7 +37,12 @@ CREATE TABLE IF NOT EXISTS platform.check_results (
     passed       BOOLEAN NOT NULL,
     detail       VARCHAR
 );
+-- Added later: warehouses checked before it have NULL there, read as 'error'.
+ALTER TABLE platform.check_results ADD COLUMN IF NOT EXISTS severity VARCHAR;
 """
+# A failed test blocks publishing unless it is a warning; rows from before `severity` existed
+# count as errors, as they did then.
+BLOCKING = "NOT passed AND coalesce(severity, 'error') <> 'warn'"
 
 
 @dataclass(frozen=True)
@@ -44,76 +52,29 @@ class CheckResult:
     column: str | None
     failures: int
     detail: str = ""
+    severity: str = ERROR  # error: blocks publishing; warn: reported and alerted only
 
     @property
     def passed(self) -> bool:
         return self.failures == 0
 
+    @property
+    def blocking(self) -> bool:
+        return not self.passed and self.severity != WARN
 
-@dataclass(frozen=True)
-class DataTest:
-    model: str
-    test: str
-    column: str | None
-    sql: str  # counts failing rows
-
-
-
-def _literal(value: object) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return str(value)
+    @property
+    def where(self) -> str:
+        if self.test in ("identity", "expression"):  # `column` holds the test's own name
+            return f"{self.model} [{self.column}]"
+        return f"{self.model}.{self.column}" if self.column else self.model
 
 
-def _column_tests(model: Model, column: str, spec: object) -> Iterator[DataTest]:
-    table, col = model.qualified, _q(column)
-    for test in spec or []:
-        name, arg = (test, None) if isinstance(test, str) else next(iter(test.items()))
-        if name == "not_null":
-            sql = f"SELECT count(*) FROM {table} WHERE {col} IS NULL"
-        elif name == "unique":
-            sql = (f"SELECT count(*) FROM (SELECT {col} FROM {table} WHERE {col} IS NOT NULL "
-                   f"GROUP BY {col} HAVING count(*) > 1)")
-        elif name == "accepted_values":
-            values = ", ".join(_literal(v) for v in arg)
-            sql = f"SELECT count(*) FROM {table} WHERE {col} NOT IN ({values})"
-        elif name == "range":
-            bounds = [f"{col} < {arg['min']}" if "min" in arg else None,
-                      f"{col} > {arg['max']}" if "max" in arg else None]
-            sql = f"SELECT count(*) FROM {table} WHERE " + " OR ".join(b for b in bounds if b)
-        elif name == "relationships":
-            parent, parent_col = arg.rsplit(".", 1)
-            sql = (f"SELECT count(*) FROM {table} WHERE {col} IS NOT NULL AND {col} NOT IN "
-                   f"(SELECT {_q(parent_col)} FROM {parent})")
-        else:
-            raise ThothError(f"{model.path.with_suffix('.yml')}: unknown test {name!r} on {column}")
-        yield DataTest(table, name, column, sql)
-
-
-def data_tests(model: Model) -> Iterator[DataTest]:
-    meta = model.meta
-    for column, spec in (meta.get("columns") or {}).items():
-        yield from _column_tests(model, column, (spec or {}).get("tests"))
-    if meta.get("grain"):
-        cols = ", ".join(_q(c) for c in meta["grain"])
-        yield DataTest(model.qualified, "unique_grain", ",".join(meta["grain"]),
-                       f"SELECT count(*) FROM (SELECT {cols} FROM {model.qualified} "
-                       f"GROUP BY ALL HAVING count(*) > 1)")
-
-
-def _row_drop(con: duckdb.DuckDBPyConnection, model: Model) -> CheckResult | None:
-    limit = model.meta.get("max_row_drop", DEFAULT_MAX_ROW_DROP)
-    builds = con.execute(
-        "SELECT rows FROM platform.model_builds WHERE model = ? AND rows IS NOT NULL "
-        "ORDER BY built_at DESC LIMIT 2", [model.qualified],
-    ).fetchall()
-    if len(builds) < 2 or not builds[1][0]:
-        return None
-    now, before = builds[0][0], builds[1][0]
-    dropped = (before - now) / before
-    return CheckResult(model.qualified, "max_row_drop", None, int(dropped > limit),
-                       f"{before:,} → {now:,} rows ({dropped:+.0%} drop, limit {limit:.0%})"
-                       if dropped > limit else "")
+def _run_test(con: duckdb.DuckDBPyConnection, test: DataTest) -> CheckResult:
+    (failures,) = con.execute(test.sql).fetchall()[0]
+    detail = ""
+    if failures and test.examples_sql:
+        detail = identity_detail(test, con.execute(test.examples_sql).fetchall(), failures)
+    return CheckResult(test.model, test.test, test.column, failures, detail, test.severity)
 
 
 def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
@@ -142,12 +103,11 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
                                            "not built: run `thoth transform`"))
                 continue
             for test in data_tests(model):
-                (failures,) = con.execute(test.sql).fetchall()[0]
-                results.append(CheckResult(test.model, test.test, test.column, failures))
-            if model.materialized == "table":
-                drop = _row_drop(con, model)
-                if drop:
-                    results.append(drop)
+                if test.reads <= built:  # an identity with a skipped model is skipped too
+                    results.append(_run_test(con, test))
+            drop = row_drop.check(con, model, models)
+            if drop:
+                results.append(CheckResult(model.qualified, "max_row_drop", None, *drop))
         for problem in catalogue_problems(models, built, frozenset(skipped)):
             results.append(CheckResult("transforms/kpis.yml", "catalogue", None, 1, problem))
         # Governance: every column classified, no secret stored (warehouse/classification.yml).
@@ -156,30 +116,55 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
         _record(con, results)
     finally:
         con.close()
-    failed = [r for r in results if not r.passed]
+    failed = [r for r in results if r.blocking]
+    warned = [r for r in results if not r.passed and not r.blocking]
+    for r in warned:
+        log(f"WARN {r.test} {r.where}: {r.detail or f'{r.failures:,} rows'} (not blocking)")
     for r in failed:
-        where = f"{r.model}.{r.column}" if r.column else r.model
-        log(f"FAIL {r.test} {where}: {r.detail or f'{r.failures:,} rows'}")
-    log(f"{len(results)} checks, {len(results) - len(failed)} passed, {len(failed)} failed")
+        log(f"FAIL {r.test} {r.where}: {r.detail or f'{r.failures:,} rows'}")
+    passed = len(results) - len(failed) - len(warned)
+    log(f"{len(results)} checks, {passed} passed, {len(failed)} failed"
+        + (f", {len(warned)} warnings (not blocking)" if warned else ""))
     return not failed
 
 
 def _record(con: duckdb.DuckDBPyConnection, results: list[CheckResult]) -> None:
     run_id, now = uuid.uuid4().hex[:12], utc_now()
     con.executemany(
-        "INSERT INTO platform.check_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [[run_id, now, r.model, r.test, r.column, r.failures, r.passed, r.detail or None]
-         for r in results],
+        "INSERT INTO platform.check_results (check_run_id, checked_at, model, test, column_name, "
+        "failures, passed, detail, severity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[run_id, now, r.model, r.test, r.column, r.failures, r.passed, r.detail or None,
+          r.severity] for r in results],
     )
 
 
-def last_check_passed(con: duckdb.DuckDBPyConnection) -> bool | None:
-    """Whether the most recent `thoth check` passed; None when none has run."""
-    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
-                       "AND table_name = 'check_results'").fetchall():
+def _has_results(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
+                            "AND table_name = 'check_results'").fetchall())
+
+
+def _blocking(con: duckdb.DuckDBPyConnection) -> str:
+    has_severity = con.execute(
+        "SELECT 1 FROM duckdb_columns() WHERE schema_name = 'platform' AND table_name = "
+        "'check_results' AND column_name = 'severity'").fetchall()
+    return BLOCKING if has_severity else "NOT passed"
+
+
+def last_check(con: duckdb.DuckDBPyConnection) -> tuple[str, datetime, int, int, int] | None:
+    """The most recent `thoth check`: (run id, when, tests, errors, warnings); None if none ran.
+    Errors are the failed tests that block publishing; warnings never do."""
+    if not _has_results(con):
         return None
-    row = con.execute(
-        "SELECT bool_and(passed) FROM platform.check_results WHERE check_run_id = "
-        "(SELECT check_run_id FROM platform.check_results ORDER BY checked_at DESC LIMIT 1)"
-    ).fetchall()[0]
-    return row[0]
+    return con.execute(
+        f"SELECT check_run_id, max(checked_at), count(*), count(*) FILTER ({_blocking(con)}), "
+        f"count(*) FILTER (NOT passed AND NOT ({_blocking(con)})) "
+        "FROM platform.check_results WHERE check_run_id = (SELECT check_run_id FROM "
+        "platform.check_results ORDER BY checked_at DESC LIMIT 1) GROUP BY check_run_id"
+    ).fetchone()
+
+
+def last_check_passed(con: duckdb.DuckDBPyConnection) -> bool | None:
+    """Whether the most recent `thoth check` had no failed error-severity test; None when none
+    has run."""
+    last = last_check(con)
+    return None if last is None else last[3] == 0

@@ -30,7 +30,7 @@ from thoth.duck import open_warehouse
 from thoth.duck import utc_now as _now
 from thoth.errors import ThothError
 from transforms.catalogue import Kpi, freshness, load_catalogue
-from transforms.checks import last_check_passed
+from transforms.checks import last_check
 from transforms.project import discover
 from warehouse.classification import restricted_columns
 from warehouse.publish import generated, manifest
@@ -58,16 +58,13 @@ class PublishReport:
 
 def _data_tests(con: duckdb.DuckDBPyConnection) -> dict:
     """The last `thoth check`, which must have passed after the last `thoth transform`."""
-    passed = last_check_passed(con)
-    if passed is None:
+    last = last_check(con)
+    if last is None:
         raise ThothError("no `thoth check` has run on this warehouse: run `thoth transform` and "
                          "`thoth check` first; nothing was published")
-    run_id, checked_at, tests, failed = con.execute(
-        "SELECT check_run_id, max(checked_at), count(*), count(*) FILTER (NOT passed) "
-        "FROM platform.check_results WHERE check_run_id = (SELECT check_run_id FROM "
-        "platform.check_results ORDER BY checked_at DESC LIMIT 1) GROUP BY check_run_id"
-    ).fetchone()
-    if not passed:
+    # Only failed error-severity tests block; warnings are reported by `thoth check` and pass.
+    run_id, checked_at, tests, failed, warnings = last
+    if failed:
         raise ThothError(f"the last `thoth check` ({checked_at:%Y-%m-%d %H:%M} UTC) failed "
                          f"{failed} of {tests} data tests: fix them and run `thoth check` "
                          "again; the previous publish stays in place")
@@ -78,7 +75,7 @@ def _data_tests(con: duckdb.DuckDBPyConnection) -> dict:
         raise ThothError(f"the KPI tables were rebuilt ({built:%Y-%m-%d %H:%M:%S} UTC) after "
                          "the last `thoth check`: run `thoth check` before publishing")
     return {"check_run_id": run_id, "checked_at": f"{checked_at:%Y-%m-%dT%H:%M:%S.%fZ}",
-            "passed": True, "tests": tests, "failed": 0}
+            "passed": True, "tests": tests, "failed": 0, "warnings": warnings}
 
 
 def _kpi_specs(con: duckdb.DuckDBPyConnection) -> list[TableSpec]:

@@ -12,13 +12,14 @@ from transforms.project import polars_model
     "staging.stg_ontrack__task_comments": ["task_id", "author_user_id", "created_at",
                                            "content_type"],
     "staging.stg_ontrack__tasks": ["task_id", "project_id"],
-    "staging.stg_ontrack__projects": ["project_id", "unit_id", "student_user_id"],
+    "intermediate.int_enrolled_projects": ["project_id", "unit_id", "student_user_id"],
     "staging.stg_ontrack__units": ["unit_id", "unit_code", "teaching_period_id"],
     "staging.stg_ontrack__teaching_periods": ["teaching_period_id", "teaching_period"],
 })
 def kpi_comment_activity(comments: pl.DataFrame, tasks: pl.DataFrame, projects: pl.DataFrame,
                          units: pl.DataFrame, periods: pl.DataFrame) -> pl.DataFrame:
-    """Per unit, ISO week and content type: comments by students and by staff, and the median
+    """Per unit, ISO week and content type: comments on tasks of enrolled students
+    (int_enrolled_projects, as kpi_feedback_read) by the student and by staff, and the median
     hours from a student's comment to the next staff comment on the same task."""
     authored = (
         comments.join(tasks, on="task_id").join(projects, on="project_id")

@@ -1,13 +1,16 @@
--- Extension requests (ExtensionComment) per task definition: how many, the share granted of
--- those answered, and the median hours to an answer.
+-- Extension requests (ExtensionComment) on expected tasks (intermediate.int_expected_tasks)
+-- per task definition: how many, the share granted of those answered, the median hours to an
+-- answer; and, by OnTrack's deadline (intermediate.int_task_deadlines), the tasks extended and
+-- those whose extensions ran into the hard due date (the task definition's, else the unit's
+-- end), where OnTrack caps them.
 WITH requests AS (
     SELECT
-        t.task_definition_id,
+        x.task_definition_id,
         c.extension_granted,
         c.date_extension_assessed,
         date_diff('second', c.created_at, c.date_extension_assessed) / 3600.0 AS response_hours
     FROM staging.stg_ontrack__task_comments AS c
-    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = c.task_id
+    JOIN intermediate.int_expected_tasks AS x ON x.task_id = c.task_id
     WHERE c.comment_type = 'ExtensionComment'
 ),
 counts AS (
@@ -20,6 +23,14 @@ counts AS (
         MEDIAN(response_hours) AS median_response_hours
     FROM requests
     GROUP BY task_definition_id
+),
+extended AS (
+    SELECT
+        task_definition_id,
+        COUNT(CASE WHEN extensions > 0 THEN 1 END) AS extended_tasks,
+        COUNT(CASE WHEN extension_capped THEN 1 END) AS capped_at_due_date
+    FROM intermediate.int_expected_tasks
+    GROUP BY task_definition_id
 )
 SELECT
     td.unit_id,
@@ -31,6 +42,9 @@ SELECT
     COALESCE(c.answered, 0) AS answered,
     COALESCE(c.granted, 0) AS granted,
     CAST(c.granted AS DOUBLE) / NULLIF(c.answered, 0) AS grant_rate,
-    c.median_response_hours
+    c.median_response_hours,
+    COALESCE(x.extended_tasks, 0) AS extended_tasks,
+    COALESCE(x.capped_at_due_date, 0) AS capped_at_due_date
 FROM intermediate.int_task_definitions AS td
 LEFT JOIN counts AS c ON c.task_definition_id = td.task_definition_id
+LEFT JOIN extended AS x ON x.task_definition_id = td.task_definition_id

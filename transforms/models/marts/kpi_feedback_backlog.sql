@@ -1,14 +1,12 @@
--- Tasks waiting in "Ready for Feedback" (status 9) per unit and tutor, at build time, as
--- UnitRole#tasks_awaiting_feedback counts them: enrolled students, tasks up to their target
--- grade. The tutor is the one of the student's tutorial in the task's stream (the lowest
--- tutorial id when the task has no stream); no tutorial gives a NULL tutor_key.
+-- Tasks waiting in "Ready for Feedback" (status 9) per unit and tutor, at build time, among
+-- the expected tasks (intermediate.int_expected_tasks: enrolled students, tasks up to their
+-- target grade, as UnitRole#tasks_awaiting_feedback counts them). The tutor is the one of the
+-- student's tutorial in the task's stream (the lowest tutorial id when the task has no
+-- stream); no tutorial gives a NULL tutor_key.
 WITH waiting AS (
-    SELECT t.task_id, t.project_id, t.submission_date, td.unit_id, td.tutorial_stream_id
-    FROM staging.stg_ontrack__tasks AS t
-    JOIN staging.stg_ontrack__projects AS p ON p.project_id = t.project_id
-    JOIN staging.stg_ontrack__task_definitions AS td
-      ON td.task_definition_id = t.task_definition_id
-    WHERE t.task_status_id = 9 AND p.enrolled AND td.target_grade <= p.target_grade
+    SELECT task_id, project_id, submission_date, unit_id, tutorial_stream_id
+    FROM intermediate.int_expected_tasks
+    WHERE task_status_id = 9
 ),
 tutor_of_task AS (
     SELECT

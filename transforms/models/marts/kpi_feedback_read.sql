@@ -1,10 +1,11 @@
--- Staff comments addressed to the student, per unit: the share their recipient has read
--- (a read receipt by that recipient), and the median hours until it was read.
+-- Staff comments addressed to the student on tasks of enrolled students
+-- (intermediate.int_enrolled_projects, as kpi_comment_activity), per unit: the share their
+-- recipient has read (a read receipt by that recipient), and the median hours until then.
 WITH staff_comments AS (
     SELECT c.task_comment_id, c.recipient_user_id, c.created_at, p.unit_id
     FROM staging.stg_ontrack__task_comments AS c
     JOIN staging.stg_ontrack__tasks AS t ON t.task_id = c.task_id
-    JOIN staging.stg_ontrack__projects AS p ON p.project_id = t.project_id
+    JOIN intermediate.int_enrolled_projects AS p ON p.project_id = t.project_id
     WHERE c.author_user_id <> p.student_user_id AND c.recipient_user_id IS NOT NULL
 ),
 reads AS (

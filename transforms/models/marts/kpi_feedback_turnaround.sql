@@ -1,14 +1,14 @@
--- Hours from a submission to its assessment, by the ISO week (Monday) of the submission.
+-- Hours from a submission to its assessment, by the ISO week (Monday) of the submission, over
+-- the assessed submissions of expected tasks (intermediate.int_task_submissions: the same ones
+-- kpi_resubmission counts as assessed). An assessment stamped before its submission (clock
+-- skew) counts as assessed but not in the percentiles, which need a duration >= 0.
 WITH assessed AS (
     SELECT
-        p.unit_id,
-        CAST(date_trunc('week', s.submission_time) AS DATE) AS week_start,
-        date_diff('second', s.submission_time, s.assessment_time) / 3600.0 AS hours
-    FROM staging.stg_ontrack__task_submissions AS s
-    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = s.task_id
-    JOIN staging.stg_ontrack__projects AS p ON p.project_id = t.project_id
-    WHERE s.submission_time IS NOT NULL
-      AND s.assessment_time >= s.submission_time
+        unit_id,
+        CAST(date_trunc('week', submission_time) AS DATE) AS week_start,
+        date_diff('second', submission_time, assessment_time) / 3600.0 AS hours
+    FROM intermediate.int_task_submissions
+    WHERE assessed
 )
 SELECT
     u.unit_id,
@@ -16,8 +16,8 @@ SELECT
     tp.teaching_period,
     a.week_start,
     COUNT(*) AS assessments,
-    quantile_cont(a.hours, 0.5) AS median_hours,
-    quantile_cont(a.hours, 0.9) AS p90_hours
+    quantile_cont(CASE WHEN a.hours >= 0 THEN a.hours END, 0.5) AS median_hours,
+    quantile_cont(CASE WHEN a.hours >= 0 THEN a.hours END, 0.9) AS p90_hours
 FROM assessed AS a
 JOIN staging.stg_ontrack__units AS u ON u.unit_id = a.unit_id
 LEFT JOIN staging.stg_ontrack__teaching_periods AS tp ON tp.teaching_period_id = u.teaching_period_id

@@ -1,5 +1,6 @@
--- Enrolled students by final grade and by target grade (0 Pass, 1 Credit, 2 Distinction,
--- 3 High Distinction), per unit and teaching period. OnTrack stores 0 until a grade is given.
+-- Enrolled students (intermediate.int_enrolled_projects) by final grade and by target grade
+-- (0 Pass, 1 Credit, 2 Distinction, 3 High Distinction), per unit and teaching period. OnTrack
+-- stores 0 until a grade is given.
 WITH grades AS (
     SELECT 0 AS grade, 'Pass' AS grade_name
     UNION ALL SELECT 1, 'Credit'
@@ -8,8 +9,7 @@ WITH grades AS (
 ),
 enrolled AS (
     SELECT unit_id, grade, target_grade
-    FROM staging.stg_ontrack__projects
-    WHERE enrolled
+    FROM intermediate.int_enrolled_projects
 )
 SELECT
     u.unit_id,

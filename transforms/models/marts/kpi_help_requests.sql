@@ -1,10 +1,11 @@
--- Where students ask for help: "Need Help" status changes per task definition, the students
--- who asked, and the tasks still sitting in Need Help (status 3). A unit chair's signal of a
--- task whose brief or resources need work.
+-- Where students ask for help, among the expected tasks (intermediate.int_expected_tasks):
+-- "Need Help" status changes per task definition, the students who asked, and the tasks still
+-- sitting in Need Help (status 3). A unit chair's signal of a task whose brief or resources
+-- need work.
 WITH asked AS (
-    SELECT t.task_definition_id, t.project_id
+    SELECT x.task_definition_id, x.project_id
     FROM staging.stg_ontrack__task_engagements AS e
-    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = e.task_id
+    JOIN intermediate.int_expected_tasks AS x ON x.task_id = e.task_id
     WHERE e.status_name = 'Need Help'
 ),
 counts AS (
@@ -15,7 +16,7 @@ counts AS (
 ),
 open_now AS (
     SELECT task_definition_id, COUNT(*) AS open_help_requests
-    FROM staging.stg_ontrack__tasks
+    FROM intermediate.int_expected_tasks
     WHERE task_status_id = 3
     GROUP BY task_definition_id
 )

@@ -1,33 +1,13 @@
--- OnTrack's rule (Task#due_date, #submitted_before_due?): the due date is target_date, moved by
--- `extensions` weeks but never past the hard due_date; on time means submitted by 23:59:59
--- Anywhere-on-Earth (UTC−12) that day, i.e. before 12:00 UTC the next day.
-WITH submitted AS (
-    SELECT
-        td.task_definition_id,
-        t.submission_date,
-        CAST(
-            CASE
-                WHEN t.extensions = 0 THEN td.target_date
-                ELSE LEAST(td.target_date + INTERVAL (7 * t.extensions) DAY,
-                           COALESCE(td.due_date, td.target_date + INTERVAL (7 * t.extensions) DAY))
-            END AS DATE
-        ) AS due_day
-    FROM staging.stg_ontrack__tasks AS t
-    JOIN intermediate.int_task_definitions AS td ON td.task_definition_id = t.task_definition_id
-    WHERE t.submission_date IS NOT NULL
-),
-judged AS (
+-- On time vs late among the submitted expected tasks: exactly the tasks kpi_task_submission
+-- counts as submitted (intermediate.int_expected_tasks), judged by OnTrack's deadline
+-- (intermediate.int_task_deadlines: 23:59:59.000000 AoE on the extended, capped due day).
+WITH counts AS (
     SELECT
         task_definition_id,
-        submission_date < CAST(due_day AS TIMESTAMP) + INTERVAL 36 HOUR AS on_time
-    FROM submitted
-),
-counts AS (
-    SELECT
-        task_definition_id,
-        COUNT(CASE WHEN on_time THEN 1 END) AS on_time,
-        COUNT(CASE WHEN NOT (on_time) THEN 1 END) AS late
-    FROM judged
+        COUNT(CASE WHEN submitted_on_time THEN 1 END) AS on_time,
+        COUNT(CASE WHEN NOT (submitted_on_time) THEN 1 END) AS late
+    FROM intermediate.int_expected_tasks
+    WHERE submission_date IS NOT NULL
     GROUP BY task_definition_id
 )
 SELECT

@@ -1,18 +1,15 @@
--- How often work goes round again: of the assessed submissions per task definition, the share
--- sent back (Fix and Resubmit, Redo), and submissions per submitted task.
-WITH assessed AS (
-    SELECT t.task_definition_id, s.task_id, s.outcome
-    FROM staging.stg_ontrack__task_submissions AS s
-    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = s.task_id
-),
-counts AS (
+-- How often work goes round again, among the submissions of expected tasks
+-- (intermediate.int_task_submissions): of the assessed ones, the share sent back (Fix and
+-- Resubmit, Redo), and submissions per task that has any.
+WITH counts AS (
     SELECT
         task_definition_id,
         COUNT(*) AS submissions,
         COUNT(DISTINCT task_id) AS tasks_submitted,
-        COUNT(outcome) AS assessed,
-        COUNT(CASE WHEN outcome IN ('Fix and Resubmit', 'Redo') THEN 1 END) AS sent_back
-    FROM assessed
+        COUNT(CASE WHEN assessed THEN 1 END) AS assessed,
+        COUNT(CASE WHEN assessed AND outcome IN ('Fix and Resubmit', 'Redo') THEN 1 END)
+            AS sent_back
+    FROM intermediate.int_task_submissions
     GROUP BY task_definition_id
 )
 SELECT

@@ -1,5 +1,5 @@
--- Share of expected tasks (as in kpi_task_submission) that are Complete (status 2), and the
--- median days from the task's start date to its completion date.
+-- Share of expected tasks (intermediate.int_expected_tasks, as in kpi_task_submission) that are
+-- Complete (status 2), and the median days from the task's start date to its completion date.
 WITH counts AS (
     SELECT
         task_definition_id,
