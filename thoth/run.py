@@ -212,15 +212,41 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
     except (ThothError, duckdb.Error) as exc:
         progress.log(f"could not record the run in platform.runs: {_one_line(exc)}")
     progress.log(summary(run_id, status, seconds, results))
+    warnings = _governance_warnings(warehouse)
+    also = f" Warning: {'; '.join(warnings)}" if warnings else ""
     if failed:
         step, error = failed
         text = (f"thoth run {run_id} failed at {step} on {socket.gethostname()}: {error} "
                 "(the last good publish stays in place)")
         progress.log(text)
-        alert({"text": text, "run_id": run_id, "step": step, "error": error,
-               "host": socket.gethostname(), "warehouse": str(warehouse),
+        alert({"text": text + also, "run_id": run_id, "step": step, "error": error,
+               "warnings": warnings, "host": socket.gethostname(), "warehouse": str(warehouse),
                "started_at": started_at.isoformat() + "Z"})
         if unexpected is not None:
             raise unexpected
         return 1
+    if warnings:  # the run succeeded and published; someone still has to classify a column
+        text = f"thoth run {run_id} succeeded on {socket.gethostname()}, with a warning:{also}"
+        progress.log(text)
+        alert({"text": text, "run_id": run_id, "step": None, "error": None, "level": "warning",
+               "warnings": warnings, "host": socket.gethostname(), "warehouse": str(warehouse),
+               "started_at": started_at.isoformat() + "Z"})
     return 0
+
+
+def _governance_warnings(warehouse: Path) -> list[str]:
+    """Source columns nobody has classified yet: loaded, kept out of the marts and of
+    publishing; a warning in the alert, never a failure (warehouse/classification.py)."""
+    from thoth.duck import open_warehouse
+    from warehouse.classification import unclassified_warnings
+
+    if not warehouse.exists():
+        return []
+    try:
+        con = open_warehouse(warehouse, read_only=True)
+    except ThothError:
+        return []
+    try:
+        return unclassified_warnings(con)
+    finally:
+        con.close()

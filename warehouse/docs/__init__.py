@@ -84,7 +84,7 @@ def collect(con: duckdb.DuckDBPyConnection, models: dict[str, Model]) -> dict[st
         cls = rules.classify(schema, table, column)
         docs[name].columns.append((column, dtype, col_meta.get("description", ""),
                                    cls.name if cls else None,
-                                   cls.why if cls else "unclassified: `thoth check` fails"))
+                                   cls.why if cls else "unclassified: personal until classified"))
     _tests(con, models, docs)
     _freshness(con, docs)
     return docs
