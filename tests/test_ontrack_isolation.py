@@ -73,6 +73,10 @@ def test_hostile_names_load_correctly_and_incrementally(source_url, warehouse_pa
     assert ("warning: unclassified columns "
             'ontrack_raw."we""ird; DROP TABLE users; --".id, '
             """ontrack_raw."we""ird; DROP TABLE users; --"."na me'x",""") in out
+    docs = warehouse.parent / "docs"
+    assert thoth(monkeypatch, capsys, url, warehouse, "docs", "--out", str(docs))[0] == 0
+    page = (docs / "ontrack_raw.we~22ird~3b~20DROP~20TABLE~20users~3b~20--.html").read_text()
+    assert "<code>na me&#x27;x</code>" in page
 
 
 def _warehouse_tables(warehouse) -> set[str]:

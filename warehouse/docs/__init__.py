@@ -10,6 +10,7 @@ assets: it opens from disk, offline.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from html import escape
@@ -52,7 +53,8 @@ class TableDoc:
 
     @property
     def page(self) -> str:
-        return f"{self.name}.html"
+        # A source table's name may hold `/` or other characters no file name can: `~hex`.
+        return re.sub(r"[^A-Za-z0-9._-]", lambda m: f"~{ord(m[0]):x}", self.name) + ".html"
 
 
 def _raw_description(name: str) -> str:
