@@ -213,6 +213,23 @@ def test_credentials_by_list_and_by_name_never_reach_the_warehouse(source_url, w
     assert "ontrack: never extracted, secret: 2 tables, 9 columns" in out
     assert ("withheld because the name marks a credential: table api_secrets, column "
             "tasks.share_token, column tasks.lti_secret_key;") in out
+    # A warehouse loaded before these rules (upstream 10.x's api_key, say) loses what they hold
+    # back on the next load: the secret columns and tables go.
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("ALTER TABLE ontrack_raw.tasks ADD COLUMN share_token VARCHAR")
+        con.execute("UPDATE ontrack_raw.tasks SET share_token = ?", [marker])
+        con.execute("ALTER TABLE ontrack_raw.moodle_integrations ADD COLUMN api_key VARCHAR")
+        con.execute("UPDATE ontrack_raw.moodle_integrations SET api_key = ?", [marker])
+        con.execute("CREATE TABLE ontrack_raw.api_secrets AS SELECT 1 AS id, ? AS body", [marker])
+    assert len(_cells_holding(warehouse, marker)) == 3
+    code, out, err = thoth(monkeypatch, capsys, url, warehouse, "extract", "ontrack")
+    assert code == 0, err
+    assert _cells_holding(warehouse, marker[:36]) == []
+    assert ("ontrack.api_secrets: removed from the warehouse: secret (the name marks a "
+            "credential (secrets))") in out
+    assert "secret column share_token removed from the warehouse" in out
+    assert "secret column api_key removed from the warehouse" in out
+
     # The scan itself can fail: a value that is no secret is found.
     execute(url, "UPDATE campuses SET name = %s WHERE id = 1", params=(marker,))
     assert thoth(monkeypatch, capsys, url, warehouse, "extract", "ontrack")[0] == 0

@@ -89,7 +89,8 @@ class Classification:
         if listed:
             return ColumnClass(listed, f"listed for {schema}.{table}")
         # Before the other name rules: in a source, `context_key` is no pseudonym.
-        secret = self.secret_names.column(schema, table, column)
+        secret = (self.secret_names.table(schema, table) if entry is None else None
+                  ) or self.secret_names.column(schema, table, column)
         if secret:
             return ColumnClass("secret", secret)
         named = self.by_name(column)

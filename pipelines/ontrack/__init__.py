@@ -20,7 +20,7 @@ from pipelines.ontrack import settings
 from pipelines.ontrack.load import TablePlan, load_table, plan_table
 from pipelines.ontrack.source_db import Column, SourceDB
 from thoth import load_state
-from thoth.duck import STREAMING_MEMORY_LIMIT, open_warehouse
+from thoth.duck import STREAMING_MEMORY_LIMIT, open_warehouse, quote, transaction
 from thoth.errors import ThothError
 from thoth.load_state import TableLoad
 from warehouse import classification
@@ -110,6 +110,22 @@ def _log_withheld(catalog: Catalog, log: Callable[[str], None]) -> None:
             "; if one is not a secret, give it a class in warehouse/classification.yml")
 
 
+def _drop_stored_secret_tables(con: duckdb.DuckDBPyConnection,
+                               log: Callable[[str], None]) -> None:
+    """A table the rules call secret now, loaded before they did: it goes, with its state."""
+    rules = classification.load()
+    for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = "
+                                "current_database() AND schema_name = ?",
+                                [settings.DATASET]).fetchall():
+        why = rules.secret_table(settings.DATASET, table)
+        if why:
+            with transaction(con):
+                con.execute(f"DROP TABLE {settings.DATASET}.{quote(table)}")
+                con.execute("DELETE FROM platform.load_state WHERE source = 'ontrack' "
+                            "AND table_name = ?", [table])
+            log(f"ontrack.{shown(table)}: removed from the warehouse: secret ({why})")
+
+
 def _one_line(src: SourceDB, exc: Exception) -> str:
     text = str(exc).split(". Detail: Python exception")[0]  # DuckDB appends a traceback
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -143,6 +159,7 @@ def extract(
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {settings.DATASET}")
         load_state.ensure(con)
+        _drop_stored_secret_tables(con, log)
         results = []
         for plan in plans:
             try:

@@ -24,7 +24,7 @@ from thoth import load_state
 from thoth.duck import quote as _q
 from thoth.duck import transaction, utc_now
 from thoth.load_state import TableLoad
-from warehouse import after_load
+from warehouse import after_load, classification
 from warehouse.classification import shown
 
 SOURCE = "ontrack"
@@ -64,6 +64,11 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
         "current_database() AND schema_name = ? AND table_name = ? ORDER BY column_index",
         [settings.DATASET, table],
     ).fetchall())
+
+
+def _is_secret(table: str, column: str) -> bool:
+    cls = classification.load().classify(settings.DATASET, table, column)
+    return cls is not None and cls.name == "secret"
 
 
 def _names(names: list[str]) -> str:
@@ -150,7 +155,10 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
     names = [c.name for c in plan.columns]
     gained = [n for n in names if have and n not in have]
     dropped = {n: t for n, t in have.items() if n not in names}
-    notes = []
+    # Held back as secret now (a rule newer than the load that stored them): removed, not kept.
+    secret = [n for n in dropped if _is_secret(plan.table, n)]
+    dropped = {n: t for n, t in dropped.items() if n not in secret}
+    notes = [f"secret column {_names(secret)} removed from the warehouse"] if secret else []
     where = None
     if plan.cursor and have:
         if gained:  # their back-filled values carry no newer cursor: read every row again
@@ -183,6 +191,8 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
             (loaded,) = con.execute("SELECT count(*) FROM _stage").fetchall()[0]
             if dropped:
                 _carry_dropped(con, plan, dropped)
+            for name in secret:
+                con.execute(f"ALTER TABLE {target} DROP COLUMN {_q(name)}")
             _evolve(con, plan.table, plan)
             con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM _stage)")
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _stage")
