@@ -50,20 +50,24 @@ def test_every_ontrack_column_has_a_class(variant):
     assert rules.classify("landing_raw", "feed", "x") is None  # a new schema must be declared
 
 
-def test_check_fails_naming_a_new_source_column_and_a_stored_secret(demo_warehouse, capsys):
+def test_check_warns_on_a_new_source_column_and_fails_on_a_stored_secret(demo_warehouse,
+                                                                        capsys):
     assert main(["check"]) == 0
     with duckdb.connect(str(demo_warehouse)) as con:
         con.execute("ALTER TABLE ontrack_raw.users ADD COLUMN pronouns VARCHAR")
-        con.execute("ALTER TABLE ontrack_raw.webcals ADD COLUMN guid VARCHAR")
     capsys.readouterr()
-    assert main(["check"]) == 1
+    assert main(["check"]) == 0  # a new column never stops publishing
     out = capsys.readouterr().out
-    assert ("FAIL classification ontrack_raw.users: unclassified columns "
-            "ontrack_raw.users.pronouns: give each a class in warehouse/classification.yml") in out
-    assert "secret columns stored: ontrack_raw.webcals.guid" in out
+    assert ("WARN classification unclassified columns ontrack_raw.users.pronouns: loaded, but "
+            "treated as personal (never published, kept out of the models) until classified: "
+            "list each under ontrack_raw.users in warehouse/classification.yml") in out
+    with duckdb.connect(str(demo_warehouse)) as con:
+        con.execute("ALTER TABLE ontrack_raw.webcals ADD COLUMN guid VARCHAR")
+    assert main(["check"]) == 1
+    assert "secret columns stored: ontrack_raw.webcals.guid" in capsys.readouterr().out
     with duckdb.connect(str(demo_warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM platform.check_results WHERE test = "
-                           "'classification' AND NOT passed").fetchone()[0] == 2
+                           "'classification' AND NOT passed").fetchone()[0] == 1
 
 
 def test_publish_refuses_what_the_file_classes_personal(tmp_path):

@@ -161,12 +161,20 @@ def test_new_column_appears_and_widened_type_does_not_crash(loaded, monkeypatch,
                 "ALTER TABLE tasks MODIFY times_assessed bigint DEFAULT 0")
     execute(url, "UPDATE tasks SET similarity_flag = 3, times_assessed = 5000000000, "
                  "updated_at = %s WHERE id = %s", params=(now(), task_id))
-    code, _, err = thoth(monkeypatch, capsys, url, warehouse, "extract", "ontrack")
+    code, out, err = thoth(monkeypatch, capsys, url, warehouse, "extract", "ontrack")
     assert code == 0, err
     columns = warehouse_columns(warehouse, "tasks")
     assert columns["similarity_flag"] == "INTEGER"
     assert columns["times_assessed"] == "BIGINT"
-    assert load_state(warehouse)["tasks"][0] == "incremental"
+    assert load_state(warehouse)["tasks"][0] == "full"  # a gained column: re-read whole
+    assert "re-read whole: new source column similarity_flag" in out
+    assert_mirrors_source(url, warehouse)
+    # A widened type alone keeps the table incremental.
+    execute(url, "ALTER TABLE task_comments ALTER COLUMN number_of_prompts TYPE bigint"
+            if is_pg(url) else "ALTER TABLE task_comments MODIFY number_of_prompts bigint")
+    assert thoth(monkeypatch, capsys, url, warehouse, "extract", "ontrack")[0] == 0
+    assert load_state(warehouse)["task_comments"][0] == "incremental"
+    assert warehouse_columns(warehouse, "task_comments")["number_of_prompts"] == "BIGINT"
     assert_mirrors_source(url, warehouse)
 
 

@@ -107,13 +107,6 @@ def _check(warehouse: Path, run_id: str, log: Callable[[str], None]):
 
     if not run_checks(warehouse, log=keep, absent_sources=settings.unconfigured_sources()):
         raise ThothError(lines[-1] if lines else "data tests failed")
-    warnings = [line for line in lines if line.startswith("WARN ")]
-    if warnings:  # reported and alerted, never blocking: the run goes on to publish
-        text = (f"thoth run {run_id} on {socket.gethostname()}: {len(warnings)} data-test "
-                f"warning(s), publishing goes ahead: {warnings[0]}")
-        _configured_alert(log)({"text": text, "run_id": run_id, "step": "check",
-                                "error": None, "severity": "warning",
-                                "host": socket.gethostname(), "warehouse": str(warehouse)})
     return None, lines[-1] if lines else ""
 
 
@@ -219,15 +212,44 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
     except (ThothError, duckdb.Error) as exc:
         progress.log(f"could not record the run in platform.runs: {_one_line(exc)}")
     progress.log(summary(run_id, status, seconds, results))
+    # Warnings of this run's check (data tests of warn severity, unclassified columns): alerted,
+    # never blocking.
+    checked = any(r.step == CHECK.name and r.status == "ok" for r in results)
+    warnings = _check_warnings(warehouse) if checked else []
+    also = f" {len(warnings)} warning(s): {'; '.join(warnings)}" if warnings else ""
     if failed:
         step, error = failed
         text = (f"thoth run {run_id} failed at {step} on {socket.gethostname()}: {error} "
                 "(the last good publish stays in place)")
         progress.log(text)
-        alert({"text": text, "run_id": run_id, "step": step, "error": error,
-               "host": socket.gethostname(), "warehouse": str(warehouse),
+        alert({"text": text + also, "run_id": run_id, "step": step, "error": error,
+               "warnings": warnings, "host": socket.gethostname(), "warehouse": str(warehouse),
                "started_at": started_at.isoformat() + "Z"})
         if unexpected is not None:
             raise unexpected
         return 1
+    if warnings:  # the run succeeded and published; someone still has to classify a column
+        text = f"thoth run {run_id} succeeded on {socket.gethostname()} with{also}"
+        progress.log(text)
+        alert({"text": text, "run_id": run_id, "step": None, "error": None, "level": "warning",
+               "warnings": warnings, "host": socket.gethostname(), "warehouse": str(warehouse),
+               "started_at": started_at.isoformat() + "Z"})
     return 0
+
+
+def _check_warnings(warehouse: Path) -> list[str]:
+    """The last check's failed tests of warn severity, e.g. source columns nobody has
+    classified yet (loaded, kept out of the marts and of publishing)."""
+    from thoth.duck import open_warehouse
+    from transforms.checks import last_warnings
+
+    if not warehouse.exists():
+        return []
+    try:
+        con = open_warehouse(warehouse, read_only=True)
+    except ThothError:
+        return []
+    try:
+        return last_warnings(con)
+    finally:
+        con.close()

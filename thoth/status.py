@@ -7,6 +7,7 @@ from pathlib import Path
 
 from thoth import load_state, runs
 from thoth.duck import open_warehouse, utc_now
+from warehouse import classification
 
 
 def age(delta: timedelta) -> str:
@@ -25,6 +26,7 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
     try:
         loads = load_state.read_all(con)
         last_runs = runs.last(con)
+        warnings = [w for _, w in classification.unclassified_warnings(con)]
     finally:
         con.close()
     now = now or utc_now()
@@ -56,7 +58,7 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
         return "  ".join(padded).rstrip()
 
     return "\n".join([f"warehouse: {warehouse}", line(header), *map(line, rows),
-                      *_runs(last_runs, now)])
+                      *(f"warning: {w}" for w in warnings), *_runs(last_runs, now)])
 
 
 def _runs(records: list[runs.RunRecord], now: datetime) -> list[str]:

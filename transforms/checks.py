@@ -110,9 +110,13 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
                 results.append(CheckResult(model.qualified, "max_row_drop", None, *drop))
         for problem in catalogue_problems(models, built, frozenset(skipped)):
             results.append(CheckResult("transforms/kpis.yml", "catalogue", None, 1, problem))
-        # Governance: every column classified, no secret stored (warehouse/classification.yml).
+        # Governance: no secret stored, no unclassified column in a model (classification.yml).
         for table, problem in classification.problems(con):
             results.append(CheckResult(table, "classification", None, 1, problem))
+        # New source columns nobody classified yet: kept out of models and publishing, named as
+        # a warning that blocks nothing (a Doubtfire upgrade must not stop every KPI).
+        for table, problem in classification.unclassified_warnings(con):
+            results.append(CheckResult(table, "classification", None, 1, problem, WARN))
         _record(con, results)
     finally:
         con.close()
@@ -161,6 +165,18 @@ def last_check(con: duckdb.DuckDBPyConnection) -> tuple[str, datetime, int, int,
         "FROM platform.check_results WHERE check_run_id = (SELECT check_run_id FROM "
         "platform.check_results ORDER BY checked_at DESC LIMIT 1) GROUP BY check_run_id"
     ).fetchone()
+
+
+def last_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The failed tests of the most recent `thoth check` that block nothing, one line each."""
+    if not _has_results(con) or _blocking(con) == "NOT passed":
+        return []
+    return [f"{r.test} {r.where}: {r.detail or f'{r.failures:,} rows'}"
+            for r in (CheckResult(*row, severity=WARN) for row in con.execute(
+                f"SELECT model, test, column_name, failures, detail FROM platform.check_results "
+                f"WHERE NOT passed AND NOT ({_blocking(con)}) AND check_run_id = (SELECT "
+                "check_run_id FROM platform.check_results ORDER BY checked_at DESC LIMIT 1) "
+                "ORDER BY model, test").fetchall())]
 
 
 def last_check_passed(con: duckdb.DuckDBPyConnection) -> bool | None:

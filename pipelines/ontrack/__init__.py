@@ -1,46 +1,138 @@
 """OnTrack (Doubtfire) → DuckDB schema `ontrack_raw`, one table per source table.
 
 Works on PostgreSQL and MariaDB, with either the 8.0.x or the 2024-01 schema: tables and columns
-come from the source's own catalog, minus the secrets in `settings`.
+come from the source's own catalog, minus what warehouse/classification.yml calls secret (by
+list or by name). Each table loads in its own transaction: one that fails is rolled back and
+reported, the others still load, and the extract fails at the end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import duckdb
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
 from pipelines.ontrack import settings
 from pipelines.ontrack.load import TablePlan, load_table, plan_table
-from pipelines.ontrack.source_db import SourceDB
+from pipelines.ontrack.source_db import Column, SourceDB
 from thoth import load_state
-from thoth.duck import STREAMING_MEMORY_LIMIT, open_warehouse
+from thoth.duck import STREAMING_MEMORY_LIMIT, open_warehouse, quote, transaction
 from thoth.errors import ThothError
 from thoth.load_state import TableLoad
+from warehouse import classification
+from warehouse.classification import shown
 
 
-def _plans(src: SourceDB, only: list[str] | None) -> list[TablePlan]:
-    catalog = src.catalog()
-    if not catalog:
-        raise ThothError(f"the OnTrack {src} has no tables: is it the right database?")
-    for table in list(catalog):
-        if table in settings.SECRET_TABLES or table in settings.INTERNAL_TABLES:
-            del catalog[table]
+@dataclass
+class Catalog:
+    """What will be read, and what is held back and why."""
+    tables: dict[str, list[Column]]
+    secret_tables: list[str] = field(default_factory=list)
+    secret_columns: list[str] = field(default_factory=list)  # table.column
+    by_name: list[str] = field(default_factory=list)  # of those, caught by the name rule only
+    refused: dict[str, str] = field(default_factory=dict)  # table → why it cannot load
+
+
+def _without_secrets(catalog: dict[str, list[Column]]) -> Catalog:
+    rules = classification.load()
+    out = Catalog({})
+    for table, columns in catalog.items():
+        if table in settings.INTERNAL_TABLES:
             continue
-        secret = settings.SECRET_COLUMNS.get(table, frozenset())
-        catalog[table] = [c for c in catalog[table] if c.name not in secret]
+        why = rules.secret_table(settings.DATASET, table)
+        if why:
+            out.secret_tables.append(table)
+            if not why.startswith("listed"):
+                out.by_name.append(f"table {shown(table)}")
+            continue
+        kept = []
+        for column in columns:
+            cls = rules.classify(settings.DATASET, table, column.name)
+            if cls is not None and cls.name == "secret":
+                out.secret_columns.append(f"{shown(table)}.{shown(column.name)}")
+                if not cls.why.startswith("listed"):
+                    out.by_name.append(f"column {shown(table)}.{shown(column.name)}")
+            else:
+                kept.append(column)
+        out.tables[table] = kept
+    _refuse_case_twins(out)
+    return out
+
+
+def _refuse_case_twins(catalog: Catalog) -> None:
+    """DuckDB's identifiers ignore case, PostgreSQL's (and MariaDB's table names) do not: two
+    names that differ only by case would land on one warehouse table or column."""
+    seen: dict[str, str] = {}
+    for table in sorted(catalog.tables):
+        twin = seen.setdefault(table.lower(), table)
+        if twin != table:
+            catalog.refused[table] = (f"its name differs from table {shown(twin)} only by case, "
+                                      "and the warehouse's names ignore case: rename one")
+            continue
+        columns: dict[str, str] = {}
+        for column in catalog.tables[table]:
+            other = columns.setdefault(column.name.lower(), column.name)
+            if other != column.name:
+                catalog.refused[table] = (
+                    f"columns {shown(other)} and {shown(column.name)} differ only by case, and "
+                    "the warehouse's names ignore case: rename one")
+    for table in catalog.refused:
+        del catalog.tables[table]
+
+
+def _plans(src: SourceDB, only: list[str] | None) -> tuple[list[TablePlan], Catalog]:
+    found = src.catalog()
+    if not found:
+        raise ThothError(f"the OnTrack {src} has no tables: is it the right database?")
+    catalog = _without_secrets(found)
     if only:
         for table in only:
-            if table in settings.SECRET_TABLES:
+            if table in catalog.secret_tables:
                 raise ThothError(f"{table} holds secrets and is never extracted")
-            if table not in catalog:
-                raise ThothError(
-                    f"no table {table!r} in the OnTrack {src}; tables: {', '.join(sorted(catalog))}"
-                )
-        catalog = {t: catalog[t] for t in only}
-    return [plan_table(table, columns) for table, columns in sorted(catalog.items())]
+            if table not in catalog.tables and table not in catalog.refused:
+                raise ThothError(f"no table {table!r} in the OnTrack {src}; "
+                                 f"tables: {', '.join(sorted(catalog.tables))}")
+        catalog.refused = {t: why for t, why in catalog.refused.items() if t in only}
+        catalog.tables = {t: catalog.tables[t] for t in only if t in catalog.tables}
+    return [plan_table(t, cols) for t, cols in sorted(catalog.tables.items())], catalog
+
+
+def _log_withheld(catalog: Catalog, log: Callable[[str], None]) -> None:
+    if catalog.secret_tables or catalog.secret_columns:
+        log(f"ontrack: never extracted, secret: {len(catalog.secret_tables)} tables, "
+            f"{len(catalog.secret_columns)} columns (warehouse/classification.yml)")
+    if catalog.by_name:
+        log(f"ontrack: withheld because the name marks a credential: {', '.join(catalog.by_name)}"
+            "; if one is not a secret, give it a class in warehouse/classification.yml")
+
+
+def _drop_stored_secret_tables(con: duckdb.DuckDBPyConnection,
+                               log: Callable[[str], None]) -> None:
+    """A table the rules call secret now, loaded before they did: it goes, with its state."""
+    rules = classification.load()
+    for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = "
+                                "current_database() AND schema_name = ?",
+                                [settings.DATASET]).fetchall():
+        why = rules.secret_table(settings.DATASET, table)
+        if why:
+            with transaction(con):
+                con.execute(f"DROP TABLE {settings.DATASET}.{quote(table)}")
+                con.execute("DELETE FROM platform.load_state WHERE source = 'ontrack' "
+                            "AND table_name = ?", [table])
+            log(f"ontrack.{shown(table)}: removed from the warehouse: secret ({why})")
+
+
+def _one_line(src: SourceDB, exc: Exception) -> str:
+    text = str(exc).split(". Detail: Python exception")[0]  # DuckDB appends a traceback
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    line = lines[0] if lines else ""
+    if not isinstance(exc, ThothError | duckdb.Error):
+        line = f"{type(exc).__name__}: {line}"
+    return src.scrub(line)
 
 
 def extract(
@@ -53,24 +145,47 @@ def extract(
     schema: str | None = None,
     log: Callable[[str], None] = print,
 ) -> list[TableLoad]:
-    """Load the OnTrack tables (all, or `tables`) into the warehouse; one result per table."""
+    """Load the OnTrack tables (all, or `tables`) into the warehouse; one result per table.
+    A table that fails is rolled back (it keeps its last load) and named in one line; the others
+    still load; then a ThothError says which failed. A source that stops answering altogether
+    ends the extract at once (every table would fail the same way)."""
     src = SourceDB(credentials, schema)
-    plans = _plans(src, tables)  # the source is reachable before the warehouse is touched
+    plans, catalog = _plans(src, tables)  # the source is reachable before the warehouse opens
+    _log_withheld(catalog, log)
+    failed = dict(catalog.refused)
+    for table, why in catalog.refused.items():
+        log(f"ontrack.{shown(table)}: refused, not loaded: {why}")
     con = open_warehouse(warehouse, memory_limit=STREAMING_MEMORY_LIMIT)
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {settings.DATASET}")
         load_state.ensure(con)
+        _drop_stored_secret_tables(con, log)
         results = []
         for plan in plans:
-            result = load_table(con, src, plan, full_refresh=full_refresh,
-                                lookback=timedelta(minutes=lookback_minutes))
+            try:
+                result = load_table(con, src, plan, full_refresh=full_refresh,
+                                    lookback=timedelta(minutes=lookback_minutes))
+            except (duckdb.FatalException, duckdb.IOException):
+                raise  # the warehouse itself is in trouble, not this table
+            except Exception as exc:  # noqa: BLE001 - isolated: rolled back, named, counted
+                src.connect()  # the whole server gone: stop here, with its own one line
+                failed[plan.table] = _one_line(src, exc)
+                log(f"ontrack.{shown(plan.table)}: FAILED, rolled back (keeps its last load): "
+                    f"{failed[plan.table]}")
+                continue
             log(
-                f"ontrack.{plan.table}: {result.mode}, {result.rows_loaded:,} rows read, "
+                f"ontrack.{shown(plan.table)}: {result.mode}, {result.rows_loaded:,} rows read, "
                 f"{result.rows_deleted:,} deleted, {result.rows_total:,} in warehouse, "
                 f"{result.seconds:.1f} s" + (f"; {result.flags}" if result.flags else "")
             )
             results.append(result)
         con.execute("CHECKPOINT")
-        return results
     finally:
         con.close()
+    if failed:
+        raise ThothError(
+            f"{len(failed)} of {len(plans) + len(catalog.refused)} OnTrack tables not loaded "
+            f"({', '.join(shown(t) for t in failed)}), each keeps its last load; the other "
+            f"{len(results)} loaded. First: {shown(next(iter(failed)))}: "
+            f"{next(iter(failed.values()))}")
+    return results

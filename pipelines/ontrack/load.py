@@ -3,8 +3,11 @@
 Full: replace the table with a fresh copy. Incremental: re-read rows changed since the last cursor
 (minus the look-back), new ids, NULL-cursor rows and rows still settling; replace them by id;
 then delete rows whose id the source no longer has (hard deletes: the raw table mirrors the
-source). The table's `platform.load_state` row is written in the same transaction, so a run
-killed at any point leaves the table and its state as the last completed load left them.
+source). A table that gained a source column is re-read whole instead: a Rails migration that
+adds a column and back-fills it leaves `updated_at` alone, so no cursor sees those values. A
+column the source dropped stays (its old values kept, NULL for new rows) until `--full-refresh`.
+The table's `platform.load_state` row is written in the same transaction, so a run killed at any
+point leaves the table and its state as the last completed load left them.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from thoth import load_state
 from thoth.duck import quote as _q
 from thoth.duck import transaction, utc_now
 from thoth.load_state import TableLoad
-from warehouse import after_load
+from warehouse import after_load, classification
+from warehouse.classification import shown
 
 SOURCE = "ontrack"
 
@@ -53,11 +57,22 @@ def _target(table: str) -> str:
     return f"{settings.DATASET}.{_q(table)}"
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return con.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """The warehouse table's columns and their types, in order; empty when it does not exist."""
+    return dict(con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = "
+        "current_database() AND schema_name = ? AND table_name = ? ORDER BY column_index",
         [settings.DATASET, table],
-    ).fetchall() != []
+    ).fetchall())
+
+
+def _is_secret(table: str, column: str) -> bool:
+    cls = classification.load().classify(settings.DATASET, table, column)
+    return cls is not None and cls.name == "secret"
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(shown(n) for n in names)
 
 
 def _select(src: SourceDB, plan: TablePlan, where: str = "") -> str:
@@ -136,12 +151,29 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
                full_refresh: bool, lookback: timedelta) -> TableLoad:
     started = time.perf_counter()
     target = _target(plan.table)
+    have = {} if full_refresh else _columns(con, plan.table)
+    names = [c.name for c in plan.columns]
+    gained = [n for n in names if have and n not in have]
+    dropped = {n: t for n, t in have.items() if n not in names}
+    # Held back as secret now (a rule newer than the load that stored them): removed, not kept.
+    secret = [n for n in dropped if _is_secret(plan.table, n)]
+    dropped = {n: t for n, t in dropped.items() if n not in secret}
+    notes = [f"secret column {_names(secret)} removed from the warehouse"] if secret else []
     where = None
-    if plan.cursor and not full_refresh and _exists(con, plan.table):
-        where = _incremental_filter(con, src, plan, lookback)
+    if plan.cursor and have:
+        if gained:  # their back-filled values carry no newer cursor: read every row again
+            notes.append(f"re-read whole: new source column {_names(gained)}")
+        else:
+            where = _incremental_filter(con, src, plan, lookback)
+    elif gained:
+        notes.append(f"new source column {_names(gained)}")
+    if dropped:
+        notes.append(f"dropped in the source: {_names(list(dropped))} (kept, NULL for new rows)")
     mode = "full" if where is None else "incremental"
     deleted = 0
     with transaction(con):
+        if where is None and dropped:
+            _keep_dropped(con, plan, dropped)
         with src.arrow(_select(src, plan, where or "")) as reader:
             con.register("_source_rows", reader)
             if where is None:
@@ -152,16 +184,22 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
                             f"SELECT {_casts(con, plan)} FROM _source_rows")
             con.unregister("_source_rows")
         if where is None:
+            if dropped:
+                _restore_dropped(con, plan, dropped)
             (loaded,) = con.execute(f"SELECT count(*) FROM {target}").fetchall()[0]
         else:
             (loaded,) = con.execute("SELECT count(*) FROM _stage").fetchall()[0]
+            if dropped:
+                _carry_dropped(con, plan, dropped)
+            for name in secret:
+                con.execute(f"ALTER TABLE {target} DROP COLUMN {_q(name)}")
             _evolve(con, plan.table, plan)
             con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM _stage)")
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _stage")
             deleted = _delete_missing(con, src, plan)
         # Retention cut-off and erased people, in this transaction (warehouse/after_load.py).
-        flags = after_load.apply(con, settings.DATASET, plan.table,
-                                 changed=None if where is None else "_stage")
+        governed = after_load.apply(con, settings.DATASET, plan.table,
+                                    changed=None if where is None else "_stage")
         if where is not None:
             con.execute("DROP TABLE _stage")
         total, cursor_value = con.execute(
@@ -171,10 +209,43 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
         load = TableLoad(
             SOURCE, plan.table, mode, plan.cursor, cursor_value, loaded, deleted, total,
             round(time.perf_counter() - started, 3), utc_now(),
-            flags,
+            "; ".join([*notes, *([governed] if governed else [])]) or None,
         )
         load_state.record(con, load)
     return load
+
+
+def _keep_dropped(con: duckdb.DuckDBPyConnection, plan: TablePlan,
+                  dropped: dict[str, str]) -> None:
+    """Before a whole reload replaces the table: set aside the values of the columns the
+    source no longer has, by id, so the old rows keep them."""
+    if "id" in dropped or not any(c.name == "id" for c in plan.columns):
+        return
+    cols = ", ".join(_q(n) for n in dropped)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _kept AS SELECT id, {cols} "
+                f"FROM {_target(plan.table)}")
+
+
+def _carry_dropped(con: duckdb.DuckDBPyConnection, plan: TablePlan,
+                   dropped: dict[str, str]) -> None:
+    """Rows re-read (changed, or inside the look-back) keep their values of the columns the
+    source dropped; only rows new since the drop have none."""
+    for name, dtype in dropped.items():
+        con.execute(f"ALTER TABLE _stage ADD COLUMN {_q(name)} {dtype}")
+    sets = ", ".join(f"{_q(n)} = t.{_q(n)}" for n in dropped)
+    con.execute(f"UPDATE _stage s SET {sets} FROM {_target(plan.table)} t WHERE s.id = t.id")
+
+
+def _restore_dropped(con: duckdb.DuckDBPyConnection, plan: TablePlan,
+                     dropped: dict[str, str]) -> None:
+    target = _target(plan.table)
+    for name, dtype in dropped.items():
+        con.execute(f"ALTER TABLE {target} ADD COLUMN {_q(name)} {dtype}")
+    if con.execute("SELECT 1 FROM duckdb_tables() WHERE database_name = 'temp' "
+                   "AND table_name = '_kept'").fetchall():
+        sets = ", ".join(f"{_q(n)} = k.{_q(n)}" for n in dropped)
+        con.execute(f"UPDATE {target} t SET {sets} FROM _kept k WHERE t.id = k.id")
+        con.execute("DROP TABLE _kept")
 
 
 def _delete_missing(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan) -> int:

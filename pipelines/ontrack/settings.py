@@ -4,12 +4,9 @@ Facts from ../shared/ontrack/SCHEMA.md (Doubtfire 8.0.x and 2024-01)."""
 
 DATASET = "ontrack_raw"
 
-# Never extracted: credentials, reset/unlock tokens, the secret calendar token.
-SECRET_TABLES = frozenset({"auth_tokens"})
-SECRET_COLUMNS = {
-    "users": frozenset({"encrypted_password", "reset_password_token", "unlock_token"}),
-    "webcals": frozenset({"guid"}),
-}
+# Credentials (auth_tokens, users.encrypted_password, webcals.guid, anything named like a token,
+# key, password, …) are never extracted: warehouse/classification.yml decides which, by list and
+# by name (`secret_names`).
 # Rails bookkeeping, not OnTrack data.
 INTERNAL_TABLES = frozenset({"schema_migrations", "ar_internal_metadata"})
 

@@ -135,7 +135,8 @@ class SourceDB:
                 connect_timeout=10,
             )
         except Exception as exc:  # each driver has its own error classes
-            raise ThothError(f"cannot connect to the OnTrack {self}: {_reason(exc)}") from None
+            raise ThothError(
+                f"cannot connect to the OnTrack {self}: {self.scrub(_reason(exc))}") from None
 
     def connect(self) -> None:
         self._dbapi().close()
@@ -160,7 +161,18 @@ class SourceDB:
         return tables
 
     def quote(self, name: str) -> str:
-        return f'"{name}"' if self.engine == "postgresql" else f"`{name}`"
+        """An identifier, quoted for this engine: any name is safe, quotes and `;` included."""
+        if self.engine == "postgresql":
+            return '"' + name.replace('"', '""') + '"'
+        return "`" + name.replace("`", "``") + "`"
+
+    def scrub(self, text: str) -> str:
+        """`text` without the connection's password, however a driver quoted it."""
+        password = str(self.creds.password or "")
+        if password:
+            for form in {password, quote(password, safe=""), quote(password)}:
+                text = text.replace(form, "***")
+        return text
 
     def table_ref(self, table: str) -> str:
         if self.engine == "postgresql":
@@ -191,7 +203,8 @@ class SourceDB:
         except Exception as exc:
             if type(exc).__module__.startswith("duckdb"):
                 raise  # the warehouse's error, not the source's
-            raise ThothError(f"reading from the OnTrack {self} failed: {_reason(exc)}") from None
+            raise ThothError(
+                f"reading from the OnTrack {self} failed: {self.scrub(_reason(exc))}") from None
 
 
 @contextmanager

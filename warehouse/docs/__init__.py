@@ -10,6 +10,7 @@ assets: it opens from disk, offline.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from html import escape
@@ -52,7 +53,8 @@ class TableDoc:
 
     @property
     def page(self) -> str:
-        return f"{self.name}.html"
+        # A source table's name may hold `/` or other characters no file name can: `~hex`.
+        return re.sub(r"[^A-Za-z0-9._-]", lambda m: f"~{ord(m[0]):x}", self.name) + ".html"
 
 
 def _raw_description(name: str) -> str:
@@ -84,7 +86,7 @@ def collect(con: duckdb.DuckDBPyConnection, models: dict[str, Model]) -> dict[st
         cls = rules.classify(schema, table, column)
         docs[name].columns.append((column, dtype, col_meta.get("description", ""),
                                    cls.name if cls else None,
-                                   cls.why if cls else "unclassified: `thoth check` fails"))
+                                   cls.why if cls else "unclassified: personal until classified"))
     _tests(con, models, docs)
     _freshness(con, docs)
     return docs
