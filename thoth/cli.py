@@ -180,13 +180,18 @@ def _retention(args: argparse.Namespace) -> int:
 def _erase_user(args: argparse.Namespace) -> int:
     from thoth.run import run_lock
     from transforms.build import build
+    from warehouse.archive_erasure import ArchiveErasure
     from warehouse.erasure import check_user_id, erase_user
+    from warehouse.publish.target import open_target
 
     warehouse, user_id = settings.warehouse_path(), check_user_id(args.user_id)
     key = settings.pseudonym_key()  # before anything changes
+    archives = open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
+                           credentials=settings.archive_credentials())
     with run_lock(settings.run_lock_file(warehouse)):
-        print(f"erasing OnTrack user {user_id} from {warehouse}:", flush=True)
-        erase_user(warehouse, user_id, pseudonym_key=key,
+        print(f"erasing OnTrack user {user_id} from {warehouse} and the archives under "
+              f"{archives.url}:", flush=True)
+        erase_user(warehouse, user_id, pseudonym_key=key, steps=[ArchiveErasure(archives)],
                    log=lambda line: print(line, flush=True))
         results = build(warehouse, log=lambda line: None,
                         absent_sources=settings.unconfigured_sources())
@@ -325,8 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
         "erase-user", help="remove one person from raw, staging and marts, for good",
         description="Delete an OnTrack user's rows (their user row, enrolments, tasks and what "
         "hangs off them, comments they wrote, logins, …) and clear references to them in other "
-        "people's rows; record a keyed hash of the id (never the id) so later loads keep them "
-        "out; rebuild the marts. Needs TRANSFORMS__PSEUDONYM_KEY.",
+        "people's rows, in the warehouse and in every retention archive under "
+        "RETENTION__ARCHIVE_URL (rewritten and verified); record a keyed hash of the id (never "
+        "the id) so later loads keep them out; rebuild the marts. Needs TRANSFORMS__PSEUDONYM_KEY.",
     )
     erase.add_argument("user_id", help="the OnTrack users.id")
     erase.set_defaults(func=_erase_user)
