@@ -29,6 +29,7 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
                                  service-account key file (else Application Default Credentials)
   ALERTS__COMMAND, ALERTS__WEBHOOK_URL   called when `thoth run` fails
   RETENTION__ARCHIVE_URL         where `thoth retention --apply` archives (default: data/archive)
+  RETENTION__IN_RUN              `thoth run` applies retention once a UTC day (default: true)
   THOTH_ACTOR                    who platform.audit says acted (default: the OS user)
 """
 
@@ -130,10 +131,9 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from thoth.run import EXTRACT, STEPS, run
+    from thoth.run import BUILD, STEPS, run
 
-    steps = STEPS[len(EXTRACT):] if args.skip_extract else STEPS
-    return run(settings.warehouse_path(), steps=steps)
+    return run(settings.warehouse_path(), steps=BUILD if args.skip_extract else STEPS)
 
 
 def _kpis(args: argparse.Namespace) -> int:
@@ -297,9 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
     publish.set_defaults(func=_publish)
 
     run = commands.add_parser(
-        "run", help="the hourly job: extract → transform → check → publish",
+        "run", help="the hourly job: extract → retention → transform → check → publish",
         description="Extract OnTrack, GA4 (skipped when SOURCES__GA4__PROPERTY_IDS is not "
-        "set) and the landing zone (skipped when LANDING__BUCKET_URL is not set), transform, "
+        "set) and the landing zone (skipped when LANDING__BUCKET_URL is not set), apply "
+        "retention (once a UTC day; RETENTION__IN_RUN=false: never), transform, "
         "check, publish; one run at a time (exit 75 when another holds the "
         "lock). A failing step stops the chain, keeps the last good publish, exits 1 and "
         "calls the alert hook. Every run is recorded in platform.runs.",

@@ -1,4 +1,5 @@
-"""`thoth run`, what cron runs: extract (OnTrack, GA4, landing) → transform → check → publish.
+"""`thoth run`, what cron runs: extract (OnTrack, GA4, landing) → retention (once a UTC day) →
+transform → check → publish.
 
 One run at a time per warehouse (a lock file; a second run exits 75 at once, like
 cron/thoth-cron). A failing step stops the chain, so the last good publish stays what readers
@@ -8,18 +9,21 @@ see; the run is recorded in `platform.runs` and the alert hook is called.
 from __future__ import annotations
 
 import fcntl
+import json
 import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 from dlt.common.exceptions import DltException
 
 from thoth import alerts, runs, settings
+from thoth.duck import open_warehouse
 from thoth.duck import utc_now as _now
 from thoth.errors import ThothError
 from thoth.progress import Progress
@@ -110,6 +114,49 @@ def _check(warehouse: Path, run_id: str, log: Callable[[str], None]):
     return None, lines[-1] if lines else ""
 
 
+def retention_done_today(warehouse: Path) -> tuple[str, datetime] | None:
+    """The run (id, start) that applied retention this UTC day, if one did: a retention step
+    recorded `ok` in platform.runs (a run that failed later still applied it)."""
+    today = datetime.combine(_now().date(), datetime.min.time())
+    con = open_warehouse(warehouse, read_only=True)
+    try:
+        if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
+                           "AND table_name = 'runs'").fetchall():
+            return None
+        rows = con.execute("SELECT run_id, started_at, CAST(steps AS VARCHAR) FROM platform.runs "
+                           "WHERE started_at >= ? ORDER BY started_at", [today]).fetchall()
+    finally:
+        con.close()
+    for run_id, started_at, steps in rows:
+        if any(s["step"] == RETENTION_STEP and s["status"] == "ok"
+               for s in json.loads(steps or "[]")):
+            return run_id, started_at
+    return None
+
+
+def _retention(warehouse: Path, run_id: str, log: Callable[[str], None]):
+    from warehouse import retention
+    from warehouse.publish.target import open_target
+
+    # Once a UTC day whatever cron's cadence; a failed day is retried by the next run.
+    if not settings.retention_in_run():
+        raise Skip("RETENTION__IN_RUN is false: apply it with `thoth retention --apply`")
+    done = retention_done_today(warehouse)
+    if done:
+        raise Skip(f"done today by run {done[0]} at {done[1]:%H:%M} UTC")
+    policies = retention.load_policies(settings.retention_policies_file())
+    target = open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
+                         credentials=settings.archive_credentials())
+    try:
+        moves = retention.archive(warehouse, target, apply=True, policies=policies, log=log)
+    except retention.storage_errors() as exc:  # a directory or a bucket that refuses
+        raise ThothError(f"archiving to {target.url} failed ({type(exc).__name__}: "
+                         f"{_one_line(exc)}); nothing was deleted from that table") from None
+    archived = [m for m in moves if m.archive_id]
+    return (sum(m.rows for m in archived),
+            f"{len(policies)} policies, {len(archived)} archived to {target.url}")
+
+
 def publish_step(target_url: str | None = None) -> Step:
     """Publish to `target_url`, or to the configured target (PUBLISH__BUCKET_URL)."""
 
@@ -131,8 +178,13 @@ def publish_step(target_url: str | None = None) -> Step:
 
 EXTRACT = [Step("extract ontrack", _extract_ontrack), Step("extract ga4", _extract_ga4),
            Step("extract landing", _extract_landing)]
+RETENTION_STEP = "retention"
+RETENTION = Step(RETENTION_STEP, _retention)
 TRANSFORM, CHECK = Step("transform", _transform), Step("check", _check)
-STEPS = [*EXTRACT, TRANSFORM, CHECK, publish_step()]
+BUILD = [TRANSFORM, CHECK, publish_step()]  # what `thoth run --skip-extract` runs
+# Retention after the loads (they drop archived rows again) and before the build, so the KPIs
+# and the row-drop guard see the warehouse as it stays.
+STEPS = [*EXTRACT, RETENTION, *BUILD]
 
 
 

@@ -32,7 +32,7 @@ from thoth.duck import open_warehouse, transaction
 from thoth.duck import quote as _q
 from thoth.duck import utc_now as _now
 from thoth.errors import ThothError
-from warehouse import audit
+from warehouse import audit, retention
 
 SCHEMA = "ontrack_raw"
 
@@ -230,7 +230,7 @@ def erase_user(warehouse: Path, user_id: int, *, pseudonym_key: bytes,
             for step in steps:
                 try:
                     rewritten[step.name] = step.erase(con, secret, erasure_id, log)
-                except (ThothError, OSError) as exc:
+                except (ThothError, *retention.storage_errors()) as exc:
                     raise ThothError(
                         f"erasing from the {step.name} failed: {exc}. Nothing was recorded and "
                         "the warehouse is unchanged (copies already rewritten stay without the "

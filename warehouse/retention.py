@@ -140,6 +140,14 @@ def _sha256(path: Path) -> str:
 DATA = "data.parquet"
 
 
+def storage_errors() -> tuple[type[BaseException], ...]:
+    """What an archive target raises when it refuses: the OS's errors, gcsfs's HTTP errors
+    (imported only when one is being handled: gcsfs is slow to import)."""
+    from gcsfs.retry import ChecksumError, HttpError
+
+    return (OSError, HttpError, ChecksumError)
+
+
 def data_name(manifest: dict) -> str:
     """The data file an archive's manifest describes."""
     return manifest.get("data") or DATA
