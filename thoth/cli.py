@@ -398,16 +398,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _redacted(message: str) -> str:
+    """An error line with every configured secret masked (thoth/redaction.py)."""
+    from thoth.redaction import redactor
+
+    return redactor()(message)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ThothError as exc:
-        print(f"thoth: error: {exc}", file=sys.stderr)
+        print(f"thoth: error: {_redacted(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except (duckdb.Error, DltException) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"thoth: error: {first}", file=sys.stderr)
+        print(f"thoth: error: {_redacted(first)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("thoth: interrupted", file=sys.stderr)

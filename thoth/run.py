@@ -27,6 +27,7 @@ from thoth.duck import open_warehouse
 from thoth.duck import utc_now as _now
 from thoth.errors import ThothError
 from thoth.progress import Progress
+from thoth.redaction import redactor
 from thoth.runs import StepResult
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL, as cron/thoth-cron
@@ -216,8 +217,12 @@ def run(warehouse: Path, *, steps: list[Step] | None = None, progress: Progress 
     """Run the steps under the lock; 0 when all succeed, 1 after the first failure."""
     steps = STEPS if steps is None else steps
     progress = progress or Progress(len(steps))
+    # Every line, error and alert of the run passes through it: no configured secret leaves.
+    redact = redactor()
+    log = lambda line: progress.log(redact(line))  # noqa: E731
     with run_lock(settings.run_lock_file(warehouse)):
-        return _run_locked(warehouse, steps, progress, alert or _configured_alert(progress.log))
+        return _run_locked(warehouse, steps, progress, log, redact,
+                           alert or _configured_alert(log))
 
 
 def _configured_alert(log: Callable[[str], None]) -> Callable[[dict], None]:
@@ -226,29 +231,31 @@ def _configured_alert(log: Callable[[str], None]) -> Callable[[dict], None]:
 
 
 def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
+                log: Callable[[str], None], redact: Callable[[str], str],
                 alert: Callable[[dict], None]) -> int:
     run_id, started_at, clock = uuid.uuid4().hex[:12], _now(), time.perf_counter()
-    progress.log(f"run {run_id}: {' → '.join(s.name for s in steps)}; warehouse {warehouse}")
+    log(f"run {run_id}: {' → '.join(s.name for s in steps)}; warehouse {warehouse}")
     results: list[StepResult] = []
     failed: tuple[str, str] | None = None
     unexpected: BaseException | None = None
     try:
         runs.start(warehouse, run_id, started_at)
     except (ThothError, duckdb.Error) as exc:  # e.g. the warehouse is held by a manual load
-        failed = ("start", _one_line(exc))
+        failed = ("start", redact(_one_line(exc)))
     for step in steps if failed is None else []:
         progress.begin(step.name)
         begun = time.perf_counter()
         try:
-            rows, detail = step.func(warehouse, run_id, progress.log)
-            result = StepResult(step.name, "ok", rows, 0.0, detail)
+            rows, detail = step.func(warehouse, run_id, log)
+            result = StepResult(step.name, "ok", rows, 0.0, redact(detail))
         except Skip as exc:
-            result = StepResult(step.name, "skipped", None, 0.0, str(exc))
+            result = StepResult(step.name, "skipped", None, 0.0, redact(str(exc)))
         except (ThothError, duckdb.Error, DltException) as exc:
-            failed = (step.name, _one_line(exc))
+            failed = (step.name, redact(_one_line(exc)))
             result = StepResult(step.name, "failed", None, 0.0, failed[1])
         except BaseException as exc:  # a bug or Ctrl-C: recorded and alerted, then re-raised
-            failed, unexpected = (step.name, f"{type(exc).__name__}: {_one_line(exc)}"), exc
+            failed = (step.name, redact(f"{type(exc).__name__}: {_one_line(exc)}"))
+            unexpected = exc
             result = StepResult(step.name, "failed", None, 0.0, failed[1])
         result.seconds = round(time.perf_counter() - begun, 3)
         results.append(result)
@@ -262,13 +269,13 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
                     failed_step=failed[0] if failed else None,
                     error=failed[1] if failed else None)
     except (ThothError, duckdb.Error) as exc:
-        progress.log(f"could not record the run in platform.runs: {_one_line(exc)}")
-    progress.log(summary(run_id, status, seconds, results))
+        log(f"could not record the run in platform.runs: {_one_line(exc)}")
+    log(summary(run_id, status, seconds, results))
     if failed:
         step, error = failed
         text = (f"thoth run {run_id} failed at {step} on {socket.gethostname()}: {error} "
                 "(the last good publish stays in place)")
-        progress.log(text)
+        log(text)
         alert({"text": text, "run_id": run_id, "step": step, "error": error,
                "host": socket.gethostname(), "warehouse": str(warehouse),
                "started_at": started_at.isoformat() + "Z"})
