@@ -7,8 +7,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -362,3 +366,42 @@ def test_erase_user_rewrites_every_archive_holding_the_person(
         back = {r[0] for r in con.execute("SELECT id FROM ontrack_raw.task_comments"
                                           ).fetchall()}
     assert {r["id"] for r in before["task_comments"]} - theirs["task_comments"] <= back
+
+
+def test_a_killed_erasure_never_loses_an_archive(demo_warehouse, tmp_path, monkeypatch):
+    """SIGKILL `thoth erase-user` the moment its rewritten archive appears (uploaded, not yet
+    switched to): every archive still verifies and restores; the next erasure finishes it."""
+    user_id = _busiest_tutor(demo_warehouse)
+    theirs = _person(demo_warehouse, user_id)["logins"]
+    target = open_target(str(tmp_path / "archive"))
+    policy = retention.Policy("ontrack_raw.logins", "created_at", "0 days")
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        (newest,) = con.execute("SELECT max(created_at) + INTERVAL 1 DAY FROM "
+                                "ontrack_raw.logins").fetchone()
+    (move,) = retention.archive(demo_warehouse, target, policies=[policy], now=newest,
+                                apply=True, log=lambda line: None)
+    folder = tmp_path / "archive" / move.archive_id
+    _, before = _archived_rows(target, move.archive_id, tmp_path)
+    assert theirs and theirs <= {r["id"] for r in before}
+    monkeypatch.setenv("RETENTION__ARCHIVE_URL", str(tmp_path / "archive"))
+
+    process = subprocess.Popen([Path(sys.executable).parent / "thoth", "erase-user",
+                                str(user_id)], env=os.environ.copy(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(folder.glob("data-*.parquet")) and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    process.kill()
+    process.wait()
+    # Killed mid-rewrite: the archive is whole — the old pair, or the new one if the switch won.
+    _, rows = _archived_rows(target, move.archive_id, tmp_path)
+    ids = {r["id"] for r in rows}
+    assert ids in ({r["id"] for r in before}, {r["id"] for r in before} - theirs)
+
+    assert main(["erase-user", str(user_id)]) == 0  # run again: it finishes the job
+    _, rows = _archived_rows(target, move.archive_id, tmp_path)
+    assert {r["id"] for r in rows} == {r["id"] for r in before} - theirs
+    assert len(list(folder.glob("data*.parquet"))) == 1  # the leftover is gone
+    assert retention.restore(demo_warehouse, target, move.archive_id,
+                             log=lambda line: None) == len(before) - len(theirs)
