@@ -201,6 +201,17 @@ def test_a_ga4_key_is_never_written(case, tmp_path):
     _assert_secret(text, *markers, key["private_key_id"], token)
 
 
+def test_a_broken_archive_key_is_one_line_without_the_key(tmp_path):
+    pem = f"-----BEGIN PRIVATE KEY-----\n{_marker('PrivateKey')}\n-----END PRIVATE KEY-----\n"
+    key = _service_account_key(pem, f"http://127.0.0.1:{_closed_port()}/token")
+    text, token, run = _failing(tmp_path, {"RETENTION__ARCHIVE_URL": "gs://thoth-archive/x",
+                                           "RETENTION__CREDENTIALS": json.dumps(key)},
+                                "retention", "--apply")
+    assert ("thoth: error: the GCS credentials are not a usable service-account key (KeyError)"
+            in run["log"]) and "Traceback" not in run["log"]
+    _assert_secret(text, pem.splitlines()[1], key["private_key_id"], token)
+
+
 def test_a_run_failing_in_a_later_step_writes_no_secret(pg_url, tmp_path):
     """OnTrack loads (PostgreSQL here trusts 127.0.0.1, so the marker password is accepted and
     goes through every loader path), then GA4 fails with a marker key."""
