@@ -405,3 +405,26 @@ def test_a_killed_erasure_never_loses_an_archive(demo_warehouse, tmp_path, monke
     assert len(list(folder.glob("data*.parquet"))) == 1  # the leftover is gone
     assert retention.restore(demo_warehouse, target, move.archive_id,
                              log=lambda line: None) == len(before) - len(theirs)
+
+
+def test_an_archive_that_cannot_be_rewritten_rolls_the_erasure_back(demo_warehouse, tmp_path,
+                                                                     monkeypatch, capsys):
+    user_id = _busiest_tutor(demo_warehouse)
+    target = open_target(str(tmp_path / "archive"))
+    (move,) = retention.archive(demo_warehouse, target, policies=POLICY, apply=True,
+                                log=lambda line: None)
+    data = Path(target.path(f"{move.archive_id}/data.parquet"))
+    data.write_bytes(data.read_bytes()[:-20] + b"\0" * 20)  # damaged after archiving
+    monkeypatch.setenv("RETENTION__ARCHIVE_URL", str(tmp_path / "archive"))
+    capsys.readouterr()
+    assert main(["erase-user", str(user_id)]) == 1
+    (error,) = capsys.readouterr().err.splitlines()
+    assert error == (f"thoth: error: erasing from the archives failed: the archive "
+                     f"{target.path(move.archive_id)} is damaged (its data does not match its "
+                     "manifest's sha256). Nothing was recorded and the warehouse is unchanged "
+                     "(copies already rewritten stay without the person): fix it and run "
+                     "`thoth erase-user` again")
+    assert _traces(demo_warehouse, user_id)["users"] == 1
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        assert audit.rows(con, "erase-user") == []
+        assert con.execute("SELECT count(*) FROM platform.erasures").fetchone()[0] == 0
