@@ -185,9 +185,9 @@ def apply_ledger(con: duckdb.DuckDBPyConnection, schema: str, table: str,
 class ErasureStep(Protocol):
     """A copy of the person's rows outside the warehouse tables (archives; data products to
     come). `erase` runs inside the erasure's transaction, after the warehouse tables: it finds
-    the person through `platform.erasures` (`rows_matching`), rewrites its copies and returns
-    what it rewrote (listed in the audit row under `name`); it raises ThothError to roll the
-    whole erasure back."""
+    the person through `platform.erasures` (`erase_rows` applies the rules to a copy),
+    rewrites its copies, and returns what it rewrote (listed in the audit row under `name`);
+    it raises ThothError to roll the whole erasure back."""
 
     name: str
 
