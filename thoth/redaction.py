@@ -17,6 +17,7 @@ import dlt
 
 MASK = "***"
 SHORTEST = 4  # shorter values would mangle ordinary words; a secret that short is no secret
+TOKEN = 12  # a webhook path's piece this long is a token (`/services/T…/B…/<token>`), not a word
 
 # Keys whose values are secrets, as dlt resolves them (environment, secrets.toml, config.toml).
 KEY_KEYS = ("sources.ga4.credentials", "publish.credentials", "landing.credentials",
@@ -37,10 +38,10 @@ def url_secrets(url: str, path_is_secret: bool = False) -> set[str]:
         found |= {parts.password, unquote(parts.password)}
     if "@" in parts.netloc:
         found.add(parts.netloc.rsplit("@", 1)[0])
-    if path_is_secret and parts.path.strip("/"):
-        found |= {parts.path, parts.path.strip("/")}
-    if path_is_secret and parts.query:
-        found.add(parts.query)
+    if path_is_secret:  # the whole path and query, and each token-like piece of them
+        found |= {parts.path.strip("/"), parts.query}
+        found |= {piece for piece in re.split(r"[/&=]", f"{parts.path}&{parts.query}")
+                  if len(piece) >= TOKEN}
     return found
 
 
