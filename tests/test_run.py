@@ -29,7 +29,7 @@ from publish_helpers import (
 
 from thoth.cli import main
 from thoth.progress import Progress
-from thoth.run import Skip, _extract_ga4
+from thoth.run import BUILD, RETENTION, Skip, _extract_ga4, run
 
 THOTH = Path(sys.executable).parent / "thoth"
 
@@ -46,11 +46,13 @@ def env(template, tmp_path, monkeypatch) -> Path:
     for key, value in {"WAREHOUSE__PATH": str(warehouse),
                        "PUBLISH__BUCKET_URL": str(tmp_path / "publish"),
                        "TRANSFORMS__PSEUDONYM_KEY": PSEUDONYM_KEY,
+                       "RETENTION__ARCHIVE_URL": str(tmp_path / "archive"),
                        "RUNTIME__DLTHUB_TELEMETRY": "false"}.items():
         monkeypatch.setenv(key, value)
     for key in ("SOURCES__ONTRACK__CREDENTIALS", "SOURCES__GA4__PROPERTY_IDS", "ALERTS__COMMAND",
                 "ALERTS__WEBHOOK_URL", "PUBLISH__ENDPOINT_URL", "RUN__LOCK_FILE",
-                "LANDING__BUCKET_URL"):
+                "LANDING__BUCKET_URL", "RETENTION__ENDPOINT_URL", "RETENTION__IN_RUN",
+                "RETENTION__POLICIES_FILE"):
         monkeypatch.delenv(key, raising=False)
     return warehouse
 
@@ -217,6 +219,7 @@ def test_thoth_run_end_to_end_from_synthetic_ontrack_to_gcs(
                        "SOURCES__ONTRACK__CREDENTIALS": pg_url,
                        "PUBLISH__BUCKET_URL": f"{gcs_bucket}/thoth",
                        "PUBLISH__ENDPOINT_URL": gcs_emulator,
+                       "RETENTION__ARCHIVE_URL": str(tmp_path / "archive"),
                        "TRANSFORMS__PSEUDONYM_KEY": PSEUDONYM_KEY}.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("SOURCES__GA4__PROPERTY_IDS", raising=False)
@@ -227,6 +230,12 @@ def test_thoth_run_end_to_end_from_synthetic_ontrack_to_gcs(
     out = capsys.readouterr().out
     assert re.search(r"^extract ontrack: ok, [\d,]+ rows, .*; \d+ tables$", out, re.M)
     assert "extract ga4: skipped (SOURCES__GA4__PROPERTY_IDS is not set)" in out
+    # The synthetic logins span years: the daily retention step archives the old ones.
+    assert re.search(r"^retention: ok, [1-9][\d,]* rows, .*; 3 policies, [1-9] archived to ",
+                     out, re.M)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ontrack_raw.logins WHERE created_at < "
+                           "now()::TIMESTAMP - INTERVAL 90 DAY").fetchone()[0] == 0
     # Without GA4 its KPIs are skipped by transform and check, not failed, and not published.
     assert ("marts.kpi_web_traffic: skipped, ga4_raw.traffic not loaded (source not "
             "configured)") in out
@@ -251,3 +260,99 @@ def test_thoth_run_end_to_end_from_synthetic_ontrack_to_gcs(
     words = set(re.findall(r"[\w.@+'-]+", text))
     assert not values & words
     assert [v for v in values if " " in v and v in text] == []
+
+
+# --- retention, once a UTC day ------------------------------------------------------------------
+
+def _logins(warehouse: Path, old: int, new: int, first_id: int) -> None:
+    """Sign-ins: `old` from 2024 (past a 90-day policy), `new` from yesterday."""
+    with duckdb.connect(str(warehouse)) as con:
+        for n in range(old + new):
+            at = "TIMESTAMP '2024-03-11 09:00'" if n < old else \
+                "now()::TIMESTAMP - INTERVAL 1 DAY"
+            con.execute("INSERT INTO ontrack_raw.logins (id, user_id, timestamp, created_at) "
+                        f"VALUES (?, 11, {at}, {at})", [first_id + n])
+
+
+def _count(warehouse: Path, sql: str) -> int:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchone()[0]
+
+
+@pytest.fixture
+def logins_policy(env, tmp_path, monkeypatch) -> Path:
+    """Retention of logins only (the template's comments are old enough to go too, and a KPI
+    table shrinking is another test's business)."""
+    policies = tmp_path / "retention.yml"
+    policies.write_text("policies:\n  - table: ontrack_raw.logins\n    date_column: "
+                        "created_at\n    keep: 90 days\n")
+    monkeypatch.setenv("RETENTION__POLICIES_FILE", str(policies))
+    return tmp_path / "archive"
+
+
+def test_retention_runs_once_a_utc_day_inside_run(env, logins_policy, capsys):
+    _logins(env, old=3, new=2, first_id=1)
+    assert run(env, steps=[RETENTION, *BUILD]) == 0
+    out = capsys.readouterr().out
+    assert "ontrack_raw.logins: archived 3 rows before" in out
+    assert re.search(r"^retention: ok, 3 rows, \d+\.\d s; 1 policies, 1 archived to .*archive$",
+                     out, re.M)
+    assert _count(env, "SELECT count(*) FROM ontrack_raw.logins") == 2
+    (archive,) = logins_policy.iterdir()
+    assert json.loads((archive / "manifest.json").read_text())["rows"] == 3
+    with duckdb.connect(str(env), read_only=True) as con:  # what the row-drop guard reads
+        (details,) = con.execute("SELECT CAST(details AS VARCHAR) FROM platform.audit WHERE "
+                                 "action = 'retention-archive'").fetchone()
+        first_run = con.execute("SELECT run_id, strftime(started_at, '%H:%M') FROM "
+                                "platform.runs").fetchone()
+    assert json.loads(details)["table"] == "ontrack_raw.logins"
+    assert json.loads(details)["rows_deleted"] == 3
+
+    _logins(env, old=2, new=0, first_id=10)  # old rows again, e.g. written by hand
+    assert run(env, steps=[RETENTION, *BUILD]) == 0  # the next hour: done today already
+    out = capsys.readouterr().out
+    assert f"retention: skipped (done today by run {first_run[0]} at {first_run[1]} UTC)" in out
+    assert _count(env, "SELECT count(*) FROM ontrack_raw.logins") == 4
+    assert len(list(logins_policy.iterdir())) == 1
+
+    with duckdb.connect(str(env)) as con:  # … and the next UTC day it runs again
+        con.execute("UPDATE platform.runs SET started_at = started_at - INTERVAL 1 DAY")
+    assert run(env, steps=[RETENTION, *BUILD]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^retention: ok, 2 rows, .*; 1 policies, 1 archived to ", out, re.M)
+    assert _count(env, "SELECT count(*) FROM ontrack_raw.logins") == 2
+    assert len(list(logins_policy.iterdir())) == 2
+
+
+def test_a_failed_retention_fails_the_run_and_the_next_run_retries_it(
+        env, logins_policy, tmp_path, monkeypatch, capsys):
+    _logins(env, old=3, new=2, first_id=1)
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the archive directory should be")
+    monkeypatch.setenv("RETENTION__ARCHIVE_URL", str(blocked))
+    assert run(env, steps=[RETENTION, *BUILD]) == 1
+    out = capsys.readouterr().out
+    (line,) = [x for x in out.splitlines() if x.startswith("retention: failed")]
+    assert f"archiving to {blocked} failed (" in line and line.endswith(
+        "nothing was deleted from that table")
+    assert "\ntransform:" not in out  # the chain stopped
+    assert _count(env, "SELECT count(*) FROM ontrack_raw.logins") == 5  # nothing lost
+    (_, status, steps, failed_step, error, _) = _runs(env)[-1]
+    assert (status, failed_step) == ("failed", "retention")
+    assert error.startswith(f"archiving to {blocked} failed")
+
+    monkeypatch.setenv("RETENTION__ARCHIVE_URL", str(logins_policy))  # fixed: the next hour
+    assert run(env, steps=[RETENTION, *BUILD]) == 0
+    assert re.search(r"^retention: ok, 3 rows", capsys.readouterr().out, re.M)
+
+    monkeypatch.setenv("RETENTION__IN_RUN", "false")
+    _logins(env, old=1, new=0, first_id=20)
+    with duckdb.connect(str(env)) as con:
+        con.execute("UPDATE platform.runs SET started_at = started_at - INTERVAL 1 DAY")
+    assert run(env, steps=[RETENTION, *BUILD]) == 0
+    assert ("retention: skipped (RETENTION__IN_RUN is false: apply it with `thoth retention "
+            "--apply`)") in capsys.readouterr().out
+    assert _count(env, "SELECT count(*) FROM ontrack_raw.logins") == 3
+    monkeypatch.setenv("RETENTION__IN_RUN", "sometimes")
+    assert run(env, steps=[RETENTION, *BUILD]) == 1
+    assert "RETENTION__IN_RUN is 'sometimes': expected true or false" in capsys.readouterr().out

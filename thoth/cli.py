@@ -29,6 +29,7 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
                                  service-account key file (else Application Default Credentials)
   ALERTS__COMMAND, ALERTS__WEBHOOK_URL   called when `thoth run` fails
   RETENTION__ARCHIVE_URL         where `thoth retention --apply` archives (default: data/archive)
+  RETENTION__IN_RUN              `thoth run` applies retention once a UTC day (default: true)
   THOTH_ACTOR                    who platform.audit says acted (default: the OS user)
 """
 
@@ -130,10 +131,9 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from thoth.run import EXTRACT, STEPS, run
+    from thoth.run import BUILD, STEPS, run
 
-    steps = STEPS[len(EXTRACT):] if args.skip_extract else STEPS
-    return run(settings.warehouse_path(), steps=steps)
+    return run(settings.warehouse_path(), steps=BUILD if args.skip_extract else STEPS)
 
 
 def _kpis(args: argparse.Namespace) -> int:
@@ -180,13 +180,18 @@ def _retention(args: argparse.Namespace) -> int:
 def _erase_user(args: argparse.Namespace) -> int:
     from thoth.run import run_lock
     from transforms.build import build
+    from warehouse.archive_erasure import ArchiveErasure
     from warehouse.erasure import check_user_id, erase_user
+    from warehouse.publish.target import open_target
 
     warehouse, user_id = settings.warehouse_path(), check_user_id(args.user_id)
     key = settings.pseudonym_key()  # before anything changes
+    archives = open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
+                           credentials=settings.archive_credentials())
     with run_lock(settings.run_lock_file(warehouse)):
-        print(f"erasing OnTrack user {user_id} from {warehouse}:", flush=True)
-        erase_user(warehouse, user_id, pseudonym_key=key,
+        print(f"erasing OnTrack user {user_id} from {warehouse} and the archives under "
+              f"{archives.url}:", flush=True)
+        erase_user(warehouse, user_id, pseudonym_key=key, steps=[ArchiveErasure(archives)],
                    log=lambda line: print(line, flush=True))
         results = build(warehouse, log=lambda line: None,
                         absent_sources=settings.unconfigured_sources())
@@ -292,9 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
     publish.set_defaults(func=_publish)
 
     run = commands.add_parser(
-        "run", help="the hourly job: extract → transform → check → publish",
+        "run", help="the hourly job: extract → retention → transform → check → publish",
         description="Extract OnTrack, GA4 (skipped when SOURCES__GA4__PROPERTY_IDS is not "
-        "set) and the landing zone (skipped when LANDING__BUCKET_URL is not set), transform, "
+        "set) and the landing zone (skipped when LANDING__BUCKET_URL is not set), apply "
+        "retention (once a UTC day; RETENTION__IN_RUN=false: never), transform, "
         "check, publish; one run at a time (exit 75 when another holds the "
         "lock). A failing step stops the chain, keeps the last good publish, exits 1 and "
         "calls the alert hook. Every run is recorded in platform.runs.",
@@ -325,8 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
         "erase-user", help="remove one person from raw, staging and marts, for good",
         description="Delete an OnTrack user's rows (their user row, enrolments, tasks and what "
         "hangs off them, comments they wrote, logins, …) and clear references to them in other "
-        "people's rows; record a keyed hash of the id (never the id) so later loads keep them "
-        "out; rebuild the marts. Needs TRANSFORMS__PSEUDONYM_KEY.",
+        "people's rows, in the warehouse and in every retention archive under "
+        "RETENTION__ARCHIVE_URL (rewritten and verified); record a keyed hash of the id (never "
+        "the id) so later loads keep them out; rebuild the marts. Needs TRANSFORMS__PSEUDONYM_KEY.",
     )
     erase.add_argument("user_id", help="the OnTrack users.id")
     erase.set_defaults(func=_erase_user)
@@ -391,16 +398,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _redacted(message: str) -> str:
+    """An error line with every configured secret masked (thoth/redaction.py)."""
+    from thoth.redaction import redactor
+
+    return redactor()(message)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except ThothError as exc:
-        print(f"thoth: error: {exc}", file=sys.stderr)
+        print(f"thoth: error: {_redacted(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except (duckdb.Error, DltException) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"thoth: error: {first}", file=sys.stderr)
+        print(f"thoth: error: {_redacted(first)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("thoth: interrupted", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""`thoth run`, what cron runs: extract (OnTrack, GA4, landing) → transform → check → publish.
+"""`thoth run`, what cron runs: extract (OnTrack, GA4, landing) → retention (once a UTC day) →
+transform → check → publish.
 
 One run at a time per warehouse (a lock file; a second run exits 75 at once, like
 cron/thoth-cron). A failing step stops the chain, so the last good publish stays what readers
@@ -8,21 +9,25 @@ see; the run is recorded in `platform.runs` and the alert hook is called.
 from __future__ import annotations
 
 import fcntl
+import json
 import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 from dlt.common.exceptions import DltException
 
 from thoth import alerts, runs, settings
+from thoth.duck import open_warehouse
 from thoth.duck import utc_now as _now
 from thoth.errors import ThothError
 from thoth.progress import Progress
+from thoth.redaction import redactor
 from thoth.runs import StepResult
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL, as cron/thoth-cron
@@ -110,6 +115,49 @@ def _check(warehouse: Path, run_id: str, log: Callable[[str], None]):
     return None, lines[-1] if lines else ""
 
 
+def retention_done_today(warehouse: Path) -> tuple[str, datetime] | None:
+    """The run (id, start) that applied retention this UTC day, if one did: a retention step
+    recorded `ok` in platform.runs (a run that failed later still applied it)."""
+    today = datetime.combine(_now().date(), datetime.min.time())
+    con = open_warehouse(warehouse, read_only=True)
+    try:
+        if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
+                           "AND table_name = 'runs'").fetchall():
+            return None
+        rows = con.execute("SELECT run_id, started_at, CAST(steps AS VARCHAR) FROM platform.runs "
+                           "WHERE started_at >= ? ORDER BY started_at", [today]).fetchall()
+    finally:
+        con.close()
+    for run_id, started_at, steps in rows:
+        if any(s["step"] == RETENTION_STEP and s["status"] == "ok"
+               for s in json.loads(steps or "[]")):
+            return run_id, started_at
+    return None
+
+
+def _retention(warehouse: Path, run_id: str, log: Callable[[str], None]):
+    from warehouse import retention
+    from warehouse.publish.target import open_target
+
+    # Once a UTC day whatever cron's cadence; a failed day is retried by the next run.
+    if not settings.retention_in_run():
+        raise Skip("RETENTION__IN_RUN is false: apply it with `thoth retention --apply`")
+    done = retention_done_today(warehouse)
+    if done:
+        raise Skip(f"done today by run {done[0]} at {done[1]:%H:%M} UTC")
+    policies = retention.load_policies(settings.retention_policies_file())
+    target = open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
+                         credentials=settings.archive_credentials())
+    try:
+        moves = retention.archive(warehouse, target, apply=True, policies=policies, log=log)
+    except retention.storage_errors() as exc:  # a directory or a bucket that refuses
+        raise ThothError(f"archiving to {target.url} failed ({type(exc).__name__}: "
+                         f"{_one_line(exc)}); nothing was deleted from that table") from None
+    archived = [m for m in moves if m.archive_id]
+    return (sum(m.rows for m in archived),
+            f"{len(policies)} policies, {len(archived)} archived to {target.url}")
+
+
 def publish_step(target_url: str | None = None) -> Step:
     """Publish to `target_url`, or to the configured target (PUBLISH__BUCKET_URL)."""
 
@@ -131,8 +179,13 @@ def publish_step(target_url: str | None = None) -> Step:
 
 EXTRACT = [Step("extract ontrack", _extract_ontrack), Step("extract ga4", _extract_ga4),
            Step("extract landing", _extract_landing)]
+RETENTION_STEP = "retention"
+RETENTION = Step(RETENTION_STEP, _retention)
 TRANSFORM, CHECK = Step("transform", _transform), Step("check", _check)
-STEPS = [*EXTRACT, TRANSFORM, CHECK, publish_step()]
+BUILD = [TRANSFORM, CHECK, publish_step()]  # what `thoth run --skip-extract` runs
+# Retention after the loads (they drop archived rows again) and before the build, so the KPIs
+# and the row-drop guard see the warehouse as it stays.
+STEPS = [*EXTRACT, RETENTION, *BUILD]
 
 
 
@@ -164,8 +217,12 @@ def run(warehouse: Path, *, steps: list[Step] | None = None, progress: Progress 
     """Run the steps under the lock; 0 when all succeed, 1 after the first failure."""
     steps = STEPS if steps is None else steps
     progress = progress or Progress(len(steps))
+    # Every line, error and alert of the run passes through it: no configured secret leaves.
+    redact = redactor()
+    log = lambda line: progress.log(redact(line))  # noqa: E731
     with run_lock(settings.run_lock_file(warehouse)):
-        return _run_locked(warehouse, steps, progress, alert or _configured_alert(progress.log))
+        return _run_locked(warehouse, steps, progress, log, redact,
+                           alert or _configured_alert(log))
 
 
 def _configured_alert(log: Callable[[str], None]) -> Callable[[dict], None]:
@@ -174,29 +231,31 @@ def _configured_alert(log: Callable[[str], None]) -> Callable[[dict], None]:
 
 
 def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
+                log: Callable[[str], None], redact: Callable[[str], str],
                 alert: Callable[[dict], None]) -> int:
     run_id, started_at, clock = uuid.uuid4().hex[:12], _now(), time.perf_counter()
-    progress.log(f"run {run_id}: {' → '.join(s.name for s in steps)}; warehouse {warehouse}")
+    log(f"run {run_id}: {' → '.join(s.name for s in steps)}; warehouse {warehouse}")
     results: list[StepResult] = []
     failed: tuple[str, str] | None = None
     unexpected: BaseException | None = None
     try:
         runs.start(warehouse, run_id, started_at)
     except (ThothError, duckdb.Error) as exc:  # e.g. the warehouse is held by a manual load
-        failed = ("start", _one_line(exc))
+        failed = ("start", redact(_one_line(exc)))
     for step in steps if failed is None else []:
         progress.begin(step.name)
         begun = time.perf_counter()
         try:
-            rows, detail = step.func(warehouse, run_id, progress.log)
-            result = StepResult(step.name, "ok", rows, 0.0, detail)
+            rows, detail = step.func(warehouse, run_id, log)
+            result = StepResult(step.name, "ok", rows, 0.0, redact(detail))
         except Skip as exc:
-            result = StepResult(step.name, "skipped", None, 0.0, str(exc))
+            result = StepResult(step.name, "skipped", None, 0.0, redact(str(exc)))
         except (ThothError, duckdb.Error, DltException) as exc:
-            failed = (step.name, _one_line(exc))
+            failed = (step.name, redact(_one_line(exc)))
             result = StepResult(step.name, "failed", None, 0.0, failed[1])
         except BaseException as exc:  # a bug or Ctrl-C: recorded and alerted, then re-raised
-            failed, unexpected = (step.name, f"{type(exc).__name__}: {_one_line(exc)}"), exc
+            failed = (step.name, redact(f"{type(exc).__name__}: {_one_line(exc)}"))
+            unexpected = exc
             result = StepResult(step.name, "failed", None, 0.0, failed[1])
         result.seconds = round(time.perf_counter() - begun, 3)
         results.append(result)
@@ -210,8 +269,8 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
                     failed_step=failed[0] if failed else None,
                     error=failed[1] if failed else None)
     except (ThothError, duckdb.Error) as exc:
-        progress.log(f"could not record the run in platform.runs: {_one_line(exc)}")
-    progress.log(summary(run_id, status, seconds, results))
+        log(f"could not record the run in platform.runs: {_one_line(exc)}")
+    log(summary(run_id, status, seconds, results))
     # Warnings of this run's check (data tests of warn severity, unclassified columns): alerted,
     # never blocking.
     checked = any(r.step == CHECK.name and r.status == "ok" for r in results)
@@ -221,7 +280,7 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
         step, error = failed
         text = (f"thoth run {run_id} failed at {step} on {socket.gethostname()}: {error} "
                 "(the last good publish stays in place)")
-        progress.log(text)
+        log(text)
         alert({"text": text + also, "run_id": run_id, "step": step, "error": error,
                "warnings": warnings, "host": socket.gethostname(), "warehouse": str(warehouse),
                "started_at": started_at.isoformat() + "Z"})
@@ -230,7 +289,7 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
         return 1
     if warnings:  # the run succeeded and published; someone still has to classify a column
         text = f"thoth run {run_id} succeeded on {socket.gethostname()} with{also}"
-        progress.log(text)
+        log(text)
         alert({"text": text, "run_id": run_id, "step": None, "error": None, "level": "warning",
                "warnings": warnings, "host": socket.gethostname(), "warehouse": str(warehouse),
                "started_at": started_at.isoformat() + "Z"})

@@ -161,3 +161,15 @@ def retention_policies_file() -> Path | None:
     """A retention policy file other than warehouse/retention.yml."""
     value = _text("retention.policies_file")
     return Path(value) if value else None
+
+
+def retention_in_run() -> bool:
+    """Whether `thoth run` applies retention itself, once a UTC day (default: yes)."""
+    from dlt.common.configuration.exceptions import ConfigValueCannotBeCoercedException
+
+    try:
+        value = dlt.config.get("retention.in_run", bool)
+    except ConfigValueCannotBeCoercedException:
+        raise ThothError(f"RETENTION__IN_RUN is {_text('retention.in_run')!r}: expected true "
+                         "or false") from None
+    return True if value is None else bool(value)

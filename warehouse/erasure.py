@@ -10,6 +10,10 @@ The erasure is recorded in `platform.erasures` without the identity: a keyed has
 under a secret derived from TRANSFORMS__PSEUDONYM_KEY. The OnTrack loader calls `apply_ledger`
 after each table's load, in the same transaction, so a later load — which reads the person
 again from OnTrack — never brings them back.
+
+Copies outside the warehouse are erasure steps (`ErasureStep`), run inside the same transaction
+after the warehouse's rows: retention archives now (warehouse/archive_erasure.py), the data
+products later. A step that fails rolls the whole erasure back; the run is safe to repeat.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 
@@ -27,7 +32,7 @@ from thoth.duck import open_warehouse, transaction
 from thoth.duck import quote as _q
 from thoth.duck import utc_now as _now
 from thoth.errors import ThothError
-from warehouse import audit
+from warehouse import audit, retention
 
 SCHEMA = "ontrack_raw"
 
@@ -106,19 +111,26 @@ def _match(rule: Rule, column: str | None = None) -> str:
             f"(SELECT subject_key FROM platform.erasures WHERE kind = '{rule.kind}'))")
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-        "AND schema_name = ? AND table_name = ?", [SCHEMA, table]).fetchall()}
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
+    return {d[0] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description}
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE database_name = "
+                            "current_database() AND schema_name = ? AND table_name = ?",
+                            [SCHEMA, table]).fetchall())
 
 
 def _apply(con: duckdb.DuckDBPyConnection, rule: Rule, secret: str, erasure_id: str,
-           changed: str | None, counts: dict[str, int]) -> set[str]:
-    """One rule on one table; adds to `counts`; returns the kinds it registered new ids of."""
-    columns = _columns(con, rule.table)
+           changed: str | None, counts: dict[str, int], relation: str | None = None) -> set[str]:
+    """One rule on one table — or on `relation`, a copy of that table's rows (an archive's) —;
+    adds to `counts`; returns the kinds it registered new ids of."""
+    if relation is None and not _exists(con, rule.table):
+        return set()
+    target = relation or f"{SCHEMA}.{_q(rule.table)}"
+    columns = _columns(con, target)
     if rule.column not in columns:
         return set()
-    target = f"{SCHEMA}.{_q(rule.table)}"
     where = _match(rule) + (f" AND id IN (SELECT id FROM {changed})" if changed else "")
     new_kinds = set()
     if rule.registers and "id" in columns:
@@ -170,12 +182,40 @@ def apply_ledger(con: duckdb.DuckDBPyConnection, schema: str, table: str,
     return sum(counts.values())
 
 
+class ErasureStep(Protocol):
+    """A copy of the person's rows outside the warehouse tables (archives; data products to
+    come). `erase` runs inside the erasure's transaction, after the warehouse tables: it finds
+    the person through `platform.erasures` (`erase_rows` applies the rules to a copy),
+    rewrites its copies, and returns what it rewrote (listed in the audit row under `name`);
+    it raises ThothError to roll the whole erasure back."""
+
+    name: str
+
+    def erase(self, con: duckdb.DuckDBPyConnection, secret: str, erasure_id: str,
+              log: Callable[[str], None]) -> list[dict]: ...
+
+
+def erase_rows(con: duckdb.DuckDBPyConnection, table: str, relation: str, secret: str,
+               erasure_id: str) -> dict[str, int]:
+    """Apply the rules of `ontrack_raw.<table>` to `relation`, a copy of that table's rows (a
+    temporary table): the person's rows deleted, references to them cleared. Returns the
+    counts as `erase_user` does."""
+    counts: dict[str, int] = {}
+    for rule in RULES:
+        if rule.table == table:
+            _apply(con, rule, secret, erasure_id, None, counts, relation=relation)
+    return counts
+
+
 def erase_user(warehouse: Path, user_id: int, *, pseudonym_key: bytes,
+               steps: Sequence[ErasureStep] = (),
                log: Callable[[str], None] = print) -> dict[str, int]:
-    """Erase one OnTrack user everywhere in ontrack_raw and record it; returns the counts."""
+    """Erase one OnTrack user everywhere in ontrack_raw, then from each of `steps` (the
+    archives), and record it; returns the warehouse's counts."""
     secret = ledger_secret(pseudonym_key)
     erasure_id = uuid.uuid4().hex[:12]
     con = open_warehouse(warehouse)
+    rewritten: dict[str, list[dict]] = {}
     try:
         con.execute(DDL)
         with transaction(con):
@@ -185,15 +225,19 @@ def erase_user(warehouse: Path, user_id: int, *, pseudonym_key: bytes,
             con.execute("INSERT OR IGNORE INTO platform.erasures VALUES (?, 'user', ?, ?)",
                         [erasure_id, subject_key(secret, "user", user_id), _now()])
             counts: dict[str, int] = {}
-            tables = {r[0] for r in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [SCHEMA]
-            ).fetchall()}
             for rule in RULES:
-                if rule.table in tables:
-                    _apply(con, rule, secret, erasure_id, None, counts)
+                _apply(con, rule, secret, erasure_id, None, counts)
+            for step in steps:
+                try:
+                    rewritten[step.name] = step.erase(con, secret, erasure_id, log)
+                except (ThothError, *retention.storage_errors()) as exc:
+                    raise ThothError(
+                        f"erasing from the {step.name} failed: {exc}. Nothing was recorded and "
+                        "the warehouse is unchanged (copies already rewritten stay without the "
+                        "person): fix it and run `thoth erase-user` again") from None
             audit.record(con, "erase-user", f"erasure {erasure_id}",
                          {"rows": sum(counts.values()), "tables": counts,
-                          "repeat": bool(known)})
+                          "repeat": bool(known), **rewritten})
     finally:
         con.close()
     if counts:

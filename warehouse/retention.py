@@ -134,6 +134,37 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# An archive is `<archive id>/manifest.json` and the data file it names. Archiving writes
+# `data.parquet`; an erasure writes the rewritten rows to `data-<sha12>.parquet` and then the
+# manifest (one object), so a reader sees the old pair or the new one, never a mix.
+DATA = "data.parquet"
+
+
+def storage_errors() -> tuple[type[BaseException], ...]:
+    """What an archive target raises when it refuses: the OS's errors, gcsfs's HTTP errors
+    (imported only when one is being handled: gcsfs is slow to import)."""
+    from gcsfs.retry import ChecksumError, HttpError
+
+    return (OSError, HttpError, ChecksumError)
+
+
+def data_name(manifest: dict) -> str:
+    """The data file an archive's manifest describes."""
+    return manifest.get("data") or DATA
+
+
+def read_manifest(target: Target, archive_id: str) -> dict | None:
+    raw = target.read(f"{archive_id}/manifest.json")
+    return None if raw is None else json.loads(raw)
+
+
+def archive_ids(target: Target) -> list[str]:
+    """Every archive under the target (a folder with a manifest; a folder without one is an
+    archiving that was killed before it finished, and holds no rows the warehouse lost)."""
+    return sorted(path.split("/", 1)[0] for path in target.listing()
+                  if path.count("/") == 1 and path.endswith("/manifest.json"))
+
+
 def archive(warehouse: Path, target: Target, *, apply: bool = False,
             policies: list[Policy] | None = None, now: datetime | None = None,
             log: Callable[[str], None] = print) -> list[Move]:
@@ -202,9 +233,12 @@ def _archive_one(con: duckdb.DuckDBPyConnection, target: Target, move: Move,
         con.execute("INSERT INTO platform.archives VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                     [archive_id, p.table, target.gs_url(archive_id) if not target.is_local
                      else target.path(archive_id), move.rows, sha, expected, cutoff, _now()])
+        # `table` and `rows_deleted`: the row-drop guard (transforms/checks.py) reads them to
+        # tell a retention delete from a lost load.
         audit.record(con, "retention-archive", f"{p.table} → {archive_id}",
-                     {"rows": move.rows, "cutoff": cutoff, "keep": p.keep,
-                      "archive": target.path(archive_id), "checksum": expected})
+                     {"table": p.table, "rows_deleted": deleted, "rows": move.rows,
+                      "cutoff": cutoff, "keep": p.keep, "archive": target.path(archive_id),
+                      "checksum": expected})
     log(f"{p.table}: archived {move.rows:,} rows before {cutoff:%Y-%m-%d} to "
         f"{target.path(archive_id)} (verified: sha256, {expected.split(':')[0]} rows, checksum); "
         "deleted them from the warehouse")
@@ -217,16 +251,15 @@ def restore(warehouse: Path, target: Target, archive_id: str, *,
     erased people stay out. Returns the rows restored."""
     from warehouse import erasure
 
-    raw = target.read(f"{archive_id}/manifest.json")
-    if raw is None:
+    manifest = read_manifest(target, archive_id)
+    if manifest is None:
         raise ThothError(f"no archive {archive_id!r} under {target.url} (no manifest.json)")
-    manifest = json.loads(raw)
     table, column = manifest["table"], manifest["date_column"]
     con = open_warehouse(warehouse)
     try:
         with tempfile.TemporaryDirectory(prefix="thoth-restore-") as work:
             local = Path(work) / "data.parquet"
-            local.write_bytes(target.read(f"{archive_id}/data.parquet") or b"")
+            local.write_bytes(target.read(f"{archive_id}/{data_name(manifest)}") or b"")
             if _sha256(local) != manifest["sha256"] or checksum(
                     con, f"read_parquet('{local}')") != manifest["checksum"]:
                 raise ThothError(f"archive {archive_id} is damaged: it reads back different "

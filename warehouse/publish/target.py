@@ -110,7 +110,12 @@ def _gcs(endpoint_url: str | None, credentials: str | dict | None) -> fsspec.Abs
         options |= {"endpoint_url": endpoint_url, "token": "anon"}
     elif credentials:
         options["token"] = _token(credentials)
-    return GCSFileSystem(**options)
+    try:
+        return GCSFileSystem(**options)
+    except (ValueError, KeyError) as exc:  # google-auth's text may quote the key: named only
+        raise ThothError(f"the GCS credentials are not a usable service-account key "
+                         f"({type(exc).__name__}): give the key file's path or its whole "
+                         "JSON") from None
 
 
 def _token(credentials: str | dict) -> str | dict:
