@@ -6,6 +6,12 @@ addresses masked), its ledger row (`landing_raw._files`) and its feed's `platfor
 row written. A run killed at any point leaves every file either wholly loaded or not at all;
 the next run picks up what is left. A file that is not what its feed expects is quarantined
 whole, in the same way (its earlier rows, if any, go: the warehouse mirrors the file as it is).
+
+Failure isolation: whatever goes wrong while reading one file's bytes (its parse, its decoding,
+its values on insert: RecursionError, MemoryError, a Polars or DuckDB error…) is that file's
+fault: the file is quarantined whole with the error's class and message, recorded in the ledger
+(so no later run trips on it again), and the run goes on to the next file. Only a failure of the
+storage (or of this machine's disk) stops the run, and the file is read again next time.
 """
 
 from __future__ import annotations
@@ -23,7 +29,14 @@ import pyarrow.parquet as pq
 
 from pipelines.landing import settings
 from pipelines.landing.config import LandingConfig
-from pipelines.landing.files import BadFile, LandingFile, TextBlocks, list_feed
+from pipelines.landing.files import (
+    BadFile,
+    LandingFile,
+    StorageError,
+    TextBlocks,
+    list_feed,
+    too_long,
+)
 from pipelines.landing.jsonl import (
     METRIC_SCHEMA,
     SPLASHKIT_SCHEMA,
@@ -66,7 +79,6 @@ class FeedRun:
     quarantined_lines: int = 0
     quarantined_files: int = 0
     seconds: float = 0.0
-
 
 
 def open_landing(config: LandingConfig) -> Target:
@@ -150,6 +162,22 @@ def _count(con: duckdb.DuckDBPyConnection, file: LandingFile, parsed: Parsed,
     result.blank += parsed.blank
 
 
+def _count_too_long(con: duckdb.DuckDBPyConnection, file: LandingFile, blocks: TextBlocks,
+                    result: FileResult) -> None:
+    """Lines past MAX_LINE_BYTES, skipped unread: quarantined by number and length only."""
+    entries = [(number, too_long(length), None) for number, length in blocks.take_too_long()]
+    _quarantine(con, file, entries, result.quarantined)
+    result.quarantined += len(entries)
+
+
+def _unexpected(exc: BaseException) -> str:
+    """An error nobody planned for, as a quarantine reason: its class and first line, cut (and
+    IP-masked: messages may quote the file's values)."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return mask_line(f"{type(exc).__name__}: {first}".rstrip(": "), settings.REASON_CHARS)
+
+
 def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile,
                result: FileResult, spill_dir: Path) -> None:
     if not file.expected_type():
@@ -166,7 +194,7 @@ def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile
         try:
             for first_line, text in blocks:
                 parsed = parser.block(first_line, text)
-                result.lines = first_line + text.count("\n")
+                _count_too_long(con, file, blocks, result)
                 if parsed.rows is not None and parsed.rows.height:
                     table = parsed.rows.to_arrow()
                     writer = writer or pq.ParquetWriter(staged, table.schema)
@@ -176,7 +204,9 @@ def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile
         finally:
             if writer is not None:
                 writer.close()
+        _count_too_long(con, file, blocks, result)
         _count(con, file, parser.finish(), result)
+        result.lines = blocks.lines
         if writer is not None:
             con.execute(f"INSERT INTO {DATASET}.{file.feed.name} BY NAME SELECT *, "
                         f"? AS source_file FROM read_parquet(?)", [file.path, str(staged)])
@@ -193,16 +223,19 @@ def ingest_file(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFil
         result.replaced = _forget(con, file)
         try:
             _read_into(con, target, file, result, spill_dir)
-        except OSError as exc:  # not BadFile: the storage failed, not the file
+        except (StorageError, OSError, duckdb.IOException) as exc:
+            # The storage (or this machine's disk) failed, not the file: stop, read it next run.
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ThothError(f"cannot read {file.path} from the landing zone: {first}; "
                              "nothing of it was loaded, the next run reads it again") from None
-        except BadFile as exc:
+        except Exception as exc:  # the file's fault, expected (BadFile) or not
+            reason = str(exc) if isinstance(exc, BadFile) else _unexpected(exc)
+            del exc  # a MemoryError's or RecursionError's frames: let them go now
             # Nothing of it is kept but the reason: start the transaction again.
             con.execute("ROLLBACK")
             con.execute("BEGIN")
-            result = FileResult(replaced=_forget(con, file), reason=str(exc))
-            _quarantine(con, file, [(None, f"whole file: {exc}", None)], 0)
+            result = FileResult(replaced=_forget(con, file), reason=reason)
+            _quarantine(con, file, [(None, f"whole file: {reason}", None)], 0)
         con.execute(
             f"INSERT OR REPLACE INTO {DATASET}.{LEDGER} BY NAME SELECT ? AS path, ? AS feed, "
             "? AS size, ? AS mtime, ? AS sha256, ? AS lines, ? AS rows, ? AS quarantined_lines, "
@@ -247,9 +280,11 @@ def _describe(file: LandingFile, result: FileResult, rewritten: bool, seconds: f
 
 
 def extract(config: LandingConfig, warehouse: Path, *, full_refresh: bool = False,
-            log: Callable[[str], None] = print, target: Target | None = None) -> list[TableLoad]:
+            log: Callable[[str], None] = print, target: Target | None = None,
+            feed_runs: list[FeedRun] | None = None) -> list[TableLoad]:
     """Ingest every file the warehouse does not hold yet, or holds in an older version;
-    `full_refresh` drops the landing tables and the ledger first and reads every file again."""
+    `full_refresh` drops the landing tables and the ledger first and reads every file again.
+    `feed_runs`, when given, receives what this run did per feed (e.g. files quarantined)."""
     target = target or open_landing(config)
     listed = list_files(target, config)  # the source is checked before the warehouse is opened
     con = open_warehouse(warehouse, memory_limit=STREAMING_MEMORY_LIMIT)
@@ -283,10 +318,14 @@ def extract(config: LandingConfig, warehouse: Path, *, full_refresh: bool = Fals
             load = _record(con, run, mode, started)  # also when nothing new came: checked now
             con.execute("COMMIT")
             loads.append(load)
+            if feed_runs is not None:
+                feed_runs.append(run)
+            whole = (f", {run.quarantined_files:,} files quarantined whole"
+                     if run.quarantined_files else "")
             log(f"landing.{name}: {run.new:,} new files, {run.rewritten:,} rewritten, "
                 f"{run.unchanged:,} unchanged; {run.rows:,} rows loaded, "
-                f"{run.quarantined_lines:,} lines quarantined; {load.rows_total:,} rows in "
-                f"warehouse, last file {load.cursor_value or '-'}; {load.seconds:.1f} s")
+                f"{run.quarantined_lines:,} lines quarantined{whole}; {load.rows_total:,} rows "
+                f"in warehouse, last file {load.cursor_value or '-'}; {load.seconds:.1f} s")
         return loads
     finally:
         con.close()

@@ -14,8 +14,16 @@ QUARANTINE = "quarantine"  # lines (or whole files) that are not what their feed
 # Text is read in blocks of this many bytes (then cut at the last newline): the parser works on
 # a block at a time, so memory stays flat whatever the file size. 4 MB measured fastest here.
 BLOCK_BYTES = 4 << 20
-# A "line" longer than this is no line: the file is quarantined whole (binary, or no newlines).
-MAX_LINE_BYTES = 16 << 20
+# A line longer than this (1 MB; no real record comes near) is quarantined by its number and
+# length and never stored; its bytes are skipped as they stream, so memory stays flat even for
+# a file without a single newline. The file's other lines are read as usual.
+MAX_LINE_BYTES = 1 << 20
+# A .gz that expands more than this many times (checked once past GZIP_RATIO_CHECKED_AFTER
+# bytes) is quarantined whole as a decompression bomb: logs and JSON lines compress 5-30×.
+MAX_GZIP_RATIO = 100
+GZIP_RATIO_CHECKED_AFTER = 64 << 20
+# An unexpected error while reading a file quarantines it whole; its message is kept this long.
+REASON_CHARS = 200
 # A quarantined line is kept up to this many characters (after masking IP addresses).
 QUARANTINE_LINE_CHARS = 1000
 # Past this many quarantined lines in one file only their numbers and reasons are kept: a file
