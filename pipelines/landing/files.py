@@ -32,6 +32,7 @@ class LandingFile:
     path: str  # relative to the landing root: <feed>/YYYY/MM/DD/name
     size: int
     mtime: datetime  # naive UTC
+    refused: str | None = None  # why it is quarantined unread (not a regular file, …)
 
     @property
     def name(self) -> str:
@@ -44,6 +45,8 @@ class LandingFile:
 
 def _utc(value: object) -> datetime:
     """fsspec's local filesystem gives epoch seconds, gcsfs a datetime: both as naive UTC."""
+    if value is None:
+        return datetime(1970, 1, 1)
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, UTC).replace(tzinfo=None)
     if isinstance(value, datetime):
@@ -70,8 +73,23 @@ def list_feed(target: Target, feed: Feed) -> list[LandingFile]:
         if info.get("type") == "directory" or _ignored(relative.rsplit("/", 1)[-1]):
             continue
         mtime = info.get("mtime") or info.get("updated") or info.get("created")
-        files.append(LandingFile(feed, relative, int(info.get("size") or 0), _utc(mtime)))
+        path, refused = _checked(relative, info.get("type"))
+        files.append(LandingFile(feed, path, int(info.get("size") or 0), _utc(mtime), refused))
     return files
+
+
+def _checked(relative: str, kind: object) -> tuple[str, str | None]:
+    """The path as the ledger keeps it, and why the entry is refused unread, if it is: a FIFO
+    would block the run, a broken link fail it on every run; a name that is not UTF-8 (a local
+    directory allows any bytes) cannot be a warehouse string, so it is kept with escapes."""
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        escaped = relative.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return escaped, "the file name is not UTF-8"
+    if kind != "file":
+        return relative, f"not a regular file ({kind}: a FIFO, socket, device or broken link)"
+    return relative, None
 
 
 UTF8_BOM = b"\xef\xbb\xbf"

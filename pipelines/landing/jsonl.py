@@ -92,6 +92,8 @@ def _json_text(value: object, field: str) -> str:
         return json.dumps(value, sort_keys=True, allow_nan=False)
     except ValueError:
         raise Invalid(f"{field} holds NaN or Infinity, which JSON has not") from None
+    except RecursionError:  # read just under the limit, written from deeper in the stack
+        raise Invalid("JSON nested too deep") from None
 
 
 METRIC_SCHEMA = {"time": pl.Datetime("us"), "name": pl.String, "value": pl.Float64,
@@ -182,9 +184,6 @@ def parse_object_lines(lines: list[tuple[int, str]], to_row: Callable[[dict], Ro
         except Invalid as exc:
             bad.append((number, str(exc), text))
             continue
-        except RecursionError:  # a value nested too deep for the checks (tags)
-            bad.append((number, "JSON nested too deep", text))
-            continue
         kept.append((number, text))
     return Parsed(_frame(rows, kept, schema, bad), bad, blank=blank)
 
@@ -202,7 +201,7 @@ def _frame(rows: list[Row], kept: list[tuple[int, str]], schema: dict,
             try:
                 pl.DataFrame([row], schema=schema, orient="row")
             except Exception as exc:
-                bad.append((number, f"unexpected value: {type(exc).__name__}", text))
+                bad.append((number, f"a value does not fit its column: {type(exc).__name__}", text))
                 continue
             good.append((row, number))
         return pl.DataFrame([r for r, _ in good], schema=schema, orient="row").with_columns(

@@ -180,6 +180,8 @@ def _unexpected(exc: BaseException) -> str:
 
 def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile,
                result: FileResult, spill_dir: Path) -> None:
+    if file.refused:
+        raise BadFile(file.refused)
     if not file.expected_type():
         suffixes = ", ".join(f"*{s}[.gz]" for s in file.feed.suffixes)
         raise BadFile(f"not a {file.feed.name} file: expected {suffixes}")

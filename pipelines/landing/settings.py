@@ -21,7 +21,7 @@ MAX_LINE_BYTES = 1 << 20
 # A .gz that expands more than this many times (checked once past GZIP_RATIO_CHECKED_AFTER
 # bytes) is quarantined whole as a decompression bomb: logs and JSON lines compress 5-30×.
 MAX_GZIP_RATIO = 100
-GZIP_RATIO_CHECKED_AFTER = 64 << 20
+GZIP_RATIO_CHECKED_AFTER = 16 << 20
 # An unexpected error while reading a file quarantines it whole; its message is kept this long.
 REASON_CHARS = 200
 # A quarantined line is kept up to this many characters (after masking IP addresses).
