@@ -165,6 +165,26 @@ def test_entries_that_are_not_regular_files_or_have_no_utf8_name_are_quarantined
     _nothing_new(capsys.readouterr().out)
 
 
+def test_a_file_deleted_after_the_listing_is_skipped_and_the_run_goes_on(local, warehouse_path):
+    first = local.write(f"ontrack_metrics/{DAY}/a.jsonl", jsonl(METRICS))
+    gone = local.write(f"ontrack_metrics/{DAY}/b.jsonl", jsonl(METRICS))
+    last = local.write(f"splashkit_usage/{DAY}/c.jsonl", jsonl(METRICS[:0]))
+    lines: list[str] = []
+
+    def delete_b_once_a_is_read(line: str) -> None:
+        lines.append(line)
+        if line.startswith(f"landing.{first}:"):  # b is listed already, not yet opened
+            os.remove(local.target.path(gone))
+
+    from pipelines.landing.load import extract
+    extract(local.config, warehouse_path, log=delete_b_once_a_is_read)
+    assert f"landing.{gone}: gone before it was read (deleted or renamed since the listing); " \
+           "not recorded, read if it comes back" in lines
+    assert "landing.ontrack_metrics: 1 new files, 0 rewritten, 0 unchanged, 1 gone before read" \
+        in "\n".join(lines)
+    assert [r[0] for r in _files(warehouse_path)] == [first, last]
+
+
 def test_the_run_step_goes_on_and_reports_quarantined_files(cli_env, warehouse_path):
     from thoth.run import _extract_landing
 

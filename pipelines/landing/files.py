@@ -100,6 +100,11 @@ class StorageError(Exception):
     stops and the next run reads the file again."""
 
 
+class Vanished(Exception):
+    """The file was listed but is gone when opened (deleted or renamed since): nothing to read,
+    and nothing wrong with the storage; the run goes on without it."""
+
+
 def _decode(block: bytes, offset: int) -> str:
     zero = block.find(b"\x00")
     if zero >= 0:
@@ -165,6 +170,8 @@ class TextBlocks:
     def __iter__(self) -> Iterator[tuple[int, str]]:
         try:
             handle = self.target.fs.open(self.target.path(self.file.path), "rb")
+        except FileNotFoundError:
+            raise Vanished(self.file.path) from None
         except Exception as exc:
             raise StorageError(_first_line(exc)) from exc
         with handle:

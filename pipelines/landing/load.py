@@ -34,6 +34,7 @@ from pipelines.landing.files import (
     LandingFile,
     StorageError,
     TextBlocks,
+    Vanished,
     list_feed,
     too_long,
 )
@@ -78,6 +79,7 @@ class FeedRun:
     replaced: int = 0
     quarantined_lines: int = 0
     quarantined_files: int = 0
+    vanished: int = 0  # listed, then gone before it was opened
     seconds: float = 0.0
 
 
@@ -225,6 +227,8 @@ def ingest_file(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFil
         result.replaced = _forget(con, file)
         try:
             _read_into(con, target, file, result, spill_dir)
+        except Vanished:
+            raise  # nothing of it was written: the transaction is rolled back below
         except (StorageError, OSError, duckdb.IOException) as exc:
             # The storage (or this machine's disk) failed, not the file: stop, read it next run.
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -311,8 +315,14 @@ def extract(config: LandingConfig, warehouse: Path, *, full_refresh: bool = Fals
                     run.unchanged += 1
                     continue
                 begun = time.perf_counter()
-                result = ingest_file(con, target, file, run, mode, started,
-                                     warehouse.parent)
+                try:
+                    result = ingest_file(con, target, file, run, mode, started,
+                                         warehouse.parent)
+                except Vanished:
+                    run.vanished += 1
+                    log(f"landing.{file.path}: gone before it was read (deleted or renamed "
+                        "since the listing); not recorded, read if it comes back")
+                    continue
                 run.new += before is None
                 run.rewritten += before is not None
                 log(_describe(file, result, before is not None, time.perf_counter() - begun))
@@ -324,8 +334,9 @@ def extract(config: LandingConfig, warehouse: Path, *, full_refresh: bool = Fals
                 feed_runs.append(run)
             whole = (f", {run.quarantined_files:,} files quarantined whole"
                      if run.quarantined_files else "")
+            gone = f", {run.vanished:,} gone before read" if run.vanished else ""
             log(f"landing.{name}: {run.new:,} new files, {run.rewritten:,} rewritten, "
-                f"{run.unchanged:,} unchanged; {run.rows:,} rows loaded, "
+                f"{run.unchanged:,} unchanged{gone}; {run.rows:,} rows loaded, "
                 f"{run.quarantined_lines:,} lines quarantined{whole}; {load.rows_total:,} rows "
                 f"in warehouse, last file {load.cursor_value or '-'}; {load.seconds:.1f} s")
         return loads
