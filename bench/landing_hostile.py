@@ -5,8 +5,8 @@ code in a fresh process (its own peak RSS), beside the same code over an empty l
 (the interpreter, Polars, DuckDB: the floor). Cases: files of 64 MB and 256 MB without a single
 newline (one overlong line, skipped as it streams), 100 lines of 2 MB between normal lines, a
 metrics file where every tenth line is hostile (nested 10,000 deep, NaN, impossible dates,
-wrong types), and a gzip bomb (1 GB of one letter in ~1 MB). Target: peak RSS within 100 MB of
-the floor in every case, i.e. flat in the file size and the line length.
+wrong types), a gzip bomb (1 GB of `{}` lines in ~1 MB) and a gzipped 1 GB line. Target: peak
+RSS within 100 MB of the floor in every case, i.e. flat in the file size and the line length.
 """
 
 from __future__ import annotations
@@ -52,8 +52,19 @@ def _mixed(path: Path) -> None:
 
 
 def _bomb(path: Path) -> None:
+    """1 GB of `{}` lines in ~1 MB: 350 M lines to parse, if nothing stopped it."""
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)
     with open(path, "wb") as out:
+        for _ in range(1024):
+            out.write(packer.compress(b"{}\n" * (MB // 3)))
+        out.write(packer.flush())
+
+
+def _gzipped_line(path: Path) -> None:
+    """A 1 GB line of one letter in ~1 MB of gzip: skipped at gunzip's speed, not parsed."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(path, "wb") as out:
+        out.write(packer.compress((GOOD + "\n").encode()))
         for _ in range(1024):
             out.write(packer.compress(b"x" * MB))
         out.write(packer.flush())
@@ -65,7 +76,8 @@ CASES = {
     "256 MB, no newline": ("metrics-nl256.jsonl", lambda p: _no_newline(p, 256 * MB)),
     "100 lines of 2 MB among 1,000": ("metrics-long.jsonl", _long_lines),
     "200,000 lines, every 10th hostile": ("metrics-mixed.jsonl", _mixed),
-    "gzip bomb, 1 GB of one letter": ("metrics-bomb.jsonl.gz", _bomb),
+    "gzip bomb, 1 GB of {} lines": ("metrics-bomb.jsonl.gz", _bomb),
+    "gzip, a 1 GB line of one letter": ("metrics-line.jsonl.gz", _gzipped_line),
 }
 
 

@@ -165,6 +165,26 @@ def test_entries_that_are_not_regular_files_or_have_no_utf8_name_are_quarantined
     _nothing_new(capsys.readouterr().out)
 
 
+def test_past_the_per_file_cap_quarantined_lines_are_counted_not_listed(
+        local, warehouse_path, monkeypatch):
+    """A file of millions of bad lines keeps a bounded quarantine (and transaction): the first
+    lines one row each, then one row saying how many more; the ledger counts every one."""
+    monkeypatch.setattr(settings, "QUARANTINE_ROWS_PER_FILE", 5)
+    monkeypatch.setattr(settings, "BLOCK_BYTES", 64)  # the cap is crossed inside a block
+    path = local.write(f"ontrack_metrics/{DAY}/junk.jsonl",
+                       jsonl(METRICS[:1]) + "{}\n" * 7 + "x" * (2 * MB) + "\n" + "[]\n" * 4
+                       + jsonl(METRICS[1:2]))
+    local.extract(warehouse_path)
+    assert [r[:8] for r in _files(warehouse_path)] == [
+        (path, "loaded", None, 14, 2, 0, 12, 0)]
+    assert rows(warehouse_path, "SELECT line_number, reason FROM landing_raw.quarantine "
+                                "ORDER BY line_number, reason") == [
+        (2, "missing time"), (3, "missing time"), (4, "missing time"), (5, "missing time"),
+        (6, "missing time"),
+        (7, "7 more lines quarantined from here on, not listed one by one (past 5 in one "
+            "file; the ledger counts them)")]
+
+
 def test_a_file_deleted_after_the_listing_is_skipped_and_the_run_goes_on(local, warehouse_path):
     first = local.write(f"ontrack_metrics/{DAY}/a.jsonl", jsonl(METRICS))
     gone = local.write(f"ontrack_metrics/{DAY}/b.jsonl", jsonl(METRICS))

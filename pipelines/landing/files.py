@@ -161,6 +161,8 @@ class TextBlocks:
         self.sha256: str | None = None
         self.lines = 0
         self._too_long: list[tuple[int, int]] = []  # (line number, bytes) not taken yet
+        self._compressed: _Hashing | None = None  # the stored bytes, when gunzipped
+        self._text_bytes = 0  # bytes of lines handed to the parser
 
     def take_too_long(self) -> list[tuple[int, int]]:
         """The overlong lines met since the last call: (line number, length in bytes)."""
@@ -183,10 +185,24 @@ class TextBlocks:
                 raise BadFile("named .gz but not gzip-compressed")
             else:
                 stream = _Prefixed(head, hashing)
-            yield from self._blocks(_Limited(stream, hashing) if head == GZIP_MAGIC else stream)
+            self._compressed = hashing if head == GZIP_MAGIC else None
+            yield from self._blocks(stream)
             while hashing.read(1 << 20):  # gzip may stop before trailing bytes: hash them too
                 pass
             self.sha256 = hashing.digest.hexdigest()
+
+    def _decode(self, block: bytes, offset: int) -> str:
+        """A block's text, once the gzip it comes from is not a decompression bomb: one that
+        expands past MAX_GZIP_RATIO into lines would keep the parser busy for hours. The bytes
+        of overlong lines don't count: they are skipped at the speed of gunzip."""
+        self._text_bytes += len(block)
+        if (self._compressed is not None
+                and self._text_bytes > settings.GZIP_RATIO_CHECKED_AFTER
+                and self._text_bytes > settings.MAX_GZIP_RATIO * self._compressed.bytes_read):
+            raise BadFile(f"gzip expands more than {settings.MAX_GZIP_RATIO}×: "
+                          f"{self._text_bytes:,} bytes of lines from "
+                          f"{self._compressed.bytes_read:,}, refused as a decompression bomb")
+        return _decode(block, offset)
 
     def _read(self, stream) -> bytes:
         try:
@@ -228,7 +244,7 @@ class TextBlocks:
                     continue
                 if pos > start:
                     lines = data[start:pos - 1]
-                    yield line, _decode(lines, offset + start)
+                    yield line, self._decode(lines, offset + start)
                     line += lines.count(b"\n") + 1  # counted in bytes: twice as fast
                 end = data.find(b"\n", pos + limit + 1)
                 if end < 0:
@@ -241,7 +257,7 @@ class TextBlocks:
             cut = data.rfind(b"\n", start)
             if cut >= start:
                 lines = data[start:cut]
-                yield line, _decode(lines, offset + start)
+                yield line, self._decode(lines, offset + start)
                 line += lines.count(b"\n") + 1
                 start = cut + 1
             rest = data[start:]
@@ -251,27 +267,9 @@ class TextBlocks:
             self._too_long.append((skipping[0], skipping[1]))
             line += 1
         elif rest:  # the last line, without its newline
-            yield line, _decode(rest, offset)
+            yield line, self._decode(rest, offset)
             line += 1
         self.lines = line - 1
-
-
-class _Limited:
-    """The gunzipped stream, refused once it has grown past MAX_GZIP_RATIO times the bytes it
-    came from (a decompression bomb would otherwise keep the run busy for hours)."""
-
-    def __init__(self, stream, compressed: _Hashing) -> None:
-        self.stream, self.compressed, self.produced = stream, compressed, 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.stream.read(size)
-        self.produced += len(data)
-        if (self.produced > settings.GZIP_RATIO_CHECKED_AFTER
-                and self.produced > settings.MAX_GZIP_RATIO * self.compressed.bytes_read):
-            raise BadFile(f"gzip expands more than {settings.MAX_GZIP_RATIO}×: "
-                          f"{self.produced:,} bytes from {self.compressed.bytes_read:,}, "
-                          "refused as a decompression bomb")
-        return data
 
 
 class _Prefixed:

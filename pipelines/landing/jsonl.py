@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import polars as pl
@@ -167,11 +167,12 @@ def _load(text: str) -> object:
     return value
 
 
-def parse_object_lines(lines: list[tuple[int, str]], to_row: Callable[[dict], Row],
+def parse_object_lines(lines: Iterable[tuple[int, str]], to_row: Callable[[dict], Row],
                        schema: dict) -> Parsed:
     """(line number, text) pairs → rows (with line_number), quarantine entries
     (line number, reason, text) and the blank lines skipped."""
-    rows, kept, bad, blank = [], [], [], 0
+    rows, numbers, texts, bad, blank = [], [], [], [], 0
+    reasons: dict[str, str] = {}  # one string per distinct reason: a block may hold 1 M bad lines
     for number, text in lines:
         if not text.strip(_BLANK):
             blank += 1
@@ -182,26 +183,29 @@ def parse_object_lines(lines: list[tuple[int, str]], to_row: Callable[[dict], Ro
                 raise Invalid("not a JSON object")
             rows.append(to_row(obj))
         except Invalid as exc:
-            bad.append((number, str(exc), text))
+            reason = str(exc)
+            bad.append((number, reasons.setdefault(reason, reason), text))
             continue
-        kept.append((number, text))
-    return Parsed(_frame(rows, kept, schema, bad), bad, blank=blank)
+        numbers.append(number)
+        texts.append(text)
+    return Parsed(_frame(rows, numbers, texts, schema, bad), bad, blank=blank)
 
 
-def _frame(rows: list[Row], kept: list[tuple[int, str]], schema: dict,
+def _frame(rows: list[Row], numbers: list[int], texts: list[str], schema: dict,
            bad: list) -> pl.DataFrame:
     """The rows as a frame. The checks above make every row fit its schema; should one still
     not, it is found row by row and quarantined with Polars' reason, not the whole file."""
-    numbers = pl.Series("line_number", [n for n, _ in kept], dtype=pl.Int64)
     try:
-        return pl.DataFrame(rows, schema=schema, orient="row").with_columns(numbers)
+        return pl.DataFrame(rows, schema=schema, orient="row").with_columns(
+            pl.Series("line_number", numbers, dtype=pl.Int64))
     except Exception:  # narrowed down to its rows below
         good = []
-        for row, (number, text) in zip(rows, kept, strict=True):
+        for row, number, text in zip(rows, numbers, texts, strict=True):
             try:
                 pl.DataFrame([row], schema=schema, orient="row")
             except Exception as exc:
-                bad.append((number, f"a value does not fit its column: {type(exc).__name__}", text))
+                bad.append((number, f"a value does not fit its column: {type(exc).__name__}",
+                            text))
                 continue
             good.append((row, number))
         return pl.DataFrame([r for r, _ in good], schema=schema, orient="row").with_columns(
@@ -215,7 +219,7 @@ class JsonLinesParser:
         self.to_row, self.schema = to_row, schema
 
     def block(self, first_line: int, text: str) -> Parsed:
-        lines = list(enumerate(text.split("\n"), start=first_line))
+        lines = enumerate(text.split("\n"), start=first_line)
         return parse_object_lines(lines, self.to_row, self.schema)
 
     def finish(self) -> Parsed:

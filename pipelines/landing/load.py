@@ -158,6 +158,7 @@ class FileResult:
     context: int = 0
     blank: int = 0
     replaced: int = 0
+    unlisted_from: int | None = None  # the first quarantined line past QUARANTINE_ROWS_PER_FILE
     sha256: str | None = None
     reason: str | None = None  # the whole file was quarantined
 
@@ -165,18 +166,37 @@ class FileResult:
 def _count(con: duckdb.DuckDBPyConnection, file: LandingFile, parsed: Parsed,
            result: FileResult) -> None:
     """Quarantine a block's bad lines and add up its context and blank lines."""
-    _quarantine(con, file, parsed.bad, result.quarantined)
-    result.quarantined += len(parsed.bad)
+    _set_aside(con, file, parsed.bad, result)
     result.context += parsed.context
     result.blank += parsed.blank
+
+
+def _set_aside(con: duckdb.DuckDBPyConnection, file: LandingFile,
+               entries: list[tuple[int | None, str, str | None]], result: FileResult) -> None:
+    """Quarantine lines, one row each up to QUARANTINE_ROWS_PER_FILE; past it only counted (in
+    the ledger; `_unlisted` says so in one row). A file of millions of bad lines would otherwise
+    hold them all in the transaction's memory."""
+    room = max(settings.QUARANTINE_ROWS_PER_FILE - result.quarantined, 0)
+    _quarantine(con, file, entries[:room], result.quarantined)
+    if len(entries) > room:
+        first = min(n for n, _, _ in entries[room:])
+        result.unlisted_from = min(first, result.unlisted_from or first)
+    result.quarantined += len(entries)
+
+
+def _unlisted(con: duckdb.DuckDBPyConnection, file: LandingFile, result: FileResult) -> None:
+    cap = settings.QUARANTINE_ROWS_PER_FILE
+    if result.quarantined > cap:
+        _quarantine(con, file, [(result.unlisted_from, f"{result.quarantined - cap:,} more "
+                                 f"lines quarantined from here on, not listed one by one (past "
+                                 f"{cap:,} in one file; the ledger counts them)", None)], cap)
 
 
 def _count_too_long(con: duckdb.DuckDBPyConnection, file: LandingFile, blocks: TextBlocks,
                     result: FileResult) -> None:
     """Lines past MAX_LINE_BYTES, skipped unread: quarantined by number and length only."""
     entries = [(number, too_long(length), None) for number, length in blocks.take_too_long()]
-    _quarantine(con, file, entries, result.quarantined)
-    result.quarantined += len(entries)
+    _set_aside(con, file, entries, result)
 
 
 def _unexpected(exc: BaseException) -> str:
@@ -195,7 +215,9 @@ def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile
         suffixes = ", ".join(f"*{s}[.gz]" for s in file.feed.suffixes)
         raise BadFile(f"not a {file.feed.name} file: expected {suffixes}")
     parser = make_parser(file.feed)
-    blocks = TextBlocks(target, file, settings.BLOCK_BYTES)
+    json_lines = file.name.removesuffix(".gz").endswith(".jsonl")
+    blocks = TextBlocks(target, file,
+                        settings.JSON_BLOCK_BYTES if json_lines else settings.BLOCK_BYTES)
     # The rows go to a local Parquet file first, then into DuckDB in one INSERT: thousands of
     # small INSERTs in one transaction keep their rows in memory until the commit (RSS grew with
     # the file), one large one writes row groups to disk as it goes.
@@ -217,6 +239,7 @@ def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile
                 writer.close()
         _count_too_long(con, file, blocks, result)
         _count(con, file, parser.finish(), result)
+        _unlisted(con, file, result)
         result.lines = blocks.lines
         if writer is not None:
             con.execute(f"INSERT INTO {DATASET}.{file.feed.name} BY NAME SELECT *, "
