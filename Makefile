@@ -28,6 +28,7 @@ bench: setup
 	$(BIN)/python bench/ontrack_load.py
 	$(BIN)/python bench/kpi_build.py
 	$(BIN)/python bench/landing_parse.py
+	$(BIN)/python bench/landing_hostile.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -90,8 +90,13 @@ def _extract_landing(warehouse: Path, run_id: str, log: Callable[[str], None]):
     # Like GA4: no landing zone configured is no error; its KPIs are skipped meanwhile.
     if "landing_raw" in settings.unconfigured_sources():
         raise Skip("LANDING__BUCKET_URL is not set")
-    loads = extract(load_config(), warehouse, log=log)
-    return sum(x.rows_loaded for x in loads), f"{len(loads)} feeds"
+    feeds: list = []
+    loads = extract(load_config(), warehouse, log=log, feed_runs=feeds)
+    # A file that could not be read is quarantined and the step goes on: say so in its line.
+    lines = sum(f.quarantined_lines for f in feeds)
+    files = sum(f.quarantined_files for f in feeds)
+    bad = f"; {lines:,} lines and {files:,} files quarantined" if lines or files else ""
+    return sum(x.rows_loaded for x in loads), f"{len(loads)} feeds{bad}"
 
 
 def _transform(warehouse: Path, run_id: str, log: Callable[[str], None]):

@@ -6,6 +6,12 @@ addresses masked), its ledger row (`landing_raw._files`) and its feed's `platfor
 row written. A run killed at any point leaves every file either wholly loaded or not at all;
 the next run picks up what is left. A file that is not what its feed expects is quarantined
 whole, in the same way (its earlier rows, if any, go: the warehouse mirrors the file as it is).
+
+Failure isolation: whatever goes wrong while reading one file's bytes (its parse, its decoding,
+its values on insert: RecursionError, MemoryError, a Polars or DuckDB error…) is that file's
+fault: the file is quarantined whole with the error's class and message, recorded in the ledger
+(so no later run trips on it again), and the run goes on to the next file. Only a failure of the
+storage (or of this machine's disk) stops the run, and the file is read again next time.
 """
 
 from __future__ import annotations
@@ -23,7 +29,15 @@ import pyarrow.parquet as pq
 
 from pipelines.landing import settings
 from pipelines.landing.config import LandingConfig
-from pipelines.landing.files import BadFile, LandingFile, TextBlocks, list_feed
+from pipelines.landing.files import (
+    BadFile,
+    LandingFile,
+    StorageError,
+    TextBlocks,
+    Vanished,
+    list_feed,
+    too_long,
+)
 from pipelines.landing.jsonl import (
     METRIC_SCHEMA,
     SPLASHKIT_SCHEMA,
@@ -65,8 +79,8 @@ class FeedRun:
     replaced: int = 0
     quarantined_lines: int = 0
     quarantined_files: int = 0
+    vanished: int = 0  # listed, then gone before it was opened
     seconds: float = 0.0
-
 
 
 def open_landing(config: LandingConfig) -> Target:
@@ -114,11 +128,18 @@ def _quarantine(con: duckdb.DuckDBPyConnection, file: LandingFile,
         "path": [file.path] * len(entries),
         "line_number": [n for n, _, _ in entries],
         "reason": [r for _, r, _ in entries],
-        "raw_line": [mask_line(t, settings.QUARANTINE_LINE_CHARS) if t is not None and i < keep
-                     else None for i, (_, _, t) in enumerate(entries)],
+        "raw_line": [_kept(t) if t is not None and i < keep else None
+                     for i, (_, _, t) in enumerate(entries)],
         "quarantined_at": [now] * len(entries),
     }, schema={"feed": pl.String, "path": pl.String, "line_number": pl.Int64,
                "reason": pl.String, "raw_line": pl.String, "quarantined_at": pl.Datetime("us")}))
+
+
+def _kept(line: str) -> str:
+    """A quarantined line as stored: IP-masked, cut. Cut a little past the limit first: masking
+    a 1 MB line costs ~0.2 s; an address starting before the limit still ends within the cut."""
+    limit = settings.QUARANTINE_LINE_CHARS
+    return mask_line(line[:limit + 64], limit)
 
 
 def _forget(con: duckdb.DuckDBPyConnection, file: LandingFile) -> int:
@@ -137,6 +158,7 @@ class FileResult:
     context: int = 0
     blank: int = 0
     replaced: int = 0
+    unlisted_from: int | None = None  # the first quarantined line past QUARANTINE_ROWS_PER_FILE
     sha256: str | None = None
     reason: str | None = None  # the whole file was quarantined
 
@@ -144,19 +166,58 @@ class FileResult:
 def _count(con: duckdb.DuckDBPyConnection, file: LandingFile, parsed: Parsed,
            result: FileResult) -> None:
     """Quarantine a block's bad lines and add up its context and blank lines."""
-    _quarantine(con, file, parsed.bad, result.quarantined)
-    result.quarantined += len(parsed.bad)
+    _set_aside(con, file, parsed.bad, result)
     result.context += parsed.context
     result.blank += parsed.blank
 
 
+def _set_aside(con: duckdb.DuckDBPyConnection, file: LandingFile,
+               entries: list[tuple[int | None, str, str | None]], result: FileResult) -> None:
+    """Quarantine lines, one row each up to QUARANTINE_ROWS_PER_FILE; past it only counted (in
+    the ledger; `_unlisted` says so in one row). A file of millions of bad lines would otherwise
+    hold them all in the transaction's memory."""
+    room = max(settings.QUARANTINE_ROWS_PER_FILE - result.quarantined, 0)
+    _quarantine(con, file, entries[:room], result.quarantined)
+    if len(entries) > room:
+        first = min(n for n, _, _ in entries[room:])
+        result.unlisted_from = min(first, result.unlisted_from or first)
+    result.quarantined += len(entries)
+
+
+def _unlisted(con: duckdb.DuckDBPyConnection, file: LandingFile, result: FileResult) -> None:
+    cap = settings.QUARANTINE_ROWS_PER_FILE
+    if result.quarantined > cap:
+        _quarantine(con, file, [(result.unlisted_from, f"{result.quarantined - cap:,} more "
+                                 f"lines quarantined from here on, not listed one by one (past "
+                                 f"{cap:,} in one file; the ledger counts them)", None)], cap)
+
+
+def _count_too_long(con: duckdb.DuckDBPyConnection, file: LandingFile, blocks: TextBlocks,
+                    result: FileResult) -> None:
+    """Lines past MAX_LINE_BYTES, skipped unread: quarantined by number and length only."""
+    entries = [(number, too_long(length), None) for number, length in blocks.take_too_long()]
+    _set_aside(con, file, entries, result)
+
+
+def _unexpected(exc: BaseException) -> str:
+    """An error nobody planned for, as a quarantine reason: its class and first line, cut (and
+    IP-masked: messages may quote the file's values)."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return mask_line(f"{type(exc).__name__}: {first}".rstrip(": "), settings.REASON_CHARS)
+
+
 def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile,
                result: FileResult, spill_dir: Path) -> None:
+    if file.refused:
+        raise BadFile(file.refused)
     if not file.expected_type():
         suffixes = ", ".join(f"*{s}[.gz]" for s in file.feed.suffixes)
         raise BadFile(f"not a {file.feed.name} file: expected {suffixes}")
     parser = make_parser(file.feed)
-    blocks = TextBlocks(target, file, settings.BLOCK_BYTES)
+    json_lines = file.name.removesuffix(".gz").endswith(".jsonl")
+    blocks = TextBlocks(target, file,
+                        settings.JSON_BLOCK_BYTES if json_lines else settings.BLOCK_BYTES)
     # The rows go to a local Parquet file first, then into DuckDB in one INSERT: thousands of
     # small INSERTs in one transaction keep their rows in memory until the commit (RSS grew with
     # the file), one large one writes row groups to disk as it goes.
@@ -166,7 +227,7 @@ def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile
         try:
             for first_line, text in blocks:
                 parsed = parser.block(first_line, text)
-                result.lines = first_line + text.count("\n")
+                _count_too_long(con, file, blocks, result)
                 if parsed.rows is not None and parsed.rows.height:
                     table = parsed.rows.to_arrow()
                     writer = writer or pq.ParquetWriter(staged, table.schema)
@@ -176,7 +237,10 @@ def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile
         finally:
             if writer is not None:
                 writer.close()
+        _count_too_long(con, file, blocks, result)
         _count(con, file, parser.finish(), result)
+        _unlisted(con, file, result)
+        result.lines = blocks.lines
         if writer is not None:
             con.execute(f"INSERT INTO {DATASET}.{file.feed.name} BY NAME SELECT *, "
                         f"? AS source_file FROM read_parquet(?)", [file.path, str(staged)])
@@ -193,16 +257,21 @@ def ingest_file(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFil
         result.replaced = _forget(con, file)
         try:
             _read_into(con, target, file, result, spill_dir)
-        except OSError as exc:  # not BadFile: the storage failed, not the file
+        except Vanished:
+            raise  # nothing of it was written: the transaction is rolled back below
+        except (StorageError, OSError, duckdb.IOException) as exc:
+            # The storage (or this machine's disk) failed, not the file: stop, read it next run.
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ThothError(f"cannot read {file.path} from the landing zone: {first}; "
                              "nothing of it was loaded, the next run reads it again") from None
-        except BadFile as exc:
+        except Exception as exc:  # the file's fault, expected (BadFile) or not
+            reason = str(exc) if isinstance(exc, BadFile) else _unexpected(exc)
+            del exc  # a MemoryError's or RecursionError's frames: let them go now
             # Nothing of it is kept but the reason: start the transaction again.
             con.execute("ROLLBACK")
             con.execute("BEGIN")
-            result = FileResult(replaced=_forget(con, file), reason=str(exc))
-            _quarantine(con, file, [(None, f"whole file: {exc}", None)], 0)
+            result = FileResult(replaced=_forget(con, file), reason=reason)
+            _quarantine(con, file, [(None, f"whole file: {reason}", None)], 0)
         con.execute(
             f"INSERT OR REPLACE INTO {DATASET}.{LEDGER} BY NAME SELECT ? AS path, ? AS feed, "
             "? AS size, ? AS mtime, ? AS sha256, ? AS lines, ? AS rows, ? AS quarantined_lines, "
@@ -247,9 +316,11 @@ def _describe(file: LandingFile, result: FileResult, rewritten: bool, seconds: f
 
 
 def extract(config: LandingConfig, warehouse: Path, *, full_refresh: bool = False,
-            log: Callable[[str], None] = print, target: Target | None = None) -> list[TableLoad]:
+            log: Callable[[str], None] = print, target: Target | None = None,
+            feed_runs: list[FeedRun] | None = None) -> list[TableLoad]:
     """Ingest every file the warehouse does not hold yet, or holds in an older version;
-    `full_refresh` drops the landing tables and the ledger first and reads every file again."""
+    `full_refresh` drops the landing tables and the ledger first and reads every file again.
+    `feed_runs`, when given, receives what this run did per feed (e.g. files quarantined)."""
     target = target or open_landing(config)
     listed = list_files(target, config)  # the source is checked before the warehouse is opened
     con = open_warehouse(warehouse, memory_limit=STREAMING_MEMORY_LIMIT)
@@ -274,8 +345,14 @@ def extract(config: LandingConfig, warehouse: Path, *, full_refresh: bool = Fals
                     run.unchanged += 1
                     continue
                 begun = time.perf_counter()
-                result = ingest_file(con, target, file, run, mode, started,
-                                     warehouse.parent)
+                try:
+                    result = ingest_file(con, target, file, run, mode, started,
+                                         warehouse.parent)
+                except Vanished:
+                    run.vanished += 1
+                    log(f"landing.{file.path}: gone before it was read (deleted or renamed "
+                        "since the listing); not recorded, read if it comes back")
+                    continue
                 run.new += before is None
                 run.rewritten += before is not None
                 log(_describe(file, result, before is not None, time.perf_counter() - begun))
@@ -283,10 +360,15 @@ def extract(config: LandingConfig, warehouse: Path, *, full_refresh: bool = Fals
             load = _record(con, run, mode, started)  # also when nothing new came: checked now
             con.execute("COMMIT")
             loads.append(load)
+            if feed_runs is not None:
+                feed_runs.append(run)
+            whole = (f", {run.quarantined_files:,} files quarantined whole"
+                     if run.quarantined_files else "")
+            gone = f", {run.vanished:,} gone before read" if run.vanished else ""
             log(f"landing.{name}: {run.new:,} new files, {run.rewritten:,} rewritten, "
-                f"{run.unchanged:,} unchanged; {run.rows:,} rows loaded, "
-                f"{run.quarantined_lines:,} lines quarantined; {load.rows_total:,} rows in "
-                f"warehouse, last file {load.cursor_value or '-'}; {load.seconds:.1f} s")
+                f"{run.unchanged:,} unchanged{gone}; {run.rows:,} rows loaded, "
+                f"{run.quarantined_lines:,} lines quarantined{whole}; {load.rows_total:,} rows "
+                f"in warehouse, last file {load.cursor_value or '-'}; {load.seconds:.1f} s")
         return loads
     finally:
         con.close()
