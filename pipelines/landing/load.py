@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -150,6 +150,15 @@ def _count(con: duckdb.DuckDBPyConnection, file: LandingFile, parsed: Parsed,
     result.blank += parsed.blank
 
 
+def _parsed_blocks(parser, blocks: TextBlocks, result: FileResult) -> Iterator[Parsed]:
+    for first_line, text in blocks:
+        parsed = parser.block(first_line, text)
+        result.lines = first_line + text.count("\n")
+        yield parsed
+    # What the parser held back to the end: rows too (a request still waiting for its end).
+    yield parser.finish()
+
+
 def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile,
                result: FileResult, spill_dir: Path) -> None:
     if not file.expected_type():
@@ -164,9 +173,7 @@ def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile
         staged = Path(tmp) / "rows.parquet"
         writer: pq.ParquetWriter | None = None
         try:
-            for first_line, text in blocks:
-                parsed = parser.block(first_line, text)
-                result.lines = first_line + text.count("\n")
+            for parsed in _parsed_blocks(parser, blocks, result):
                 if parsed.rows is not None and parsed.rows.height:
                     table = parsed.rows.to_arrow()
                     writer = writer or pq.ParquetWriter(staged, table.schema)
@@ -176,7 +183,6 @@ def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile
         finally:
             if writer is not None:
                 writer.close()
-        _count(con, file, parser.finish(), result)
         if writer is not None:
             con.execute(f"INSERT INTO {DATASET}.{file.feed.name} BY NAME SELECT *, "
                         f"? AS source_file FROM read_parquet(?)", [file.path, str(staged)])

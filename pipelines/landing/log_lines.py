@@ -1,0 +1,124 @@
+"""The request lines of OnTrack's Rails-side logs, whichever prefix they carry.
+
+Three prefixes, detected line by line:
+- Doubtfire's own (every production OnTrack since 6.0: `config/environments/doubtfire_logger.rb`,
+  then `config/initializers/log_initializer.rb` from 8.0): `<Ruby Time#to_s>,<ip>,<LEVEL>: `, e.g.
+  `2024-05-02 10:15:07 +1000,unknown,INFO: `. The ip is a thread variable set in
+  `api_root.rb`'s `before` block: stale or `unknown` on a `Started` line, the client's own on a
+  line logged inside a Grape request (`Unhandled exception: …`).
+- Ruby Logger's (`I, [2024-03-11T09:00:01.123456 #4021]  INFO -- : `), with the pid.
+- none (Rails' development format).
+Then any tags (`[request-id] `, the first one kept). Messages that matter here:
+`Started GET "/api/…" for 203.0.113.9 at 2024-03-11 09:00:01 +0000` (a request),
+`Completed 200 OK in 11ms (…)` (its end, when a Rails controller served it) and Doubtfire's
+`Unhandled exception: <class>` (a 500 from `rescue_from :all`).
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from pipelines.landing.privacy import path_template_expr, truncate_ip_expr
+
+_LOGGER = r"[A-Z], \[(?P<logged_at>[^\]\s]+) #(?P<pid>\d+)\] +[A-Z]+ -- [^:]*: "
+# Time#to_s: `2024-05-02 10:15:07 +1000`, or `… UTC` for a time in UTC.
+_DOUBTFIRE = (r"(?P<df_at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [+-]\d\d:?\d\d| UTC)?),"
+              r"(?P<df_ip>[^,]*),(?P<level>[A-Z]+): ")
+PREFIX = rf"^(?:{_LOGGER}|{_DOUBTFIRE})?(?:\[(?P<tag>[^\]]*)\] )?(?:\[[^\]]*\] )*"
+
+# What makes a line a candidate: its message starts like one of the three. A candidate that then
+# does not parse is quarantined; anything else is context.
+HEAD = PREFIX + r"(?P<kind>Started [A-Z]|Completed \d|Unhandled exception)"
+HEAD_KIND = re.compile(HEAD).groupindex["kind"]
+HEAD_LITERALS = ("Started ", "Completed ", "Unhandled exception")
+
+# Grape's request loggers write the same two lines, some without `for <ip>`, some timing in
+# seconds (`Completed 422 in 1.26 s`): both are accepted.
+_STARTED = (PREFIX + r'Started (?P<method>[A-Z]+) "(?P<path>[^"]*)"(?: for (?P<ip>\S+))? at '
+            r"(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?: (?P<offset>[+-]\d\d:?\d\d|UTC))?")
+_COMPLETED = (PREFIX + r"Completed (?P<status>[1-5]\d\d)\b.*? in (?P<took>\d+(?:\.\d+)?) ?"
+              r"(?P<unit>ms|s)\b")
+_UNHANDLED = PREFIX + r"Unhandled exception:? ?(?P<exception>.*)$"
+_CLASS_NAME = r"^[A-Z][A-Za-z0-9_]*(?:::[A-Z][A-Za-z0-9_]*)*$"
+
+# The few routes Rails controllers serve (doubtfire-api config/routes.rb: file downloads), and
+# engines beside the Grape API (its Swagger docs, Devise): only these log `Completed`.
+_CONTROLLER_ROUTE = (r"^/api/submission/unit/:id/(?:portfolio|task_definitions/:id/"
+                     r"(?:download_submissions|student_pdfs))$|^/api/units/:id/all_resources$"
+                     r"|^/api/docs(?:/|$)|^/users(?:/|$)")
+
+# Pairing keys. Rails: the request id, else the pid, else "" (one process, in order).
+# Doubtfire: no id, no pid; a Completed can only belong to a controller route (`df:ctl`).
+CONTROLLER_KEY, GRAPE_KEY = "df:ctl", "df:api"
+
+
+def utc(at: pl.Expr, offset: pl.Expr) -> pl.Expr:
+    """`2024-03-11 20:00:01` and `+1100` (or `+11:00`, `UTC`, none = UTC) → naive UTC."""
+    offset = offset.str.replace("UTC", "+0000").str.replace(":", "")
+    aware = pl.concat_str(at, pl.lit(" "), offset).str.to_datetime(
+        "%Y-%m-%d %H:%M:%S %z", strict=False, time_unit="us"
+    ).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    naive = at.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
+    return pl.when(offset.is_null()).then(naive).otherwise(aware)
+
+
+def _rails_key(tag: pl.Expr, pid: pl.Expr) -> pl.Expr:
+    return pl.coalesce(pl.concat_str(pl.lit("id:"), tag), pl.concat_str(pl.lit("pid:"), pid),
+                       pl.lit(""))
+
+
+def _groups(frame: pl.DataFrame, pattern: str) -> pl.DataFrame:
+    return frame.with_columns(pl.col("line").str.extract_groups(pattern).alias("g")).unnest("g")
+
+
+def started(entries: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`Started` lines → (requests awaiting their end, unparseable lines). A request keeps its
+    raw client address (`ip_key`) in memory only, to attribute a Doubtfire 500 to it."""
+    s = _groups(entries, _STARTED)
+    doubtfire = pl.col("df_at").is_not_null()
+    path_template = path_template_expr(pl.col("path"))
+    good = s.filter(pl.col("method").is_not_null()).select(
+        "line_number",
+        key=pl.when(doubtfire).then(
+            pl.when(path_template.str.contains(_CONTROLLER_ROUTE)).then(pl.lit(CONTROLLER_KEY))
+            .otherwise(pl.lit(GRAPE_KEY))).otherwise(_rails_key(pl.col("tag"), pl.col("pid"))),
+        ip_key=pl.when(doubtfire).then(pl.col("ip")),
+        requested_at=utc(pl.col("at"), pl.col("offset")),
+        method="method",
+        path_template=path_template,
+        client_network=truncate_ip_expr(pl.col("ip")),
+        request_id="tag",
+        pid=pl.col("pid").cast(pl.Int32),
+        log_format=pl.when(doubtfire).then(pl.lit("doubtfire")).otherwise(pl.lit("rails")),
+    )
+    return good, s.filter(pl.col("method").is_null()).select("line_number", "line")
+
+
+def completed(entries: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`Completed` lines → (status and duration with their pairing key, unparseable lines)."""
+    c = _groups(entries, _COMPLETED)
+    good = c.filter(pl.col("status").is_not_null()).select(
+        "line_number", "line",
+        key=pl.when(pl.col("df_at").is_not_null()).then(pl.lit(CONTROLLER_KEY))
+        .otherwise(_rails_key(pl.col("tag"), pl.col("pid"))),
+        status=pl.col("status").cast(pl.Int16),
+        duration_ms=pl.col("took").cast(pl.Float64)
+        * pl.when(pl.col("unit") == "s").then(1000.0).otherwise(1.0),
+    )
+    return good, c.filter(pl.col("status").is_null()).select("line_number", "line")
+
+
+def unhandled(entries: pl.DataFrame) -> pl.DataFrame:
+    """Doubtfire's `Unhandled exception: <class>` lines, keyed by the failing request's client
+    address (the prefix's ip; NULL when `unknown`). Only the class is kept: never the message.
+    Under another prefix the line is not Doubtfire's: context."""
+    u = _groups(entries, _UNHANDLED).filter(pl.col("df_at").is_not_null())
+    ip = pl.col("df_ip")
+    return u.select(
+        "line_number", "line",
+        ip_key=pl.when(ip.is_not_null() & (ip != "unknown") & (ip != "")).then(ip),
+        exception_class=pl.when(pl.col("exception").str.strip_chars().str.contains(_CLASS_NAME))
+        .then(pl.col("exception").str.strip_chars()),
+    )
