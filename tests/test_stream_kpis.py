@@ -186,7 +186,7 @@ def test_demo_samples_load_and_pass_the_data_tests(tmp_path, monkeypatch):
     Raw().write(warehouse)
     lines: list[str] = []
     run_landing_demo(warehouse, tmp_path / "landing", log=lines.append)
-    assert any(line.startswith("landed 28 sample files") for line in lines)
+    assert any(line.startswith("landed 24 sample files") for line in lines)
     build(warehouse, log=lambda line: None)
     assert run_checks(warehouse, log=print)
     counts = rows(warehouse, "SELECT (SELECT count(*) FROM marts.kpi_api_health), "

@@ -16,8 +16,6 @@ Then any tags (`[request-id] `, the first one kept). Messages that matter here:
 
 from __future__ import annotations
 
-import re
-
 import polars as pl
 
 from pipelines.landing.privacy import path_template_expr, truncate_ip_expr
@@ -30,8 +28,9 @@ PREFIX = rf"^(?:{_LOGGER}|{_DOUBTFIRE})?(?:\[(?P<tag>[^\]]*)\] )?(?:\[[^\]]*\] )
 
 # What makes a line a candidate: its message starts like one of the three. A candidate that then
 # does not parse is quarantined; anything else is context.
-HEAD = PREFIX + r"(?P<kind>Started [A-Z]|Completed \d|Unhandled exception)"
-HEAD_KIND = re.compile(HEAD).groupindex["kind"]
+# (Matched without captures, which Rust's regex runs several times faster.)
+HEADS = {"Started": PREFIX + "Started [A-Z]", "Completed": PREFIX + r"Completed \d",
+         "Unhandled": PREFIX + "Unhandled exception"}
 HEAD_LITERALS = ("Started ", "Completed ", "Unhandled exception")
 
 # Grape's request loggers write the same two lines, some without `for <ip>`, some timing in
@@ -55,13 +54,15 @@ CONTROLLER_KEY, GRAPE_KEY = "df:ctl", "df:api"
 
 
 def utc(at: pl.Expr, offset: pl.Expr) -> pl.Expr:
-    """`2024-03-11 20:00:01` and `+1100` (or `+11:00`, `UTC`, none = UTC) → naive UTC."""
-    offset = offset.str.replace("UTC", "+0000").str.replace(":", "")
-    aware = pl.concat_str(at, pl.lit(" "), offset).str.to_datetime(
-        "%Y-%m-%d %H:%M:%S %z", strict=False, time_unit="us"
-    ).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    """`2024-03-11 20:00:01` and `+1100` (or `+11:00`, `UTC`, none = UTC) → naive UTC; NULL
+    when either is not one. The offset is arithmetic, not a time-zone conversion (10× faster)."""
     naive = at.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
-    return pl.when(offset.is_null()).then(naive).otherwise(aware)
+    zone = offset.str.replace("UTC", "+0000", literal=True).str.replace(":", "", literal=True)
+    minutes = (zone.str.slice(1, 2).cast(pl.Int64, strict=False) * 60
+               + zone.str.slice(3, 2).cast(pl.Int64, strict=False))
+    signed = pl.when(zone.str.starts_with("-")).then(-minutes).otherwise(minutes)
+    return (pl.when(offset.is_null()).then(naive)
+            .when(zone.str.contains(r"^[+-]\d{4}$")).then(naive - pl.duration(minutes=signed)))
 
 
 def _rails_key(tag: pl.Expr, pid: pl.Expr) -> pl.Expr:
@@ -73,27 +74,64 @@ def _groups(frame: pl.DataFrame, pattern: str) -> pl.DataFrame:
     return frame.with_columns(pl.col("line").str.extract_groups(pattern).alias("g")).unnest("g")
 
 
+def _prefix(frame: pl.DataFrame) -> pl.DataFrame:
+    """The prefix's pid and first tag (Rails), whether it is Doubtfire's. Captures are slow in
+    Rust's regex, and Polars evaluates both sides of a when/then: only the Ruby Logger or tagged
+    lines are extracted, apart."""
+    line = pl.col("line")
+    frame = frame.with_columns(doubtfire=line.str.contains(r"^\d{4}-"))  # HEAD matched it
+    ruby = ~pl.col("doubtfire") & (line.str.starts_with("[") | line.str.contains(r"^[A-Z], \["))
+    tagged = frame.filter(ruby).with_columns(
+        pid=line.str.extract(r"^[A-Z], \[[^\]\s]+ #(\d+)\]", 1),
+        tag=line.str.extract(r"^(?:[A-Z], \[[^\]]*\] +[A-Z]+ -- [^:]*: )?\[([^\]]*)\] ", 1))
+    if not tagged.height:
+        return frame.with_columns(pid=pl.lit(None, pl.String), tag=pl.lit(None, pl.String))
+    return pl.concat([tagged, frame.filter(~ruby).with_columns(
+        pid=pl.lit(None, pl.String), tag=pl.lit(None, pl.String))]).sort("line_number")
+
+
 def started(entries: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`Started` lines → (requests awaiting their end, unparseable lines). A request keeps its
-    raw client address (`ip_key`) in memory only, to attribute a Doubtfire 500 to it."""
-    s = _groups(entries, _STARTED)
-    doubtfire = pl.col("df_at").is_not_null()
-    path_template = path_template_expr(pl.col("path"))
-    good = s.filter(pl.col("method").is_not_null()).select(
+    raw client address (`ip_key`) in memory only, to attribute a Doubtfire 500 to it.
+
+    The line is checked whole by a regex without captures (fast), then cut at its spaces:
+    `GET "/path" for <ip> at <date> <time> <offset>` (Grape's variant lacks `for <ip>`). A path
+    with a space in it, which Rails never writes (it is URL-encoded), is quarantined."""
+    line = pl.col("line")
+    f = _prefix(entries).with_columns(
+        ok=line.str.contains(_STARTED),
+        w=line.str.slice(line.str.find("Started ", literal=True) + 8).str.split_exact(" ", 7),
+    ).unnest("w")
+    with_ip = pl.col("field_2") == "for"
+    quoted = pl.col("field_1")
+    f = f.with_columns(
+        path=pl.when(quoted.str.starts_with('"') & quoted.str.ends_with('"'))
+        .then(quoted.str.slice(1, quoted.str.len_bytes() - 2)),
+        ip=pl.when(with_ip).then(pl.col("field_3")),
+        requested_at=utc(
+            pl.concat_str(pl.when(with_ip).then("field_5").otherwise("field_3"), pl.lit(" "),
+                          pl.when(with_ip).then("field_6").otherwise("field_4")),
+            pl.when(with_ip).then("field_7").otherwise("field_5")),
+    )
+    good_line = (pl.col("ok") & pl.col("path").is_not_null()
+                 & pl.col("requested_at").is_not_null())
+    good = f.filter(good_line).with_columns(path_template=path_template_expr(pl.col("path")))
+    doubtfire, path_template = pl.col("doubtfire"), pl.col("path_template")
+    good = good.select(
         "line_number",
         key=pl.when(doubtfire).then(
             pl.when(path_template.str.contains(_CONTROLLER_ROUTE)).then(pl.lit(CONTROLLER_KEY))
             .otherwise(pl.lit(GRAPE_KEY))).otherwise(_rails_key(pl.col("tag"), pl.col("pid"))),
         ip_key=pl.when(doubtfire).then(pl.col("ip")),
-        requested_at=utc(pl.col("at"), pl.col("offset")),
-        method="method",
+        requested_at="requested_at",
+        method="field_0",
         path_template=path_template,
         client_network=truncate_ip_expr(pl.col("ip")),
         request_id="tag",
         pid=pl.col("pid").cast(pl.Int32),
         log_format=pl.when(doubtfire).then(pl.lit("doubtfire")).otherwise(pl.lit("rails")),
     )
-    return good, s.filter(pl.col("method").is_null()).select("line_number", "line")
+    return good, f.filter(~good_line).select("line_number", "line")
 
 
 def completed(entries: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -71,15 +71,15 @@ class RailsLogParser:
             lines.lazy().filter(line.str.contains(_JSON)),
             lines.lazy().filter(line.str.contains(nginx_log.HEAD_LITERAL, literal=True)
                                 & line.str.contains(nginx_log.HEAD)),
-            lines.lazy().filter(candidate)
-            .with_columns(kind=line.str.extract(log_lines.HEAD, log_lines.HEAD_KIND))
-            .filter(pl.col("kind").is_not_null()),
+            lines.lazy().filter(candidate).with_columns(kind=pl.coalesce(
+                pl.when(line.str.contains(head)).then(pl.lit(kind))
+                for kind, head in log_lines.HEADS.items())).filter(pl.col("kind").is_not_null()),
             lines.lazy().select(line.str.strip_chars().eq("").sum()),
         ])
-        kind = pl.col("kind").str.slice(0, 3)
-        started, bad_started = log_lines.started(entries.filter(kind == "Sta"))
-        ends, bad_ends = log_lines.completed(entries.filter(kind == "Com"))
-        failures = log_lines.unhandled(entries.filter(kind == "Unh"))
+        kind = pl.col("kind")
+        started, bad_started = log_lines.started(entries.filter(kind == "Started"))
+        ends, bad_ends = log_lines.completed(entries.filter(kind == "Completed"))
+        failures = log_lines.unhandled(entries.filter(kind == "Unhandled"))
         bad = _bad(bad_started, "unparseable Started line") + _bad(
             bad_ends, "unparseable Completed line")
 
