@@ -90,15 +90,16 @@ def test_nginx_combined_and_with_request_and_upstream_times(local, warehouse_pat
 
 
 def test_one_file_mixing_doubtfire_and_nginx_lines(local, warehouse_path):
-    mixed = [line for pair in zip(DOUBTFIRE_8_LOG.splitlines(), NGINX_LOG.splitlines() + [""] * 30)
-             for line in pair]
+    mixed = DOUBTFIRE_8_LOG.splitlines()
+    for n, line in enumerate(NGINX_LOG.splitlines()):  # between a Started and its 500, etc.
+        mixed.insert(3 + 4 * n, line)
     path = local.write(f"ontrack_logs/{DF_DAY}/mixed.log", "\n".join(mixed) + "\n")
     local.extract(warehouse_path)
     assert _requests(warehouse_path, "log_format = 'doubtfire'") == DOUBTFIRE_8_REQUESTS
     assert rows(warehouse_path, "SELECT count(*), sum(bytes) FROM landing_raw.ontrack_logs "
                                 "WHERE log_format = 'nginx'") == [(3, 5181)]
     lines, requests, context, quarantined, blank = _accounting(warehouse_path, path)
-    assert (lines, requests, quarantined) == (42, 9, 4)
+    assert (lines, requests, quarantined, blank) == (25, 9, 4, 1)
 
 
 def test_no_username_query_or_whole_address_is_stored(local, warehouse_path):
