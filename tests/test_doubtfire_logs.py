@@ -72,6 +72,12 @@ def test_doubtfire_6_multiline_backtraces_are_context_gzip_and_ipv6(local, wareh
     assert _accounting(warehouse_path, path) == (9, 3, 6, 0, 0)
 
 
+def test_crlf_line_ends_read_the_same(local, warehouse_path):
+    local.write(f"ontrack_logs/{DF_DAY}/doubtfire-api.log", DOUBTFIRE_8_LOG.replace("\n", "\r\n"))
+    local.extract(warehouse_path)
+    assert _requests(warehouse_path) == DOUBTFIRE_8_REQUESTS
+
+
 def test_nginx_combined_and_with_request_and_upstream_times(local, warehouse_path):
     combined = local.write(f"ontrack_logs/{DF_DAY}/proxy-access.log", NGINX_LOG)
     timed = local.write("ontrack_logs/2024/05/03/proxy-access.log.gz", NGINX_TIMED_LOG, gz=True)

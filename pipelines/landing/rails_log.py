@@ -61,8 +61,9 @@ class RailsLogParser:
         self.pool = pl.DataFrame(schema=_POOL)
 
     def block(self, first_line: int, text: str) -> Parsed:
-        lines = (pl.Series("line", [text]).str.split("\n").explode().to_frame()
-                 .with_row_index("line_number", offset=first_line)
+        # A log copied through Windows ends its lines in \r\n: the \r is no part of a field.
+        lines = (pl.Series("line", [text]).str.split("\n").explode().str.strip_suffix("\r")
+                 .to_frame().with_row_index("line_number", offset=first_line)
                  .with_columns(pl.col("line_number").cast(pl.Int64)))
         line = pl.col("line")
         candidate = pl.any_horizontal(line.str.contains(x, literal=True)
