@@ -116,21 +116,20 @@ def started(entries: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     good_line = (pl.col("ok") & pl.col("path").is_not_null()
                  & pl.col("requested_at").is_not_null())
     good = f.filter(good_line).with_columns(path_template=path_template_expr(pl.col("path")))
-    doubtfire, path_template = pl.col("doubtfire"), pl.col("path_template")
-    good = good.select(
+    common = {"requested_at": pl.col("requested_at"), "method": pl.col("field_0"),
+              "path_template": pl.col("path_template"),
+              "client_network": truncate_ip_expr(pl.col("ip")), "request_id": pl.col("tag"),
+              "pid": pl.col("pid").cast(pl.Int32)}
+    # Apart, not by when/then: Polars would compute both sides for every line.
+    doubtfire = good.filter(pl.col("doubtfire")).select(
         "line_number",
-        key=pl.when(doubtfire).then(
-            pl.when(path_template.str.contains(_CONTROLLER_ROUTE)).then(pl.lit(CONTROLLER_KEY))
-            .otherwise(pl.lit(GRAPE_KEY))).otherwise(_rails_key(pl.col("tag"), pl.col("pid"))),
-        ip_key=pl.when(doubtfire).then(pl.col("ip")),
-        requested_at="requested_at",
-        method="field_0",
-        path_template=path_template,
-        client_network=truncate_ip_expr(pl.col("ip")),
-        request_id="tag",
-        pid=pl.col("pid").cast(pl.Int32),
-        log_format=pl.when(doubtfire).then(pl.lit("doubtfire")).otherwise(pl.lit("rails")),
-    )
+        key=pl.when(pl.col("path_template").str.contains(_CONTROLLER_ROUTE))
+        .then(pl.lit(CONTROLLER_KEY)).otherwise(pl.lit(GRAPE_KEY)),
+        ip_key="ip", **common, log_format=pl.lit("doubtfire"))
+    rails = good.filter(~pl.col("doubtfire")).select(
+        "line_number", key=_rails_key(pl.col("tag"), pl.col("pid")),
+        ip_key=pl.lit(None, pl.String), **common, log_format=pl.lit("rails"))
+    good = pl.concat([doubtfire, rails]) if rails.height else doubtfire
     return good, f.filter(~good_line).select("line_number", "line")
 
 

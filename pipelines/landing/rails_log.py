@@ -102,8 +102,7 @@ class RailsLogParser:
         # Every line is blank, quarantined, a row's own line (a Started, whenever its row is
         # stored), or context — a paired end line included: its request's row holds what it said.
         context = lines.height - blank.item() - len(bad) - started.height - direct
-        return Parsed(pl.concat(rows).sort("line_number"), bad, context=context,
-                      blank=blank.item())
+        return Parsed(pl.concat(rows), bad, context=context, blank=blank.item())
 
     def _complete(self, ends: pl.DataFrame, bad: list) -> pl.DataFrame:
         """Requests ended by a `Completed`: its status and duration on the request's row."""
@@ -153,4 +152,4 @@ class RailsLogParser:
     def finish(self) -> Parsed:
         """Requests still waiting at the end of the file: stored with what is known (a Grape
         request's status is never known; a Rails request cut off by a crash or a rotation)."""
-        return Parsed(conform(self._expire(1 << 62)).sort("line_number"))
+        return Parsed(conform(self._expire(1 << 62)))
