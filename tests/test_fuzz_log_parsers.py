@@ -9,7 +9,7 @@ import json
 import re
 
 import polars as pl
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipelines.landing.jsonl import (
@@ -96,6 +96,7 @@ def _check_accounting(lines, rows, bad, context, blank):
 
 @FUZZ
 @given(st.lists(log_line, min_size=1, max_size=40), st.lists(st.integers(0, 40), max_size=6))
+@example(['{"x" - y [02/May/2024:10:15:07 +1000] "GET / HTTP/1.1" 200 1 "-" "-"'], [])  # JSON?
 def test_ontrack_log_parser_accounts_for_every_line(lines, cuts):
     rows, bad, context, blank = _run(RailsLogParser(), lines, cuts)
     _check_accounting(lines, rows, bad, context, blank)

@@ -71,7 +71,8 @@ class RailsLogParser:
         json_lines, nginx_lines, entries, blank = pl.collect_all([
             lines.lazy().filter(line.str.contains(_JSON)),
             lines.lazy().filter(line.str.contains(nginx_log.HEAD_LITERAL, literal=True)
-                                & line.str.contains(nginx_log.HEAD)),
+                                & line.str.contains(nginx_log.HEAD)
+                                & ~line.str.contains(_JSON)),  # each line read one way
             lines.lazy().filter(candidate).with_columns(kind=pl.coalesce(
                 pl.when(line.str.contains(head)).then(pl.lit(kind))
                 for kind, head in log_lines.HEADS.items())).filter(pl.col("kind").is_not_null()),
