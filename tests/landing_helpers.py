@@ -81,13 +81,141 @@ BAD_LOG = "\n".join([
     _rails(4023, "dddddddd", "12:00:01.000000", "Completed 200 OK in 3ms"),  # no Started
     '{"method": "GET", "path": "/api/x", "status": 200',  # cut-off JSON
     _rails(4024, "eeeeeeee", "12:00:02.000000", 'Started GET "/api/units/2" for 203.0.113.6 '
-           "at 2024-03-11 12:00:02 +0000"),  # never completed
+           "at 2024-03-11 12:00:02 +0000"),  # never completed: a request of unknown status
 ]) + "\n"
 BAD_LOG_QUARANTINE = [
     (2, "unparseable Started line"),
     (4, "Completed without its Started"),
     (5, "not JSON: Expecting ',' delimiter"),
-    (6, "Started without its Completed"),
+]
+
+# Production Doubtfire (doubtfire-api 8.0.x, config/initializers/log_initializer.rb):
+# "#{timestamp},#{remote_ip},#{severity}: #{msg}" with newlines in a message written as `\n`.
+# The ip field is a thread variable set by api_root.rb's `before`: stale on a Started line.
+DF_DAY = "2024/05/02"
+
+
+def _df(at: str, ip: str, level: str, message: str, offset: str = "+1000") -> str:
+    return f"2024-05-02 {at} {offset},{ip},{level}: {message}"
+
+
+def _started(method: str, path: str, ip: str, at: str, offset: str = "+1000") -> str:
+    return f'Started {method} "{path}" for {ip} at 2024-05-02 {at} {offset}'
+
+
+DOUBTFIRE_8_LOG = "\n".join([
+    _df("10:15:07", "unknown", "INFO", _started("GET", "/api/units/7", "198.51.100.4",
+                                                "10:15:07")),
+    _df("10:15:07", "198.51.100.4", "INFO", _started("POST", "/api/auth", "203.0.113.50",
+                                                     "10:15:07")),
+    _df("10:15:07", "203.0.113.50", "INFO", "Authenticate jsmith from 203.0.113.50"),
+    _df("10:15:08", "203.0.113.50", "INFO", _started(
+        "PUT", "/api/projects/55/task_def_id/12?trigger=ready", "192.0.2.77", "10:15:08")),
+    _df("10:15:08", "192.0.2.77", "INFO", _started("GET", "/api/units/7/tasks",
+                                                   "198.51.100.4", "10:15:08")),
+    _df("10:15:08", "192.0.2.77", "INFO", "jsmith assessing task 511470 to ready_for_feedback"),
+    # The 500: after another client's Started; its prefix ip is the failing request's client.
+    _df("10:15:09", "192.0.2.77", "ERROR", "Unhandled exception: NoMethodError"),
+    _df("10:15:09", "192.0.2.77", "ERROR",
+        "#<NoMethodError: undefined method `name' for nil:NilClass (jsmith@example.edu)>"),
+    _df("10:15:09", "192.0.2.77", "ERROR",
+        r"/doubtfire/app/api/tasks_api.rb:140:in `block (2 levels) in <class:TasksApi>'\n"
+        r"/usr/local/bundle/gems/grape-2.0.0/lib/grape/endpoint.rb:58:in `call'"),
+    # A controller route (config/routes.rb): Processing, Parameters, Completed — with a Grape
+    # request from someone else in between.
+    _df("10:16:00", "192.0.2.77", "INFO", _started(
+        "GET", "/api/submission/unit/3/portfolio?auth_token=abc&username=jsmith",
+        "203.0.113.50", "10:16:00")),
+    _df("10:16:00", "192.0.2.77", "INFO", _started("GET", "/api/units/3", "198.51.100.4",
+                                                   "10:16:00")),
+    _df("10:16:00", "198.51.100.4", "INFO",
+        "Processing by PortfolioDownloadsController#index as HTML"),
+    _df("10:16:00", "198.51.100.4", "INFO",
+        '  Parameters: {"auth_token"=>"[FILTERED]", "username"=>"jsmith", "id"=>"3"}'),
+    _df("10:16:01", "198.51.100.4", "INFO",
+        "Completed 200 OK in 151ms (Views: 0.2ms | ActiveRecord: 12.3ms | Allocations: 20567)"),
+    _df("10:20:00", "unknown", "INFO", "creating pdf for task 511470"),
+    "tput: No value for $TERM and no -T specified",
+    "",
+    _df("10:21:00", "unknown", "INFO", "Login jsmith from 203.0.113.50"),
+    _df("10:22:00", "unknown", "ERROR", "Unhandled exception: RuntimeError"),
+    _df("10:23:00", "unknown", "INFO", "Completed 200 OK in 3ms"),
+    _df("10:24:00", "unknown", "INFO",
+        "Started GET /api/units/9?username=jsmith for 203.0.113.51"),
+]) + "\n"
+DOUBTFIRE_8_REQUESTS = [  # requested_at (UTC), method, path_template, status, duration, class
+    ("2024-05-02 00:15:07", "POST", "/api/auth", None, None, None),
+    ("2024-05-02 00:15:07", "GET", "/api/units/:id", None, None, None),
+    ("2024-05-02 00:15:08", "PUT", "/api/projects/:id/task_def_id/:id", 500, None,
+     "NoMethodError"),
+    ("2024-05-02 00:15:08", "GET", "/api/units/:id/tasks", None, None, None),
+    ("2024-05-02 00:16:00", "GET", "/api/submission/unit/:id/portfolio", 200, 151.0, None),
+    ("2024-05-02 00:16:00", "GET", "/api/units/:id", None, None, None),
+]
+DOUBTFIRE_8_QUARANTINE = [
+    (19, "Unhandled exception without its Started (client address unknown)"),
+    (20, "Completed without its Started"),
+    (21, "unparseable Started line"),
+]
+# lines, rows, context, quarantined, blank
+DOUBTFIRE_8_ACCOUNTING = (21, 6, 11, 3, 1)
+
+# doubtfire-api 6.x/7.x (config/environments/doubtfire_logger.rb): the same prefix, messages
+# unescaped, so an exception's inspect and backtrace run over several physical lines. A server
+# in UTC: Time#to_s gives +0000.
+DOUBTFIRE_6_LOG = "\n".join([
+    _df("00:30:00", "unknown", "INFO", _started("GET", "/api/projects", "192.0.2.10",
+                                                "00:30:00", "+0000"), "+0000"),
+    _df("00:30:01", "192.0.2.10", "INFO", _started("POST", "/api/projects/9/task_def_id/4/"
+                                                   "submission", "192.0.2.10", "00:30:01",
+                                                   "+0000"), "+0000"),
+    _df("00:30:02", "192.0.2.10", "ERROR",
+        "Unhandled exception: ActiveRecord::StatementInvalid", "+0000"),
+    _df("00:30:02", "192.0.2.10", "ERROR", "#<ActiveRecord::StatementInvalid: Mysql2::Error: "
+        "Deadlock found", "+0000"),
+    "when trying to get lock; try restarting transaction>",
+    _df("00:30:02", "192.0.2.10", "ERROR", "/doubtfire/app/models/project.rb:10:in `submit'",
+        "+0000"),
+    "/usr/local/bundle/gems/grape-1.6.0/lib/grape/endpoint.rb:58:in `call'",
+    "/usr/local/bundle/gems/grape-1.6.0/lib/grape/endpoint.rb:58:in `block in generate_api'",
+    _df("00:30:05", "192.0.2.10", "INFO", _started("GET", "/api/units/12", "2001:db8:5:6::9",
+                                                   "00:30:05", "+0000"), "+0000"),
+]) + "\n"
+DOUBTFIRE_6_REQUESTS = [
+    ("2024-05-02 00:30:00", "GET", "/api/projects", None, None, None),
+    ("2024-05-02 00:30:01", "POST", "/api/projects/:id/task_def_id/:id/submission", 500, None,
+     "ActiveRecord::StatementInvalid"),
+    ("2024-05-02 00:30:05", "GET", "/api/units/:id", None, None, None),
+]
+
+# nginx's default `combined` (doubtfire-deploy's proxy has no log_format), then the same with
+# `$request_time $upstream_response_time` appended.
+NGINX_LOG = "\n".join([
+    '203.0.113.50 - - [02/May/2024:10:15:07 +1000] "GET /api/units/7 HTTP/1.1" 200 5120 '
+    '"https://ontrack.example.edu/home" "Mozilla/5.0 (X11; Linux x86_64)"',
+    '192.0.2.77 - jsmith [02/May/2024:10:15:09 +1000] "PUT /api/projects/55/task_def_id/12'
+    '?trigger=ready HTTP/1.1" 500 61 "-" "Mozilla/5.0"',
+    '198.51.100.4 - - [02/May/2024:10:15:10 +1000] "GET /home HTTP/2.0" 304 0 "-" "Mozilla/5.0"',
+    r'198.51.100.99 - - [02/May/2024:10:15:11 +1000] "\x16\x03\x01\x00\xCA\x01" 400 157 "-" "-"',
+]) + "\n"
+NGINX_TIMED_LOG = "\n".join([
+    '203.0.113.50 - - [03/May/2024:09:00:00 +1000] "GET /api/units/7 HTTP/1.1" 200 5120 "-" '
+    '"Mozilla/5.0" 0.045 0.044',
+    '2001:db8:5:6::9 - - [03/May/2024:09:00:01 +1000] "GET /api/units/7/tasks HTTP/1.1" 404 31 '
+    '"-" "curl/8.5.0" 0.003 0.002',
+    '203.0.113.50 - - [03/May/2024:09:00:02 +1000] "POST /api/auth HTTP/1.1" 502 157 "-" '
+    '"Mozilla/5.0" 0.030 0.010, 0.020',
+    '198.51.100.4 - - [03/May/2024:09:00:03 +1000] "GET /api/units/7 HTTP/1.1" 301 169 "-" '
+    '"-" "203.0.113.1" 0.000 -',
+]) + "\n"
+NGINX_REQUESTS = [  # requested_at, method, path_template, status, bytes, duration, upstream
+    ("2024-05-02 00:15:07", "GET", "/api/units/:id", 200, 5120, None, None),
+    ("2024-05-02 00:15:09", "PUT", "/api/projects/:id/task_def_id/:id", 500, 61, None, None),
+    ("2024-05-02 00:15:10", "GET", "/home", 304, 0, None, None),
+    ("2024-05-02 23:00:00", "GET", "/api/units/:id", 200, 5120, 45.0, 44.0),
+    ("2024-05-02 23:00:01", "GET", "/api/units/:id/tasks", 404, 31, 3.0, 2.0),
+    ("2024-05-02 23:00:02", "POST", "/api/auth", 502, 157, 30.0, 30.0),
+    ("2024-05-02 23:00:03", "GET", "/api/units/:id", 301, 169, 0.0, None),
 ]
 
 METRICS = [

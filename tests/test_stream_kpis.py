@@ -8,7 +8,15 @@ from pathlib import Path
 import duckdb
 import pytest
 from kpi_fixtures import PSEUDONYM_KEY, Raw
-from landing_helpers import local_landing, rows, write_sample
+from landing_helpers import (
+    DF_DAY,
+    DOUBTFIRE_6_LOG,
+    DOUBTFIRE_8_LOG,
+    NGINX_LOG,
+    local_landing,
+    rows,
+    write_sample,
+)
 from publish_helpers import manifest, target_for
 
 from transforms.build import build
@@ -34,18 +42,62 @@ def warehouse(tmp_path_factory) -> Path:
 
 
 def test_api_health_per_day_and_path_template(warehouse):
-    assert rows(warehouse, "SELECT CAST(day AS VARCHAR), path_template, requests, server_errors, "
-                           "client_errors, round(error_rate, 6), p50_ms, round(p95_ms, 6) "
+    assert rows(warehouse, "SELECT CAST(day AS VARCHAR), path_template, source, requests, "
+                           "requests_with_status, server_errors, client_errors, "
+                           "round(error_rate, 6), requests_timed, p50_ms, round(p95_ms, 6) "
                            "FROM marts.kpi_api_health ORDER BY path_template") == [
-        ("2024-03-11", "/api/auth/method", 1, 0, 0, 0.0, 5.0, 5.0),
-        ("2024-03-11", "/api/projects/:id/task_def_id/:id/submission", 1, 1, 0, 1.0, 250.0,
-         250.0),
-        ("2024-03-11", "/api/tasks/:id/comments", 1, 0, 0, 0.0, 30.0, 30.0),
-        ("2024-03-11", "/api/tasks/:id/pdf", 1, 0, 0, 0.0, 7.0, 7.0),
+        ("2024-03-11", "/api/auth/method", "rails", 1, 1, 0, 0, 0.0, 1, 5.0, 5.0),
+        ("2024-03-11", "/api/projects/:id/task_def_id/:id/submission", "rails", 1, 1, 1, 0, 1.0,
+         1, 250.0, 250.0),
+        ("2024-03-11", "/api/tasks/:id/comments", "rails", 1, 1, 0, 0, 0.0, 1, 30.0, 30.0),
+        ("2024-03-11", "/api/tasks/:id/pdf", "rails", 1, 1, 0, 0, 0.0, 1, 7.0, 7.0),
         # 404s are client errors, not in the error rate; p95 of [2, 4] = 2 + 0.95 × 2.
-        ("2024-03-11", "/api/units/:id", 2, 0, 2, 0.0, 3.0, 3.9),
+        ("2024-03-11", "/api/units/:id", "rails", 2, 2, 0, 2, 0.0, 2, 3.0, 3.9),
         # Rails 200 in 11 ms, lograge 200 in 20 ms and 503 in 100 ms: p95 = 20 + 0.9 × 80.
-        ("2024-03-11", "/api/units/:id/tasks", 3, 1, 0, 0.333333, 20.0, 92.0),
+        ("2024-03-11", "/api/units/:id/tasks", "rails", 3, 3, 1, 0, 0.333333, 3, 20.0, 92.0),
+    ]
+
+
+@pytest.fixture(scope="module")
+def production_logs(tmp_path_factory) -> Path:
+    """Production-format logs: 2 May (UTC) from Doubtfire's log alone (8.0.x and 6.x), 4 May
+    from Doubtfire's log and nginx's access log both."""
+    root = tmp_path_factory.mktemp("production-logs")
+    warehouse = root / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRANSFORMS__PSEUDONYM_KEY", PSEUDONYM_KEY)
+        Raw().write(warehouse)
+        landing = local_landing(root / "landing")
+        landing.write(f"ontrack_logs/{DF_DAY}/doubtfire-api.log", DOUBTFIRE_8_LOG)
+        landing.write(f"ontrack_logs/{DF_DAY}/doubtfire-api-6.log", DOUBTFIRE_6_LOG)
+        landing.write("ontrack_logs/2024/05/04/doubtfire-api.log",
+                      DOUBTFIRE_8_LOG.replace("2024-05-02", "2024-05-04"))
+        landing.write("ontrack_logs/2024/05/04/proxy-access.log",
+                      NGINX_LOG.replace("02/May/2024", "04/May/2024"))
+        landing.extract(warehouse)
+        build(warehouse, log=lambda line: None)
+        assert run_checks(warehouse, log=print)  # the data tests hold on a Rails-only day
+    return warehouse
+
+
+def test_api_health_counts_each_request_once_and_says_what_it_cannot_know(production_logs):
+    assert rows(production_logs, "SELECT CAST(day AS VARCHAR), path_template, source, requests, "
+                                 "requests_with_status, server_errors, client_errors, "
+                                 "error_rate, requests_timed, p50_ms FROM marts.kpi_api_health "
+                                 "ORDER BY day, path_template") == [
+        # Doubtfire alone: every Started counted; Grape's statuses unknown (client_errors
+        # NULL), its 500s known from the unhandled exceptions; the download's Completed timed.
+        ("2024-05-02", "/api/auth", "rails", 1, 0, 0, None, 0.0, 0, None),
+        ("2024-05-02", "/api/projects", "rails", 1, 0, 0, None, 0.0, 0, None),
+        ("2024-05-02", "/api/projects/:id/task_def_id/:id", "rails", 1, 1, 1, 0, 1.0, 0, None),
+        ("2024-05-02", "/api/projects/:id/task_def_id/:id/submission", "rails", 1, 1, 1, 0, 1.0,
+         0, None),
+        ("2024-05-02", "/api/submission/unit/:id/portfolio", "rails", 1, 1, 0, 0, 0.0, 1, 151.0),
+        ("2024-05-02", "/api/units/:id", "rails", 3, 0, 0, None, 0.0, 0, None),
+        ("2024-05-02", "/api/units/:id/tasks", "rails", 1, 0, 0, None, 0.0, 0, None),
+        # nginx and Doubtfire both: nginx's rows alone (its /home is no API request).
+        ("2024-05-04", "/api/projects/:id/task_def_id/:id", "nginx", 1, 1, 1, 0, 1.0, 0, None),
+        ("2024-05-04", "/api/units/:id", "nginx", 1, 1, 0, 0, 0.0, 0, None),
     ]
 
 
@@ -134,7 +186,7 @@ def test_demo_samples_load_and_pass_the_data_tests(tmp_path, monkeypatch):
     Raw().write(warehouse)
     lines: list[str] = []
     run_landing_demo(warehouse, tmp_path / "landing", log=lines.append)
-    assert any(line.startswith("landed 28 sample files") for line in lines)
+    assert any(line.startswith("landed 24 sample files") for line in lines)
     build(warehouse, log=lambda line: None)
     assert run_checks(warehouse, log=print)
     counts = rows(warehouse, "SELECT (SELECT count(*) FROM marts.kpi_api_health), "

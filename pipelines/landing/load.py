@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -207,6 +207,18 @@ def _unexpected(exc: BaseException) -> str:
     return mask_line(f"{type(exc).__name__}: {first}".rstrip(": "), settings.REASON_CHARS)
 
 
+def _parsed_blocks(con: duckdb.DuckDBPyConnection, file: LandingFile, parser,
+                   blocks: TextBlocks, result: FileResult) -> Iterator[Parsed]:
+    """Each block parsed, then what the parser held back to the end (rows too: a request still
+    waiting for its end); lines too long to read are set aside as they are met."""
+    for first_line, text in blocks:
+        parsed = parser.block(first_line, text)
+        _count_too_long(con, file, blocks, result)
+        yield parsed
+    _count_too_long(con, file, blocks, result)
+    yield parser.finish()
+
+
 def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile,
                result: FileResult, spill_dir: Path) -> None:
     if file.refused:
@@ -225,9 +237,7 @@ def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile
         staged = Path(tmp) / "rows.parquet"
         writer: pq.ParquetWriter | None = None
         try:
-            for first_line, text in blocks:
-                parsed = parser.block(first_line, text)
-                _count_too_long(con, file, blocks, result)
+            for parsed in _parsed_blocks(con, file, parser, blocks, result):
                 if parsed.rows is not None and parsed.rows.height:
                     table = parsed.rows.to_arrow()
                     writer = writer or pq.ParquetWriter(staged, table.schema)
@@ -237,8 +247,6 @@ def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile
         finally:
             if writer is not None:
                 writer.close()
-        _count_too_long(con, file, blocks, result)
-        _count(con, file, parser.finish(), result)
         _unlisted(con, file, result)
         result.lines = blocks.lines
         if writer is not None:

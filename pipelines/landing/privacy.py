@@ -56,9 +56,11 @@ def truncate_ip(value: str | None) -> str | None:
 
 def truncate_ip_expr(ip: pl.Expr) -> pl.Expr:
     """truncate_ip, vectorised: IPv4 by a regex, the rare rest (IPv6, junk) one by one."""
-    v4 = ip.str.extract(r"^(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}$", 1)
-    other = ip.map_elements(truncate_ip, return_dtype=pl.String, skip_nulls=True)
-    return pl.when(v4.is_not_null()).then(v4 + ".0/24").otherwise(other)
+    # Matching without captures, and Python only for the rows that are not IPv4: both ~10×.
+    v4 = ip.str.contains(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
+    other = pl.when(~v4).then(ip).map_elements(truncate_ip, return_dtype=pl.String,
+                                                skip_nulls=True)
+    return pl.when(v4).then(ip.str.replace(r"\.\d{1,3}$", ".0/24")).otherwise(other)
 
 
 _IPV4 = re.compile(r"(?<![\d.])(\d{1,3}\.\d{1,3}\.\d{1,3})\.\d{1,3}(?![\d.])")
@@ -76,3 +78,20 @@ def mask_line(line: str, limit: int) -> str:
     masked = _IPV4.sub(lambda m: f"{m[1]}.0/24", line)
     masked = _IPV6.sub(_mask_v6, masked)
     return masked[:limit]
+
+
+# What a quarantined log line may still hold of a person, beyond its addresses (load.py masks
+# those): a query string (tokens, search terms, a username parameter), nginx's $remote_user, the
+# names Doubtfire logs (`Authenticate jsmith from …`, `Login …`, `jsmith assessing task …`).
+_QUERY = re.compile(r"\?[^\s\"]*")
+_NGINX_USER = re.compile(r"^(\S+ - )(?!- )\S+( \[)")
+_NAMED = re.compile(r"\b(Authenticated?|Login) \S+ from\b")
+_ASSESSOR = re.compile(r"(: )\S+( assessing task)")
+
+
+def scrub_line(line: str) -> str:
+    """A log line to keep in quarantine, without the people in it (addresses: see mask_line)."""
+    line = _QUERY.sub("?…", line)
+    line = _NGINX_USER.sub(r"\1…\2", line)
+    line = _NAMED.sub(r"\1 … from", line)
+    return _ASSESSOR.sub(r"\1…\2", line)

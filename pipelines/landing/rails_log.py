@@ -1,158 +1,156 @@
-"""OnTrack's Rails request logs → one row per request, vectorised with Polars a block at a time.
+"""OnTrack's logs (the `ontrack_logs` feed) → one row per request, a block at a time with Polars.
 
-Two formats, detected line by line (a file may hold both):
-- Rails' own multi-line entries: `Started GET "/api/…" for 203.0.113.9 at 2024-03-11 09:00:01
-  +0000`, then `Processing by …`, `Parameters: …`, and `Completed 200 OK in 11ms (…)`, with or
-  without Logger's `I, [2024-03-11T09:00:01.123456 #4021]  INFO -- : ` prefix and tags such as
-  `[request-uuid] `. Several processes write to one file, so entries interleave: a `Completed`
-  is paired with its own `Started` by the request id (the first tag), else by the pid, else (an
-  untagged single-process log) by order — always the latest unpaired `Started` with the same key
-  before it, never the adjacent line. The request's time is the `Started` line's (its offset
-  converted to UTC; none = UTC), the status and duration the `Completed` line's.
-- lograge-style JSON, one request a line (`{"method": …, "path": …, "status": …, …}`).
+The format is detected line by line, so one file may mix them:
+- Doubtfire's production log (`<Time#to_s>,<ip>,<LEVEL>: <message>`, log_lines.py): every
+  `Started` is a request. Grape requests (nearly all of OnTrack) log nothing else, so their
+  status stays NULL, except a 500: an `Unhandled exception: <class>` line is attributed to the
+  latest earlier unattributed `Started` from the same client address (its prefix's ip is the
+  failing request's; the `for <ip>` of a Started is the client's). The few Rails controller
+  routes (downloads) log `Completed <status> … in <n>ms`, paired with the latest earlier
+  unpaired `Started` of a controller route (log_lines.py lists them, from `config/routes.rb`).
+- Rails' multi-line entries behind Logger's prefix (pid) and tags (request id), or bare: a
+  `Completed` is paired by request id, else pid, else order with the latest unpaired `Started`
+  of the same key. Entries interleave; pairing never uses adjacency.
+- lograge JSON lines, and nginx access lines (nginx_log.py): a row each.
+Everything else (Processing, Parameters, SQL, backtraces, cron and Sidekiq messages, shell noise,
+lines naming people) is context: counted, never stored. Unparseable request lines, a `Completed`
+or `Unhandled exception` with no request to belong to, are quarantined (names and query strings
+scrubbed). Per file: lines = rows + context + quarantined + blank.
 
-Other Rails lines (Processing, Parameters, Rendered, SQL, stack traces) are context, not rows. A
-`Started` or `Completed` line that does not parse, a `Completed` with no `Started`, and a
-`Started` still unpaired when the file ends are quarantined with their line numbers.
+Heuristics and their limits: Doubtfire's log has no request id and no pid, so a 500 from a
+client with two requests in flight goes to the later one, and two concurrent downloads may swap
+statuses. A request waits for its end at most PAIRING_WINDOW_LINES lines; then it is stored with
+what is known (status NULL), and an end arriving later is quarantined as without its Started.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from pipelines.landing import log_lines, nginx_log
 from pipelines.landing.jsonl import REQUEST_SCHEMA, lograge_row, parse_object_lines
+from pipelines.landing.pairing import match_latest
 from pipelines.landing.parsed import Parsed
-from pipelines.landing.privacy import path_template_expr, truncate_ip_expr
+from pipelines.landing.privacy import path_template_expr, scrub_line, truncate_ip_expr
+from pipelines.landing.request_rows import conform
 
-# Logger's prefix (`I, [time #pid]  INFO -- progname: `), optional; then any tags, the first
-# one kept (`config.log_tags = [:request_id]` makes it the request id).
-_PREFIX = (r"^(?:[A-Z], \[(?P<logged_at>[^\]\s]+) #(?P<pid>\d+)\] +[A-Z]+ -- [^:]*: )?"
-           r"(?:\[(?P<tag>[^\]]*)\] )?(?:\[[^\]]*\] )*")
-_HEAD = _PREFIX + r"(?P<kind>Started|Completed) "
-# Grape's request loggers write the same two lines, some without `for <ip>`, some timing in
-# seconds (`Completed 422 in 1.26 s`): both are accepted.
-_STARTED = (_PREFIX + r'Started (?P<method>[A-Z]+) "(?P<path>[^"]*)"(?: for (?P<ip>\S+))? at '
-            r"(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?: (?P<offset>[+-]\d\d:?\d\d|UTC))?")
-_COMPLETED = (_PREFIX + r"Completed (?P<status>[1-5]\d\d)\b.*? in (?P<took>\d+(?:\.\d+)?) ?"
-              r"(?P<unit>ms|s)\b")
+# How long (in lines) a request waits for its Completed or Unhandled exception. A Grape request
+# in Doubtfire's log never gets one, so this also bounds what is held in memory; 50,000 lines is
+# minutes of a busy OnTrack, longer than nginx lets a request run (proxy_read_timeout 90 s).
+PAIRING_WINDOW_LINES = 50_000
+
 # lograge JSON, possibly behind Logger's prefix.
 _JSON = r"^(?:[A-Z], \[[^\]]*\] +[A-Z]+ -- [^:]*: )?\s*\{"
 
-_STARTED_COLUMNS = {"line_number": pl.Int64, "key": pl.String, "requested_at": pl.Datetime("us"),
-                    "method": pl.String, "path_template": pl.String,
-                    "client_network": pl.String, "request_id": pl.String, "pid": pl.Int32,
-                    "line": pl.String}
+_POOL = {"line_number": pl.Int64, "key": pl.String, "ip_key": pl.String,
+         "requested_at": pl.Datetime("us"), "method": pl.String, "path_template": pl.String,
+         "client_network": pl.String, "request_id": pl.String, "pid": pl.Int32,
+         "log_format": pl.String}
 
 
-def _key(tag: pl.Expr, pid: pl.Expr) -> pl.Expr:
-    """What pairs a Started with its Completed: the request id, else the pid, else nothing."""
-    return pl.coalesce(pl.concat_str(pl.lit("id:"), tag), pl.concat_str(pl.lit("pid:"), pid),
-                       pl.lit(""))
-
-
-def _utc(at: pl.Expr, offset: pl.Expr) -> pl.Expr:
-    offset = offset.str.replace("UTC", "+0000").str.replace(":", "")
-    aware = pl.concat_str(at, pl.lit(" "), offset).str.to_datetime(
-        "%Y-%m-%d %H:%M:%S %z", strict=False, time_unit="us"
-    ).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-    naive = at.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
-    return pl.when(offset.is_null()).then(naive).otherwise(aware)
+def _bad(frame: pl.DataFrame, reason: str) -> list[tuple[int, str, str]]:
+    return [(n, reason, scrub_line(line))
+            for n, line in frame.select("line_number", "line").iter_rows()]
 
 
 class RailsLogParser:
-    """One file's blocks in order (`block`), then `finish`. Unpaired `Started` entries are
-    carried from block to block: a request's lines may straddle a block boundary."""
+    """One file's blocks in order (`block`), then `finish`. Requests still waiting for their end
+    are carried from block to block: a request's lines may straddle a block boundary."""
 
     def __init__(self) -> None:
-        self.carry = pl.DataFrame(schema=_STARTED_COLUMNS)
+        self.pool = pl.DataFrame(schema=_POOL)
 
     def block(self, first_line: int, text: str) -> Parsed:
-        lines = (pl.Series("line", [text]).str.split("\n").explode().to_frame()
-                 .with_row_index("line_number", offset=first_line)
+        # A log copied through Windows ends its lines in \r\n: the \r is no part of a field.
+        lines = (pl.Series("line", [text]).str.split("\n").explode().str.strip_suffix("\r")
+                 .to_frame().with_row_index("line_number", offset=first_line)
                  .with_columns(pl.col("line_number").cast(pl.Int64)))
-        json_lines, entries = pl.collect_all([
-            lines.lazy().filter(pl.col("line").str.contains(_JSON)),
-            lines.lazy().filter(pl.col("line").str.contains("Started ", literal=True)
-                                | pl.col("line").str.contains("Completed ", literal=True))
-            .with_columns(kind=pl.col("line").str.extract(_HEAD, 4))
-            .filter(pl.col("kind").is_not_null()),
+        line = pl.col("line")
+        candidate = pl.any_horizontal(line.str.contains(x, literal=True)
+                                      for x in log_lines.HEAD_LITERALS)
+        json_lines, nginx_lines, entries, blank = pl.collect_all([
+            lines.lazy().filter(line.str.contains(_JSON)),
+            lines.lazy().filter(line.str.contains(nginx_log.HEAD_LITERAL, literal=True)
+                                & line.str.contains(nginx_log.HEAD)
+                                & ~line.str.contains(_JSON)),  # each line read one way
+            lines.lazy().filter(candidate).with_columns(kind=pl.coalesce(
+                pl.when(line.str.contains(head)).then(pl.lit(kind))
+                for kind, head in log_lines.HEADS.items())).filter(pl.col("kind").is_not_null()),
+            lines.lazy().select(line.str.strip_chars().eq("").sum()),
         ])
-        bad: list[tuple[int, str, str]] = []
-        started, completed = self._split(entries, bad)
-        rows, paired = self._pair(started, completed, bad)
-        blank = int(lines.get_column("line").str.strip_chars().eq("").sum())
-        # A paired Completed belongs to its request's row; every other line that is neither a
-        # request, JSON nor blank is context (Processing, Parameters, SQL, stack traces).
-        context = lines.height - blank - json_lines.height - entries.height + paired
+        kind = pl.col("kind")
+        started, bad_started = log_lines.started(entries.filter(kind == "Started"))
+        ends, bad_ends = log_lines.completed(entries.filter(kind == "Completed"))
+        failures = log_lines.unhandled(entries.filter(kind == "Unhandled"))
+        bad = _bad(bad_started, "unparseable Started line") + _bad(
+            bad_ends, "unparseable Completed line")
+
+        self.pool = pl.concat([self.pool, started])
+        done = [self._complete(ends, bad), self._fail(failures, bad)]
+        last_line = first_line + lines.height - 1
+        done.append(self._expire(last_line - PAIRING_WINDOW_LINES))
+
+        rows = [conform(frame) for frame in done]
+        direct = 0  # lines that are a row themselves, now (JSON, nginx)
+        if nginx_lines.height:
+            nginx_rows, nginx_bad = nginx_log.parse(nginx_lines)
+            rows.append(conform(nginx_rows))
+            bad += [(n, why, scrub_line(text)) for n, why, text in nginx_bad]
+            direct += nginx_rows.height
         if json_lines.height:
-            texts = json_lines.select(
-                "line_number", pl.col("line").str.replace(r"^[^{]*", "")).rows()
-            parsed = parse_object_lines(texts, lograge_row, REQUEST_SCHEMA)
-            frame = parsed.rows.with_columns(
-                path_template=path_template_expr(pl.col("path_template")),
-                client_network=truncate_ip_expr(pl.col("client_network")))
-            rows = pl.concat([rows, frame.select(rows.columns)])
-            bad += parsed.bad
-        return Parsed(rows, bad, context=context, blank=blank)
+            rows.append(self._lograge(json_lines, bad))
+            direct += rows[-1].height
+        # Every line is blank, quarantined, a row's own line (a Started, whenever its row is
+        # stored), or context — a paired end line included: its request's row holds what it said.
+        context = lines.height - blank.item() - len(bad) - started.height - direct
+        return Parsed(pl.concat(rows), bad, context=context, blank=blank.item())
 
-    def _split(self, entries: pl.DataFrame, bad: list) -> tuple[pl.DataFrame, pl.DataFrame]:
-        s = (entries.filter(pl.col("kind") == "Started")
-             .with_columns(pl.col("line").str.extract_groups(_STARTED).alias("g")).unnest("g"))
-        c = (entries.filter(pl.col("kind") == "Completed")
-             .with_columns(pl.col("line").str.extract_groups(_COMPLETED).alias("g")).unnest("g"))
-        for frame, what in ((s.filter(pl.col("method").is_null()), "Started"),
-                            (c.filter(pl.col("status").is_null()), "Completed")):
-            bad += [(n, f"unparseable {what} line", line)
-                    for n, line in frame.select("line_number", "line").iter_rows()]
-        started = s.filter(pl.col("method").is_not_null()).select(
-            "line_number",
-            key=_key(pl.col("tag"), pl.col("pid")),
-            requested_at=_utc(pl.col("at"), pl.col("offset")),
-            method="method",
-            path_template=path_template_expr(pl.col("path")),
-            client_network=truncate_ip_expr(pl.col("ip")),
-            request_id="tag",
-            pid=pl.col("pid").cast(pl.Int32),
-            line="line",
-        )
-        completed = c.filter(pl.col("status").is_not_null()).select(
-            "line_number", "line",
-            key=_key(pl.col("tag"), pl.col("pid")),
-            status=pl.col("status").cast(pl.Int16),
-            duration_ms=pl.col("took").cast(pl.Float64)
-            * pl.when(pl.col("unit") == "s").then(1000.0).otherwise(1.0),
-        )
-        return started, completed
+    def _complete(self, ends: pl.DataFrame, bad: list) -> pl.DataFrame:
+        """Requests ended by a `Completed`: its status and duration on the request's row."""
+        if not ends.height:
+            return self.pool.clear()
+        pairs = match_latest(ends, self.pool, "key")
+        orphans = ends.join(pairs, on="line_number", how="anti")
+        bad += _bad(orphans, "Completed without its Started")
+        return self._take(pairs.join(ends.select("line_number", "status", "duration_ms"),
+                                     on="line_number"))
 
-    def _pair(self, started: pl.DataFrame, completed: pl.DataFrame,
-              bad: list) -> tuple[pl.DataFrame, int]:
-        """The requests completed in this block, and how many Completed lines were paired."""
-        pool = pl.concat([self.carry, started]).sort("line_number")
-        matched = completed.sort("line_number").join_asof(
-            pool.select("key", started_line="line_number").with_columns(
-                started_at_line=pl.col("started_line")),
-            left_on="line_number", right_on="started_at_line", by="key", strategy="backward",
-            check_sortedness=False,  # both sorted by line number just above
-        )
-        # A Started answers one Completed: a second one pointing at it has no Started of its own.
-        first = pl.col("started_line").is_not_null() & pl.col("started_line").is_first_distinct()
-        orphans = matched.filter(~first)
-        bad += [(n, "Completed without its Started", line)
-                for n, line in orphans.select("line_number", "line").iter_rows()]
-        pairs = matched.filter(first).select("started_line", "status", "duration_ms")
-        rows = pool.join(pairs, left_on="line_number", right_on="started_line", how="inner")
-        self.carry = pool.join(pairs, left_on="line_number", right_on="started_line",
-                               how="anti")
-        return rows.select(
-            "requested_at", "method", "path_template", "status", "duration_ms",
-            "client_network", "request_id", "pid", log_format=pl.lit("rails"),
-            line_number="line_number",
-        ), pairs.height
+    def _fail(self, failures: pl.DataFrame, bad: list) -> pl.DataFrame:
+        """Requests answered 500 by Doubtfire's `rescue_from :all`."""
+        if not failures.height:
+            return self.pool.clear()
+        pairs = match_latest(failures, self.pool, "ip_key")
+        orphans = failures.join(pairs, on="line_number", how="anti")
+        bad += [(n, "Unhandled exception without its Started" + (
+                 "" if ip else " (client address unknown)"), scrub_line(text))
+                for n, text, ip in orphans.select("line_number", "line", "ip_key").iter_rows()]
+        return self._take(pairs.join(failures.select("line_number", "exception_class"),
+                                     on="line_number").with_columns(status=pl.lit(500, pl.Int16)))
+
+    def _take(self, ended: pl.DataFrame) -> pl.DataFrame:
+        """The requests `ended` names (by started_line), with what their end said; out of the
+        pool."""
+        ended = ended.drop("line_number").rename({"started_line": "line_number"})
+        rows = self.pool.join(ended, on="line_number", how="inner")
+        self.pool = self.pool.join(ended, on="line_number", how="anti")
+        return rows
+
+    def _expire(self, before: int) -> pl.DataFrame:
+        """Requests that waited long enough: stored with what is known."""
+        old = pl.col("line_number") <= before
+        rows = self.pool.filter(old)
+        self.pool = self.pool.filter(~old)
+        return rows
+
+    def _lograge(self, json_lines: pl.DataFrame, bad: list) -> pl.DataFrame:
+        texts = json_lines.select("line_number", pl.col("line").str.replace(r"^[^{]*", "")).rows()
+        parsed = parse_object_lines(texts, lograge_row, REQUEST_SCHEMA)
+        bad += [(n, why, scrub_line(text)) for n, why, text in parsed.bad]
+        return conform(parsed.rows.with_columns(
+            path_template=path_template_expr(pl.col("path_template")),
+            client_network=truncate_ip_expr(pl.col("client_network"))))
 
     def finish(self) -> Parsed:
-        """Started entries that never completed: the request was cut off (a crash, a rotation
-        mid-request) or its Completed line is missing."""
-        bad = [(n, "Started without its Completed", line)
-               for n, line in self.carry.select("line_number", "line").iter_rows()]
-        self.carry = self.carry.clear()
-        return Parsed(None, bad)
+        """Requests still waiting at the end of the file: stored with what is known (a Grape
+        request's status is never known; a Rails request cut off by a crash or a rotation)."""
+        return Parsed(conform(self._expire(1 << 62)))

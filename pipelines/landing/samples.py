@@ -1,8 +1,9 @@
 """Deterministic sample files for `make demo`, the tests and `make bench`: what producers write.
 
 `write_samples` lands a week of the three feeds under a landing root (a few hundred KB, with a
-handful of malformed lines, so the quarantine has something to show); `write_rails_log` streams
-a Rails log of any size for the benchmark.
+handful of malformed lines, so the quarantine has something to show): OnTrack's log as production
+Doubtfire writes it every day, its nginx access log (with durations) for the last three days.
+`write_rails_log` and `write_doubtfire_log` stream a log of any size for the benchmark.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import random
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 ENDPOINTS = [  # (method, path with {} for ids, weight, typical ms)
@@ -90,6 +91,79 @@ def lograge_lines(rng: random.Random, start: datetime, requests: int) -> Iterato
         })
 
 
+# doubtfire-api config/routes.rb: the routes Rails controllers serve (they log Completed).
+DOWNLOADS = [("/api/submission/unit/{}/portfolio", "PortfolioDownloadsController"),
+             ("/api/units/{}/all_resources", "LectureResourceDownloadsController")]
+EXCEPTIONS = ["NoMethodError", "ActiveRecord::RecordNotUnique", "Errno::ENOENT"]
+
+
+def _client(rng: random.Random) -> str:
+    # Documentation networks (RFC 5737): nobody's real address.
+    return f"{rng.choice(['192.0.2', '198.51.100', '203.0.113'])}.{rng.randint(1, 254)}"
+
+
+def doubtfire_lines(rng: random.Random, start: datetime, requests: int,
+                    offset: str = "+1000") -> Iterator[str]:
+    """What production Doubtfire (8.0.x log_initializer.rb) writes: `<Time#to_s>,<ip>,<LEVEL>: `
+    then the message, newlines escaped. The ip is the thread's last Grape client (stale on a
+    Started line); Grape requests log only `Started`; a 500 logs `Unhandled exception: <class>`,
+    the exception and the backtrace under its client's address; downloads log Completed."""
+    zone = timezone(timedelta(hours=int(offset[:3]), minutes=int(offset[0] + offset[3:])))
+    t, thread_ip = start.replace(tzinfo=UTC).astimezone(zone), "unknown"
+
+    def line(ip: str, level: str, message: str) -> str:
+        return f"{t:%Y-%m-%d %H:%M:%S} {offset},{ip},{level}: {message}"
+
+    for n in range(requests):
+        t += timedelta(milliseconds=rng.randint(1, 900))
+        ip = _client(rng)
+        if rng.random() < 0.03:  # a download, through a Rails controller
+            path, controller = rng.choice(DOWNLOADS)
+            path, ms = path.format(rng.randint(1, 400)), rng.randint(50, 4000)
+            yield line(thread_ip, "INFO", f'Started GET "{path}" for {ip} at '
+                                          f"{t:%Y-%m-%d %H:%M:%S} {offset}")
+            yield line(thread_ip, "INFO", f"Processing by {controller}#index as HTML")
+            yield line(thread_ip, "INFO", '  Parameters: {"id"=>"' + path.split("/")[-2] + '"}')
+            yield line(thread_ip, "INFO", f"Completed 200 OK in {ms}ms (Views: 0.4ms | "
+                                          f"ActiveRecord: {ms * 0.1:.1f}ms | Allocations: 9120)")
+            continue
+        method, path, _, _ = rng.choices(ENDPOINTS, weights=[e[2] for e in ENDPOINTS])[0]
+        path = path.format(*(rng.randint(1, 5000) for _ in range(path.count("{}"))))
+        yield line(thread_ip, "INFO", f'Started {method} "{path}" for {ip} at '
+                                      f"{t:%Y-%m-%d %H:%M:%S} {offset}")
+        thread_ip = ip  # api_root.rb's `before` sets it for the rest of this request
+        if path == "/api/auth/method" and rng.random() < 0.5:
+            yield line(ip, "INFO", f"Authenticate student{rng.randint(1, 999):03d} from {ip}")
+        if rng.random() < 0.02:
+            cls = rng.choice(EXCEPTIONS)
+            yield line(ip, "ERROR", f"Unhandled exception: {cls}")
+            yield line(ip, "ERROR", f"#<{cls}: something went wrong>")
+            yield line(ip, "ERROR", r"/doubtfire/app/api/tasks_api.rb:140:in `block in "
+                                    r"<class:TasksApi>'\n/usr/local/bundle/gems/grape-2.0.0/"
+                                    r"lib/grape/endpoint.rb:58:in `call'")
+        if n % 97 == 0:  # the cron jobs and the shell share the file
+            yield line("unknown", "INFO", f"creating pdf for task {rng.randint(1, 600000)}")
+            yield "tput: No value for $TERM and no -T specified"
+
+
+def nginx_lines(rng: random.Random, start: datetime, requests: int, *, timed: bool = True,
+                offset: str = "+1000") -> Iterator[str]:
+    """nginx's `combined` access log, with `$request_time $upstream_response_time` appended
+    when `timed` (README, "ontrack_logs")."""
+    zone = timezone(timedelta(hours=int(offset[:3]), minutes=int(offset[0] + offset[3:])))
+    t = start.replace(tzinfo=UTC).astimezone(zone)
+    for _ in range(requests):
+        t += timedelta(milliseconds=rng.randint(1, 900))
+        method, path, _, ms = rng.choices(ENDPOINTS, weights=[e[2] for e in ENDPOINTS])[0]
+        path = path.format(*(rng.randint(1, 5000) for _ in range(path.count("{}"))))
+        status = rng.choices([200, 201, 304, 401, 404, 500], weights=[78, 8, 4, 4, 4, 2])[0]
+        took = max(0.001, rng.expovariate(1000 / ms))
+        tail = f" {took:.3f} {max(0.0, took - 0.001):.3f}" if timed else ""
+        yield (f'{_client(rng)} - - [{t:%d/%b/%Y:%H:%M:%S %z}] "{method} {path} HTTP/1.1" '
+               f'{status} {rng.randint(0, 60000)} "https://ontrack.example.edu/" '
+               f'"Mozilla/5.0 (X11; Linux x86_64)"{tail}')
+
+
 METRICS = [("jobs.queue_depth", 0, 40), ("puma.busy_threads", 0, 16),
            ("db.pool_wait_ms", 0, 250), ("submissions.pdf_render_ms", 200, 9000)]
 
@@ -146,14 +220,17 @@ def write_samples(root: Path, *, days: int = 7, end: date | None = None,
         day = end - timedelta(days=back)
         folder = f"{day:%Y/%m/%d}"
         start = datetime(day.year, day.month, day.day, 9)
-        rails = list(rails_lines(rng, start, 120))
+        doubtfire = list(doubtfire_lines(rng, start, 150))
+        nginx = list(nginx_lines(rng, start, 150)) if back < 3 else None  # added late in the week
         if back == 0:  # what a real log also holds now and then: kept aside, counted
-            rails[5:5] = ['I, [bad #1]  INFO -- : Started GET without a quoted path for 10.1.2.3',
-                          "E, [2024-03-11T09:00:01.000000 #4099] ERROR -- : [x] Completed 200 "
-                          "OK in 3ms"]
-        written.append(_write(root / "ontrack_logs" / folder / "web-1.log", rails))
-        written.append(_write(root / "ontrack_logs" / folder / "api-2.log.gz",
-                              lograge_lines(rng, start, 60), gz=True))
+            doubtfire[5:5] = ["2024-03-11 09:00:01 +1000,unknown,INFO: Started GET without a "
+                              "quoted path for 10.1.2.3"]
+            nginx[7:7] = ['198.51.100.9 - - [11/Mar/2024:09:00:01 +1000] "\\x16\\x03\\x01" '
+                          '400 157 "-" "-" 0.001 -']
+        written.append(_write(root / "ontrack_logs" / folder / "doubtfire-api.log", doubtfire))
+        if nginx:
+            written.append(_write(root / "ontrack_logs" / folder / "proxy-access.log.gz", nginx,
+                                  gz=True))
         metrics = list(metric_lines(rng, start, 30))
         if back == 0:
             metrics.append('{"time": "2024-03-11T09:00:00Z", "name": "jobs.queue_depth"}')
@@ -175,4 +252,19 @@ def write_rails_log(path: Path, size_bytes: int, *, seed: int = 1, processes: in
             written += len(text)
             lines += len(batch)
             start += timedelta(minutes=5)
+    return lines
+
+
+def write_doubtfire_log(path: Path, size_bytes: int, *, seed: int = 1) -> int:
+    """A Doubtfire-format log of about `size_bytes`, streamed to disk; the lines written."""
+    rng = random.Random(seed)
+    start, lines, written = datetime(2024, 3, 11, 9), 0, 0
+    with open(path, "w", buffering=1 << 20) as out:
+        while written < size_bytes:
+            batch = list(doubtfire_lines(rng, start, 5000))
+            text = "\n".join(batch) + "\n"
+            out.write(text)
+            written += len(text)
+            lines += len(batch)
+            start += timedelta(minutes=40)
     return lines

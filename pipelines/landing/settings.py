@@ -53,9 +53,10 @@ class Feed:
 ONTRACK_LOGS = Feed(
     "ontrack_logs", (".log", ".jsonl"),
     "requested_at TIMESTAMP NOT NULL, method VARCHAR NOT NULL, path_template VARCHAR NOT NULL, "
-    "status SMALLINT NOT NULL, duration_ms DOUBLE, client_network VARCHAR, request_id VARCHAR, "
-    "pid INTEGER, log_format VARCHAR NOT NULL",
-    "OnTrack API requests from Rails request logs (multi-line or lograge JSON lines)",
+    "status SMALLINT, duration_ms DOUBLE, bytes BIGINT, upstream_ms DOUBLE, "
+    "exception_class VARCHAR, client_network VARCHAR, request_id VARCHAR, pid INTEGER, "
+    "log_format VARCHAR NOT NULL",
+    "OnTrack requests from Doubtfire's and Rails' logs, lograge JSON and nginx access lines",
 )
 ONTRACK_METRICS = Feed(
     "ontrack_metrics", (".jsonl",),
@@ -103,4 +104,10 @@ ALTER TABLE {DATASET}.{LEDGER} ADD COLUMN IF NOT EXISTS blank_lines BIGINT DEFAU
 """ + "".join(
     f"CREATE TABLE IF NOT EXISTS {DATASET}.{f.name} ({f.columns}, {SOURCE_COLUMNS});\n"
     for f in FEEDS.values()
-)
+) + f"""
+-- ontrack_logs tables written before Doubtfire's own log was read: a Grape request has no status.
+ALTER TABLE {DATASET}.ontrack_logs ALTER status DROP NOT NULL;
+ALTER TABLE {DATASET}.ontrack_logs ADD COLUMN IF NOT EXISTS bytes BIGINT;
+ALTER TABLE {DATASET}.ontrack_logs ADD COLUMN IF NOT EXISTS upstream_ms DOUBLE;
+ALTER TABLE {DATASET}.ontrack_logs ADD COLUMN IF NOT EXISTS exception_class VARCHAR;
+"""

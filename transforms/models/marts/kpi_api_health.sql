@@ -1,14 +1,38 @@
--- OnTrack API health per day (UTC) and path template. error_rate is the share of requests
--- answered with a server error (5xx); client errors (4xx) are counted apart and are not in it.
--- Latency percentiles are continuous (interpolated) quantiles of Rails' own duration.
+-- OnTrack API health per day (UTC) and path template, each request counted once.
+-- One source per day: a request nginx logged is usually in Rails' log too, so a day with any
+-- nginx rows is read from nginx alone (status, bytes and, with $request_time, the duration of
+-- every request), any other day from the application's logs (source = rails). What a Rails day
+-- can say: every request (Doubtfire logs each Started), its 5xx (Grape's 500s as unhandled
+-- exceptions, controller routes' Completed), durations only where a Completed gave one; Grape's
+-- 4xx log nothing, so client_errors is NULL unless every request's status is known.
+-- error_rate is the 5xx share of all requests; percentiles are continuous quantiles.
+WITH api AS (
+    SELECT *
+    FROM staging.stg_landing__ontrack_logs
+    WHERE path_template = '/api' OR path_template LIKE '/api/%'
+),
+day_source AS (
+    SELECT day, CASE WHEN bool_or(source = 'nginx') THEN 'nginx' ELSE 'rails' END AS source
+    FROM api
+    GROUP BY day
+),
+counted AS (
+    SELECT api.*
+    FROM api
+    JOIN day_source USING (day, source)
+)
 SELECT
     day,
     path_template,
+    any_value(source) AS source,
     COUNT(*) AS requests,
-    SUM(CASE WHEN status >= 500 THEN 1 ELSE 0 END) AS server_errors,
-    SUM(CASE WHEN status >= 400 AND status < 500 THEN 1 ELSE 0 END) AS client_errors,
-    CAST(SUM(CASE WHEN status >= 500 THEN 1 ELSE 0 END) AS DOUBLE) / COUNT(*) AS error_rate,
+    COUNT(status) AS requests_with_status,
+    COUNT(*) FILTER (WHERE status >= 500) AS server_errors,
+    CASE WHEN COUNT(status) = COUNT(*)
+         THEN COUNT(*) FILTER (WHERE status >= 400 AND status < 500) END AS client_errors,
+    CAST(COUNT(*) FILTER (WHERE status >= 500) AS DOUBLE) / COUNT(*) AS error_rate,
+    COUNT(duration_ms) AS requests_timed,
     quantile_cont(duration_ms, 0.5) AS p50_ms,
     quantile_cont(duration_ms, 0.95) AS p95_ms
-FROM staging.stg_landing__ontrack_logs
+FROM counted
 GROUP BY day, path_template
