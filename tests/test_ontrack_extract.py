@@ -225,7 +225,8 @@ def test_status_shows_rows_last_load_cursor_and_staleness(loaded, monkeypatch, c
     newest = query(url, "SELECT max(updated_at) FROM tasks")[0][0]
     assert f"{count:,}" in tasks
     assert f"updated_at={newest.isoformat(sep=' ')}" in tasks
-    assert tasks.split()[-2:] in (["0", "s"], ["1", "s"], ["2", "s"])  # no flags for OnTrack
+    stale, unit = tasks.split()[-2:]  # the last cells: nothing after them, no flags
+    assert unit == "s" and int(stale) < 120
     campuses = next(r for r in rows if r.startswith("ontrack.campuses "))
     assert "(full reload)" in campuses
 
