@@ -16,7 +16,8 @@ import time
 import polars as pl
 import pytest
 from hostile_files import AFTER, CASES, MB, NESTED_ARRAYS, around
-from landing_helpers import DAY, METRICS, jsonl, local_landing, rows
+from landing_helpers import DAY, METRICS, SPLASHKIT, jsonl, local_landing, rows
+from polars.exceptions import PanicException
 
 from pipelines.landing import jsonl as landing_jsonl
 from pipelines.landing import settings
@@ -128,6 +129,30 @@ def test_an_unexpected_error_quarantines_its_file_whole_and_never_stops_a_run_ag
         (2, "JSON nested too deep")]
 
 
+@pytest.mark.parametrize("error, reason", [
+    (MemoryError(), "MemoryError"),
+    (PanicException("index out of bounds\nbacktrace"), "PanicException: index out of bounds"),
+    (ValueError("from 203.0.113.9: bad"), "ValueError: from 203.0.113.0/24: bad"),
+])
+def test_any_error_of_a_files_own_costs_that_file_alone(error, reason, local, warehouse_path,
+                                                        monkeypatch):
+    """Errors no check foresaw, raised while parsing (a Rust panic is a BaseException): the
+    reason is the class and the message's first line, IP addresses masked."""
+    real = landing_jsonl._load
+
+    def failing_on_boom(text: str):
+        if "boom" in text:
+            raise error
+        return real(text)
+
+    monkeypatch.setattr(landing_jsonl, "_load", failing_on_boom)
+    bad = local.write(f"splashkit_usage/{DAY}/a.jsonl", '{"boom": 1}\n')
+    good = local.write(f"splashkit_usage/{DAY}/b.jsonl", jsonl(SPLASHKIT))
+    local.extract(warehouse_path)
+    assert [r[:5] for r in _files(warehouse_path)] == [
+        (bad, "quarantined", reason, 0, 0), (good, "loaded", None, 6, 6)]
+
+
 def test_a_row_polars_refuses_costs_its_line_not_its_file():
     """Should a checked row still not fit its column (here a 64-bit number in a 32-bit one), it
     is found and quarantined alone; the others are kept."""
@@ -218,16 +243,20 @@ def test_the_run_step_goes_on_and_reports_quarantined_files(cli_env, warehouse_p
     assert _extract_landing(warehouse_path, "run", lines.append) == (0, "3 feeds")
 
 
+# The peak of this process's own memory: VmHWM, not ru_maxrss, which Linux carries over from
+# the forking parent (pytest, hundreds of MB into a full run) across exec.
 MEMORY_PROBE = textwrap.dedent("""
-    import resource, sys
+    import re, sys
     from pathlib import Path
     from pipelines.landing.config import LandingConfig
     from pipelines.landing.load import extract
     extract(LandingConfig(sys.argv[1]), Path(sys.argv[2]), log=print)
-    print("peak_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    status = open("/proc/self/status").read()
+    print("peak_mb", int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024)
 """)
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's VmHWM")
 def test_a_64_mb_file_without_a_newline_is_read_in_flat_memory(local, warehouse_path):
     """Its bytes are skipped as they stream: the peak is the interpreter and its libraries
     (~200 MB here), not the line. Holding the line would need 64 MB at least twice over."""

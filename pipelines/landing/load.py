@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pyarrow.parquet as pq
+from polars.exceptions import PanicException  # a Rust panic: a BaseException, not Exception
 
 from pipelines.landing import settings
 from pipelines.landing.config import LandingConfig
@@ -272,7 +273,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFil
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ThothError(f"cannot read {file.path} from the landing zone: {first}; "
                              "nothing of it was loaded, the next run reads it again") from None
-        except Exception as exc:  # the file's fault, expected (BadFile) or not
+        except (Exception, PanicException) as exc:  # the file's fault, expected or not
             reason = str(exc) if isinstance(exc, BadFile) else _unexpected(exc)
             del exc  # a MemoryError's or RecursionError's frames: let them go now
             # Nothing of it is kept but the reason: start the transaction again.
