@@ -62,7 +62,8 @@ def test_check_warns_on_a_new_source_column_and_fails_on_a_stored_secret(demo_wa
     capsys.readouterr()
     assert main(["check"]) == 0  # a new column never stops publishing
     out = capsys.readouterr().out
-    assert ("WARN classification unclassified columns ontrack_raw.users.pronouns: loaded, but "
+    assert ("WARN classification ontrack_raw.users: unclassified columns "
+            "ontrack_raw.users.pronouns: loaded, but "
             "treated as personal (never published, kept out of the models) until classified: "
             "list each under ontrack_raw.users in warehouse/classification.yml") in out
     with duckdb.connect(str(demo_warehouse)) as con:
@@ -70,8 +71,11 @@ def test_check_warns_on_a_new_source_column_and_fails_on_a_stored_secret(demo_wa
     assert main(["check"]) == 1
     assert "secret columns stored: ontrack_raw.webcals.guid" in capsys.readouterr().out
     with duckdb.connect(str(demo_warehouse), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM platform.check_results WHERE test = "
-                           "'classification' AND NOT passed").fetchone()[0] == 1
+        assert con.execute("SELECT severity, model FROM platform.check_results WHERE test = "
+                           "'classification' AND NOT passed AND check_run_id = (SELECT "
+                           "check_run_id FROM platform.check_results ORDER BY checked_at DESC "
+                           "LIMIT 1) ORDER BY ALL").fetchall() == [
+            ("error", "ontrack_raw.webcals"), ("warn", "ontrack_raw.users")]
 
 
 def test_publish_refuses_what_the_file_classes_personal(tmp_path):

@@ -100,12 +100,20 @@ def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 def _tests(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
            docs: dict[str, TableDoc]) -> None:
     last: dict[tuple, tuple[bool, str]] = {}
+    table_wide: list[tuple[str, str, str, bool, str]] = []  # guards and governance, per table
     if _has(con, "check_results"):
-        for model, test, column, passed, detail in con.execute(
-                "SELECT model, test, column_name, passed, coalesce(detail, failures || ' rows') "
-                "FROM platform.check_results WHERE check_run_id = (SELECT check_run_id FROM "
-                "platform.check_results ORDER BY checked_at DESC LIMIT 1)").fetchall():
-            last[(model, test, column or "")] = (passed, detail)
+        severity = "severity" if con.execute(
+            "SELECT 1 FROM duckdb_columns() WHERE schema_name = 'platform' AND table_name = "
+            "'check_results' AND column_name = 'severity'").fetchall() else "'error'"
+        for model, test, column, passed, detail, level in con.execute(
+                "SELECT model, test, column_name, passed, coalesce(detail, failures || ' rows'), "
+                f"{severity} FROM platform.check_results WHERE check_run_id = (SELECT "
+                "check_run_id FROM platform.check_results ORDER BY checked_at DESC LIMIT 1)"
+                ).fetchall():
+            shown = detail if passed or level != "warn" else f"warning (not blocking): {detail}"
+            last[(model, test, column or "")] = (passed, shown)
+            if test in ("max_row_drop", "classification") and model in docs:
+                table_wide.append((model, test, column or "", passed, shown))
     for name, model in models.items():
         if name not in docs:
             continue
@@ -113,9 +121,8 @@ def _tests(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
             passed, detail = last.get((name, t.test, t.column or ""), (None, "not run yet"))
             docs[name].tests.append((t.test, t.column or "", passed,
                                      "" if passed else detail))
-    for (model, test, column), (passed, detail) in last.items():
-        if test in ("max_row_drop", "classification") and model in docs:
-            docs[model].tests.append((test, column, passed, "" if passed else detail))
+    for model, test, column, passed, detail in table_wide:
+        docs[model].tests.append((test, column, passed, "" if passed else detail))
 
 
 def _freshness(con: duckdb.DuckDBPyConnection, docs: dict[str, TableDoc]) -> None:
