@@ -240,31 +240,30 @@ def write_samples(root: Path, *, days: int = 7, end: date | None = None,
     return written
 
 
-def write_rails_log(path: Path, size_bytes: int, *, seed: int = 1, processes: int = 8) -> int:
-    """A Rails log of about `size_bytes`, streamed to disk; the number of lines written."""
-    rng = random.Random(seed)
+def _write_log(path: Path, size_bytes: int, batch, step: timedelta) -> int:
+    """Lines from `batch(start)` until about `size_bytes`, streamed to disk; the lines written."""
     start, lines, written = datetime(2024, 3, 11, 9), 0, 0
     with open(path, "w", buffering=1 << 20) as out:
         while written < size_bytes:
-            batch = list(rails_lines(rng, start, 2000, processes))
-            text = "\n".join(batch) + "\n"
+            lines_now = batch(start)
+            text = "\n".join(lines_now) + "\n"
             out.write(text)
             written += len(text)
-            lines += len(batch)
-            start += timedelta(minutes=5)
+            lines += len(lines_now)
+            start += step
     return lines
+
+
+def write_rails_log(path: Path, size_bytes: int, *, seed: int = 1, processes: int = 8) -> int:
+    """A Rails log of about `size_bytes`, streamed to disk; the number of lines written."""
+    rng = random.Random(seed)
+    return _write_log(path, size_bytes, lambda start: list(rails_lines(rng, start, 2000,
+                                                                       processes)),
+                      timedelta(minutes=5))
 
 
 def write_doubtfire_log(path: Path, size_bytes: int, *, seed: int = 1) -> int:
     """A Doubtfire-format log of about `size_bytes`, streamed to disk; the lines written."""
     rng = random.Random(seed)
-    start, lines, written = datetime(2024, 3, 11, 9), 0, 0
-    with open(path, "w", buffering=1 << 20) as out:
-        while written < size_bytes:
-            batch = list(doubtfire_lines(rng, start, 5000))
-            text = "\n".join(batch) + "\n"
-            out.write(text)
-            written += len(text)
-            lines += len(batch)
-            start += timedelta(minutes=40)
-    return lines
+    return _write_log(path, size_bytes, lambda start: list(doubtfire_lines(rng, start, 5000)),
+                      timedelta(minutes=40))
