@@ -21,8 +21,10 @@ demo: setup
 test: setup lint
 	$(BIN)/python -m pytest
 
+# ruff, and the import contract in pyproject.toml: a module importing a layer above it fails.
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python bench/ontrack_load.py

@@ -19,9 +19,10 @@ import psycopg
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
 from pipelines.ontrack import extract
-from pipelines.ontrack.synthetic import generate
 from thoth.demo import run_ga4_demo, run_landing_demo
+from thoth.demo.ontrack import generate
 from transforms.build import build
+from warehouse.after_load import apply as governance
 
 SCALE = float(os.environ.get("BENCH_SCALE", 1))
 ADMIN = os.environ.get("THOTH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -44,7 +45,8 @@ def main() -> None:
               f"{counts['task_comments']:,} comments in {time.perf_counter() - started:.0f} s",
               flush=True)
         started = time.perf_counter()
-        extract(ConnectionStringCredentials(url), warehouse, log=lambda line: None)
+        extract(ConnectionStringCredentials(url), warehouse, guard=governance,
+                log=lambda line: None)
         load_s = time.perf_counter() - started
         run_ga4_demo(warehouse, log=lambda line: None)
         run_landing_demo(warehouse, work / "landing", log=lambda line: None)

@@ -2,7 +2,7 @@
 multi-line Rails log (8 processes interleaved, request-id tagged) and Doubtfire's production log
 (`<time>,<ip>,<LEVEL>: ` lines, 500s and downloads among the Grape requests).
 
-Generates each log (pipelines/landing/samples.py), then, in one run: `wc -l` over the same
+Generates each log (thoth/demo/landing_samples.py), then, in one run: `wc -l` over the same
 bytes (the floor: reading them), the streaming parser alone (blocks → Polars → requests), and
 the whole ingest (`thoth extract landing`: parse,
 sha256, DuckDB inserts, ledger) — each in its own process, so each peak RSS is its own. The
@@ -32,7 +32,7 @@ def _parse(path: str) -> dict:
     from pipelines.landing import settings
     from pipelines.landing.files import LandingFile, TextBlocks
     from pipelines.landing.rails_log import RailsLogParser
-    from warehouse.publish.target import open_target
+    from thoth.core.storage import open_target
 
     folder, name = os.path.split(path)
     target = open_target(folder)
@@ -127,7 +127,7 @@ def _measure(name: str, write) -> bool:
 
 
 def main() -> None:
-    from pipelines.landing.samples import write_doubtfire_log, write_rails_log
+    from thoth.demo.landing_samples import write_doubtfire_log, write_rails_log
 
     _measure("Rails log (Logger prefix, request ids)", write_rails_log)
     _measure("Doubtfire production log", write_doubtfire_log)

@@ -126,10 +126,10 @@ def warehouse_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def standin() -> Iterator:
-    """The local GA4 stand-in (pipelines/ga4/standin.py), started for one test."""
+    """The local GA4 stand-in (thoth/demo/ga4_standin.py), started for one test."""
     from ga4_helpers import TODAY
 
-    from pipelines.ga4.standin import StandIn
+    from thoth.demo.ga4_standin import StandIn
 
     with StandIn(today=TODAY) as server:
         yield server

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.ga4.config import column_name
-from pipelines.ga4.standin import METRIC_TYPES, StandIn
 from thoth.cli import main
+from thoth.demo.ga4_standin import METRIC_TYPES, StandIn
 
 PROPERTY = "123456789"
 OTHER_PROPERTY = "987654321"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-DEMO_KEY = "demo-only-pseudonym-key-not-for-real-data"  # thoth/demo.py's
+DEMO_KEY = "demo-only-pseudonym-key-not-for-real-data"  # thoth/demo/__init__.py's
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import duckdb
 
 from pipelines.landing.config import LandingConfig
 from pipelines.landing.load import extract
-from warehouse.publish.target import Target, open_target
+from thoth.core.storage import Target, open_target
 
 DAY = "2024/03/11"
 

@@ -14,10 +14,10 @@ import duckdb
 import pyarrow.parquet as pq
 from kpi_fixtures import PSEUDONYM_KEY, Raw
 
-from thoth import load_state
+from thoth.core import load_state
+from thoth.core.storage import Target, open_target
 from transforms.build import build
 from transforms.checks import run_checks
-from warehouse.publish.target import Target, open_target
 
 D = datetime
 

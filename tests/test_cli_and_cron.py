@@ -80,3 +80,23 @@ def test_crontab_runs_the_wrapper_hourly():
     minute, hour, *_ = schedule.split()
     assert minute.isdigit() and hour == "*"
     assert schedule.endswith("thoth-cron\" run")
+
+
+@pytest.mark.parametrize("source", ["ga4", "landing"])
+def test_python_m_runs_the_same_job_and_fails_in_one_line(source, tmp_path):
+    """`python -m pipelines.<source>` is the job `thoth extract <source>` runs: same flags, same
+    configuration, same one-line failure."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SOURCES__", "LANDING__", "WAREHOUSE__"))}
+    env["WAREHOUSE__PATH"] = str(tmp_path / "w.duckdb")
+    helped = subprocess.run([sys.executable, "-m", f"pipelines.{source}", "--help"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert helped.returncode == 0 and "--full-refresh" in helped.stdout
+    done = subprocess.run([sys.executable, "-m", f"pipelines.{source}"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    why = {"ga4": "SOURCES__GA4__PROPERTY_IDS is empty",
+           "landing": "LANDING__BUCKET_URL is not set"}[source]
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(f"python -m pipelines.{source}: error: {why}")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "w.duckdb").exists()  # checked before the warehouse is touched

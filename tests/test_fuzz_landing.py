@@ -30,7 +30,7 @@ from pipelines.landing.jsonl import (
     splashkit_row,
 )
 from pipelines.landing.load import make_parser
-from warehouse.publish.target import open_target
+from thoth.core.storage import open_target
 
 FUZZ = settings(deadline=None, max_examples=100,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -185,7 +185,7 @@ def test_load_state_gains_flags_and_keeps_ten_field_rows(tmp_path):
 
     import duckdb
 
-    from thoth import load_state
+    from thoth.core import load_state
 
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         con.execute(load_state.DDL.split("-- Caveats")[0])  # the table as OnTrack first made it

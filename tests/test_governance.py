@@ -21,14 +21,16 @@ from dlt.common.configuration.specs import ConnectionStringCredentials
 from governance_fixtures import DEMO_KEY
 
 from pipelines.ontrack import extract
-from pipelines.ontrack.synthetic import generate
-from pipelines.ontrack.synthetic.tables import TABLES
 from thoth.cli import main
-from thoth.errors import ThothError
+from thoth.core import audit, classification
+from thoth.core.errors import ThothError
+from thoth.core.storage import open_target
+from thoth.demo.ontrack import generate
+from thoth.demo.ontrack.tables import TABLES
 from transforms.build import build
-from warehouse import audit, classification, retention
+from warehouse import retention
+from warehouse.after_load import apply as governance
 from warehouse.erasure import erase_user
-from warehouse.publish.target import open_target
 
 NO_GA4_OR_LANDING = frozenset({"ga4_raw", "landing_raw"})  # only OnTrack loaded here
 
@@ -65,7 +67,7 @@ def test_check_warns_on_a_new_source_column_and_fails_on_a_stored_secret(demo_wa
     assert ("WARN classification ontrack_raw.users: unclassified columns "
             "ontrack_raw.users.pronouns: loaded, but "
             "treated as personal (never published, kept out of the models) until classified: "
-            "list each under ontrack_raw.users in warehouse/classification.yml") in out
+            "list each under ontrack_raw.users in thoth/core/classification.yml") in out
     with duckdb.connect(str(demo_warehouse)) as con:
         con.execute("ALTER TABLE ontrack_raw.webcals ADD COLUMN guid VARCHAR")
     assert main(["check"]) == 1
@@ -241,7 +243,7 @@ def test_erased_person_and_archived_rows_stay_out_after_reloads(pg_url, tmp_path
     generate(pg_url, scale=0.001, seed=7)
     warehouse = tmp_path / "warehouse.duckdb"
     creds = ConnectionStringCredentials(pg_url)
-    extract(creds, warehouse, log=lambda line: None)
+    extract(creds, warehouse, guard=governance, log=lambda line: None)
     user_id = _busiest_student(warehouse)
     build(warehouse, log=lambda line: None, absent_sources=NO_GA4_OR_LANDING)
     enrolled = _count(warehouse, "SELECT sum(enrolled + withdrawn) FROM marts.kpi_enrolment")
@@ -258,8 +260,9 @@ def test_erased_person_and_archived_rows_stay_out_after_reloads(pg_url, tmp_path
     assert move.rows > 0 and kept > 0
 
     lines: list[str] = []
-    extract(creds, warehouse, log=lines.append)  # incremental
-    extract(creds, warehouse, full_refresh=True, log=lines.append)  # everything read again
+    extract(creds, warehouse, guard=governance, log=lines.append)  # incremental
+    extract(creds, warehouse, guard=governance, full_refresh=True,
+            log=lines.append)  # everything read again
     build(warehouse, log=lambda line: None, absent_sources=NO_GA4_OR_LANDING)
     assert not any(_traces(warehouse, user_id).values())
     assert _count(warehouse, "SELECT sum(enrolled + withdrawn) FROM marts.kpi_enrolment") == \

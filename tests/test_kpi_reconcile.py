@@ -17,14 +17,14 @@ import pytest
 from kpi_fixtures import Raw, build_kpis, rows
 
 from thoth.cli import main
-from thoth.duck import utc_now
-from thoth.errors import ThothError
+from thoth.core.duck import utc_now
+from thoth.core.errors import ThothError
+from thoth.core.storage import open_target
 from transforms.checks import last_check, last_check_passed, run_checks
 from transforms.data_tests import data_tests
 from transforms.project import discover
 from warehouse import retention
 from warehouse.publish import publish
-from warehouse.publish.target import open_target
 
 D = datetime
 
@@ -415,8 +415,8 @@ def test_kpis_command_prints_the_tested_grain(warehouse, monkeypatch, capsys):
 
 
 def test_thoth_run_alerts_a_warning_and_still_publishes(warehouse, monkeypatch, tmp_path):
-    from thoth.progress import Progress
-    from thoth.run import CHECK, TRANSFORM, publish_step, run
+    from thoth.app.progress import Progress
+    from thoth.app.run import CHECK, TRANSFORM, publish_step, run
 
     raw = _two_submissions()
     raw.rows["ontrack_raw.projects"][0]["grade"] = 7

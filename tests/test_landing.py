@@ -345,7 +345,7 @@ def test_a_missing_bucket_is_one_line(gcs_emulator, warehouse_path, monkeypatch,
 
 
 def test_cli_run_step_and_status(local, warehouse_path, monkeypatch, capsys):
-    from thoth.run import Skip, _extract_landing
+    from thoth.app.run import Skip, _extract_landing
 
     monkeypatch.delenv("LANDING__BUCKET_URL", raising=False)
     with pytest.raises(Skip, match="LANDING__BUCKET_URL is not set"):
@@ -379,7 +379,7 @@ def test_grape_logger_variants_without_ip_or_with_seconds(local, warehouse_path)
 def test_a_storage_error_stops_the_run_without_quarantining_the_file(local, warehouse_path,
                                                                      monkeypatch):
     from pipelines.landing import files
-    from thoth.errors import ThothError
+    from thoth.core.errors import ThothError
 
     path = local.write(f"ontrack_metrics/{DAY}/m.jsonl.gz", jsonl(METRICS), gz=True)
     real = files._Hashing.read

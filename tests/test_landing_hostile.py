@@ -231,7 +231,7 @@ def test_a_file_deleted_after_the_listing_is_skipped_and_the_run_goes_on(local, 
 
 
 def test_the_run_step_goes_on_and_reports_quarantined_files(cli_env, warehouse_path):
-    from thoth.run import _extract_landing
+    from thoth.app.run import _extract_landing
 
     cli_env.write(f"ontrack_metrics/{DAY}/a.jsonl.gz", b"\x1f\x8b\x08garbage")
     cli_env.write(f"ontrack_metrics/{DAY}/b.jsonl", jsonl(METRICS) + "oops\n")

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import duckdb
 
+from thoth.app.run import CHECK, run
 from thoth.cli import main
-from thoth.run import CHECK, run
 
 WARNING = ("unclassified columns ontrack_raw.tasks.similarity_flag: loaded, but treated as "
            "personal (never published, kept out of the models) until classified: list each "
-           "under ontrack_raw.tasks in warehouse/classification.yml as public, internal, "
+           "under ontrack_raw.tasks in thoth/core/classification.yml as public, internal, "
            "personal, secret")
 
 
@@ -61,5 +61,5 @@ def test_a_model_exposing_an_unclassified_column_fails_the_check(demo_warehouse,
     assert main(["check"]) == 1
     assert ("FAIL classification staging.stg_leak: unclassified columns reach a model: "
             "staging.stg_leak.similarity_flag (from ontrack_raw.tasks): classify them in "
-            "warehouse/classification.yml, or name the model's columns instead of SELECT *"
+            "thoth/core/classification.yml, or name the model's columns instead of SELECT *"
             ) in capsys.readouterr().out

@@ -17,7 +17,7 @@ from ontrack_helpers import (
     warehouse_tables,
 )
 
-from pipelines.ontrack.synthetic import generate
+from thoth.demo.ontrack import generate
 
 SCALE = 0.001
 

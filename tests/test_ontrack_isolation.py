@@ -15,7 +15,8 @@ from ontrack_helpers import execute, is_pg, load_state, source_tables, thoth
 from test_ontrack_schema_changes import LONG_AGO, _types, rows, tiny_ontrack
 
 from pipelines.ontrack import extract
-from thoth.errors import ThothError
+from thoth.core.errors import ThothError
+from warehouse.after_load import apply as governance
 
 HOSTILE_TABLE = 'we"ird; DROP TABLE users; --'
 HOSTILE_COLUMN = "na me'x"
@@ -175,7 +176,7 @@ def test_a_table_dropped_during_the_run_fails_alone(source_url, warehouse_path):
     execute(source_url, "CREATE TABLE tutorials (id bigint PRIMARY KEY, code varchar(9))",
             "INSERT INTO tutorials VALUES (1, 'LA1-01')")
     creds = ConnectionStringCredentials(source_url)
-    extract(creds, warehouse_path, log=lambda line: None)
+    extract(creds, warehouse_path, guard=governance, log=lambda line: None)
     execute(source_url, "INSERT INTO tutorials VALUES (2, 'LA1-02')")
     lines: list[str] = []
 
@@ -186,7 +187,7 @@ def test_a_table_dropped_during_the_run_fails_alone(source_url, warehouse_path):
 
     with pytest.raises(ThothError, match=r"^1 of 3 OnTrack tables not loaded \(tasks\), each "
                                          r"keeps its last load; the other 2 loaded"):
-        extract(creds, warehouse_path, log=log)
+        extract(creds, warehouse_path, guard=governance, log=log)
     assert [line.split(":")[0] for line in lines] == [
         "ontrack.campuses", "ontrack.tasks", "ontrack.tutorials"]
     assert lines[1].startswith("ontrack.tasks: FAILED, rolled back (keeps its last load): "
@@ -214,6 +215,6 @@ def test_a_source_that_goes_away_stops_the_extract(source_url, warehouse_path):
                 _mysql_admin().cursor().execute(f"DROP DATABASE {creds.database}")
 
     with pytest.raises(ThothError, match=f'^cannot connect to the OnTrack .* "{creds.database}"'):
-        extract(creds, warehouse_path, log=log)
+        extract(creds, warehouse_path, guard=governance, log=log)
     assert [line.split(":")[0] for line in lines] == ["ontrack.campuses"]
     assert rows(warehouse_path, "SELECT count(*) FROM ontrack_raw.campuses") == [(2,)]

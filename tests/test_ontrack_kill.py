@@ -8,7 +8,7 @@ import duckdb
 import pytest
 from ontrack_helpers import assert_mirrors_source, execute, thoth_process
 
-from pipelines.ontrack.synthetic import generate
+from thoth.demo.ontrack import generate
 
 
 def _snapshot(warehouse) -> dict:

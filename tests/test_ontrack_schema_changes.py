@@ -102,13 +102,13 @@ def test_new_unclassified_column_loads_and_status_names_it(source_url, warehouse
                            "WHERE moved_to_discuss_at = created_at") == [(5,)]
     assert "session_token" not in columns  # looks like a secret: not extracted at all
     assert ("ontrack: withheld because the name marks a credential: column tasks.session_token; "
-            "if one is not a secret, give it a class in warehouse/classification.yml") in out
+            "if one is not a secret, give it a class in thoth/core/classification.yml") in out
 
     code, out, _ = thoth(monkeypatch, capsys, url, warehouse, "status")
     assert code == 0
     assert ("warning: unclassified columns ontrack_raw.tasks.moved_to_discuss_at: loaded, but "
             "treated as personal (never published, kept out of the models) until classified: "
-            "list each under ontrack_raw.tasks in warehouse/classification.yml") in out
+            "list each under ontrack_raw.tasks in thoth/core/classification.yml") in out
 
 
 # --- credentials: never extracted, by list and by name -------------------------------------

@@ -30,9 +30,9 @@ from publish_helpers import (
 )
 
 from thoth.cli import main
+from thoth.core.classification import personal_reason
 from transforms.catalogue import load_catalogue
 from transforms.checks import run_checks
-from warehouse.classification import personal_reason
 from warehouse.publish import publish
 
 ROOT = Path(__file__).resolve().parents[1]

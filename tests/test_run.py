@@ -27,9 +27,9 @@ from publish_helpers import (
     target_for,
 )
 
+from thoth.app.progress import Progress
+from thoth.app.run import BUILD, RETENTION, Skip, _extract_ga4, run
 from thoth.cli import main
-from thoth.progress import Progress
-from thoth.run import BUILD, RETENTION, Skip, _extract_ga4, run
 
 THOTH = Path(sys.executable).parent / "thoth"
 
@@ -211,7 +211,7 @@ def test_progress_is_live_in_a_terminal_and_plain_lines_otherwise():
 
 def test_thoth_run_end_to_end_from_synthetic_ontrack_to_gcs(
         pg_url, gcs_emulator, gcs_bucket, tmp_path, monkeypatch, capsys):
-    from pipelines.ontrack.synthetic import generate
+    from thoth.demo.ontrack import generate
 
     generate(pg_url, scale=0.001, seed=7)
     warehouse = tmp_path / "warehouse.duckdb"

@@ -215,7 +215,7 @@ def test_a_broken_archive_key_is_one_line_without_the_key(tmp_path):
 def test_a_run_failing_in_a_later_step_writes_no_secret(pg_url, tmp_path):
     """OnTrack loads (PostgreSQL here trusts 127.0.0.1, so the marker password is accepted and
     goes through every loader path), then GA4 fails with a marker key."""
-    from pipelines.ontrack.synthetic import generate
+    from thoth.demo.ontrack import generate
 
     generate(pg_url, scale=0.001, seed=7)
     password = _marker("Password")
@@ -255,7 +255,7 @@ def test_a_failing_webhook_is_named_by_its_host_only(shape, tmp_path):
 
 def test_the_redaction_net_masks_every_configured_secret(monkeypatch):
     """Under the messages that name no secret: whatever a library embeds is masked too."""
-    from thoth.redaction import MASK, redactor
+    from thoth.core.redaction import MASK, redactor
 
     pem = _rsa_pem()
     password, token = "p@ss/w0rd:" + _marker("Password"), _marker("Webhook")

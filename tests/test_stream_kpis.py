@@ -141,7 +141,7 @@ def test_splashkit_usage_per_week_and_dimension(warehouse):
 
 def test_stream_kpis_are_skipped_while_the_landing_zone_is_not_configured(tmp_path,
                                                                          monkeypatch):
-    from thoth import settings
+    from thoth.core import settings
 
     monkeypatch.delenv("LANDING__BUCKET_URL", raising=False)
     monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", PSEUDONYM_KEY)

@@ -11,10 +11,10 @@ from decimal import Decimal
 
 import pytest
 
-from pipelines.ontrack.synthetic import create_schema, generate
-from pipelines.ontrack.synthetic.db import connect, parse_url
-from pipelines.ontrack.synthetic.ddl import schema_sql
-from pipelines.ontrack.synthetic.tables import TABLES, tables_for
+from thoth.demo.ontrack import create_schema, generate
+from thoth.demo.ontrack.db import connect, parse_url
+from thoth.demo.ontrack.ddl import schema_sql
+from thoth.demo.ontrack.tables import TABLES, tables_for
 
 SCALE = 0.001
 NOW = "2025-09-15 09:00:00"
@@ -218,7 +218,7 @@ def test_schema_counts_and_relations(source_url, variant):
 
 
 def test_mariadb_without_local_infile_falls_back_to_inserts(mysql_url, monkeypatch):
-    import pipelines.ontrack.synthetic.db as db
+    import thoth.demo.ontrack.db as db
 
     counts = generate(mysql_url, scale=SCALE, seed=9)
     digest = checksum(mysql_url)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path
 
-import duckdb
-from dlt.common.exceptions import DltException
-
-from thoth import settings
-from thoth.errors import ThothError
+from pipelines.ga4 import job as ga4_job
+from pipelines.landing import job as landing_job
+from pipelines.ontrack import job as ontrack_job
+from thoth.core import settings
+from thoth.core.entry import guarded, printed
 
 EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt/config.toml):
   SOURCES__ONTRACK__CREDENTIALS  OnTrack database URL, postgresql+psycopg://… or mysql+pymysql://…
@@ -34,63 +33,27 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
 """
 
 
-def _tables(value: str) -> list[str]:
-    names = [t.strip() for t in value.split(",") if t.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError("expected table names separated by commas")
-    return names
-
-
-def _iso_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
-
-
 def _extract_ontrack(args: argparse.Namespace) -> int:
-    from pipelines.ontrack import extract
+    from warehouse.after_load import apply as governance
 
-    extract(
-        settings.source_credentials("ontrack"),
-        settings.warehouse_path(),
-        full_refresh=args.full_refresh,
-        tables=args.tables,
-        lookback_minutes=int(settings.source_option("ontrack", "lookback_minutes", 15)),
-        schema=settings.source_option("ontrack", "schema", None),
-        log=lambda line: print(line, flush=True),
-    )
+    ontrack_job.run(settings.warehouse_path(), guard=governance, full_refresh=args.full_refresh,
+            tables=args.tables, log=printed)
     return 0
 
 
 def _extract_ga4(args: argparse.Namespace) -> int:
-    from pipelines.ga4.config import load_config
-    from pipelines.ga4.load import extract
-
-    config = load_config()  # checked before any request or warehouse write
-    if args.start_date and args.start_date > date.today():
-        raise ThothError(f"--start-date {args.start_date} is in the future")
-    extract(
-        config,
-        settings.warehouse_path(),
-        full_refresh=args.full_refresh,
-        start_date=args.start_date,
-        log=lambda line: print(line, flush=True),
-    )
+    ga4_job.run(settings.warehouse_path(), full_refresh=args.full_refresh,
+            start_date=args.start_date, log=printed)
     return 0
 
 
 def _extract_landing(args: argparse.Namespace) -> int:
-    from pipelines.landing.config import load_config
-    from pipelines.landing.load import extract
-
-    extract(load_config(), settings.warehouse_path(), full_refresh=args.full_refresh,
-            log=lambda line: print(line, flush=True))
+    landing_job.run(settings.warehouse_path(), full_refresh=args.full_refresh, log=printed)
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
-    from thoth.status import render
+    from thoth.faces.status import render
 
     print(render(settings.warehouse_path()))
     return 0
@@ -114,9 +77,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from thoth.run import run_lock
+    from thoth.app.run import run_lock
+    from thoth.core.storage import open_target
     from warehouse.publish import publish
-    from warehouse.publish.target import open_target
 
     warehouse = settings.warehouse_path()
     target = open_target(settings.publish_target(), endpoint_url=settings.publish_endpoint(),
@@ -131,7 +94,7 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from thoth.run import BUILD, STEPS, run
+    from thoth.app.run import BUILD, STEPS, run
 
     return run(settings.warehouse_path(), steps=BUILD if args.skip_extract else STEPS)
 
@@ -151,7 +114,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _generate_ontrack(args: argparse.Namespace) -> int:
-    from pipelines.ontrack.synthetic import generate
+    from thoth.demo.ontrack import generate
 
     counts = generate(args.url, scale=args.scale, seed=args.seed, variant=args.variant)
     print(f"generated {sum(counts.values()):,} rows in {len(counts)} tables")
@@ -159,9 +122,9 @@ def _generate_ontrack(args: argparse.Namespace) -> int:
 
 
 def _retention(args: argparse.Namespace) -> int:
-    from thoth.run import run_lock
+    from thoth.app.run import run_lock
+    from thoth.core.storage import open_target
     from warehouse import retention
-    from warehouse.publish.target import open_target
 
     warehouse = settings.warehouse_path()
     target = open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
@@ -178,11 +141,11 @@ def _retention(args: argparse.Namespace) -> int:
 
 
 def _erase_user(args: argparse.Namespace) -> int:
-    from thoth.run import run_lock
+    from thoth.app.run import run_lock
+    from thoth.core.storage import open_target
     from transforms.build import build
     from warehouse.archive_erasure import ArchiveErasure
     from warehouse.erasure import check_user_id, erase_user
-    from warehouse.publish.target import open_target
 
     warehouse, user_id = settings.warehouse_path(), check_user_id(args.user_id)
     key = settings.pseudonym_key()  # before anything changes
@@ -201,7 +164,7 @@ def _erase_user(args: argparse.Namespace) -> int:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from warehouse.docs import write_site
+    from thoth.faces.docs import write_site
 
     index = write_site(settings.warehouse_path(), Path(args.out))
     print(f"wrote the data catalog: {index} (open it in a browser; works offline)")
@@ -209,7 +172,7 @@ def _docs(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from warehouse.report import write_report
+    from thoth.faces.report import write_report
 
     page = write_report(settings.warehouse_path(), Path(args.out))
     print(f"wrote the KPI report: {page} (open it in a browser; works offline)")
@@ -236,37 +199,25 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ontrack.add_argument("--full-refresh", action="store_true",
-                         help="reload the tables whole instead of incrementally")
-    ontrack.add_argument("--tables", type=_tables, metavar="A,B",
-                         help="only these tables (comma-separated source table names)")
+    ontrack_job.add_arguments(ontrack)
     ontrack.set_defaults(func=_extract_ontrack)
     ga4 = sources.add_parser(
         "ga4",
         help="Google Analytics 4 reports → ga4_raw",
-        description="Load the configured GA4 Data API reports ([sources.ga4] reports in "
-        ".dlt/config.toml) into the warehouse schema ga4_raw, one table per report: by day, "
-        "re-reading the last lookback_days and replacing those days whole.",
+        description=ga4_job.DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ga4.add_argument("--full-refresh", action="store_true",
-                     help="drop the report tables and their state, reload from the start date")
-    ga4.add_argument("--start-date", type=_iso_date, metavar="YYYY-MM-DD",
-                     help="re-read every report from this day (overrides the saved position "
-                     "and SOURCES__GA4__START_DATE)")
+    ga4_job.add_arguments(ga4)
     ga4.set_defaults(func=_extract_ga4)
     landing = sources.add_parser(
         "landing",
         help="stream files from the landing zone → landing_raw",
-        description="Ingest the files producers landed under LANDING__BUCKET_URL (OnTrack logs, "
-        "OnTrack metrics, SplashKit usage) that the warehouse does not hold yet, each exactly "
-        "once; a rewritten file replaces its rows; lines that do not parse are quarantined.",
+        description=landing_job.DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    landing.add_argument("--full-refresh", action="store_true",
-                         help="drop the landing tables and the file ledger, read every file again")
+    landing_job.add_arguments(landing)
     landing.set_defaults(func=_extract_landing)
 
     transform = commands.add_parser(
@@ -398,27 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _redacted(message: str) -> str:
-    """An error line with every configured secret masked (thoth/redaction.py)."""
-    from thoth.redaction import redactor
-
-    return redactor()(message)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except ThothError as exc:
-        print(f"thoth: error: {_redacted(str(exc))}", file=sys.stderr)
-        return exc.exit_code
-    except (duckdb.Error, DltException) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"thoth: error: {_redacted(first)}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("thoth: interrupted", file=sys.stderr)
-        return 130
+    return guarded(lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from thoth.duck import open_warehouse, transaction, utc_now
-from thoth.errors import ThothError
+from thoth.core.duck import open_warehouse, transaction, utc_now
+from thoth.core.errors import ThothError
 from transforms.project import MODEL_SCHEMAS, Model, build_order, discover, unavailable
 
 DDL = """

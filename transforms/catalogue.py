@@ -10,10 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from thoth import load_state
-from thoth.duck import open_warehouse, utc_now
-from thoth.errors import ThothError
-from thoth.status import age
+from thoth.core import load_state
+from thoth.core.duck import age, open_warehouse, utc_now
+from thoth.core.errors import ThothError
 from transforms.project import Model, discover, lineage
 
 CATALOGUE = Path(__file__).parent / "kpis.yml"

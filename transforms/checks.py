@@ -16,11 +16,11 @@ from pathlib import Path
 
 import duckdb
 
-from thoth.duck import open_warehouse, utc_now
+from thoth.core import classification
+from thoth.core.duck import open_warehouse, utc_now
 from transforms import row_drop
 from transforms.data_tests import ERROR, WARN, DataTest, data_tests, identity_detail
 from transforms.project import discover, unavailable
-from warehouse import classification
 
 __all__ = ["CheckResult", "DataTest", "data_tests", "last_check", "last_check_passed",
            "run_checks"]

@@ -28,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from thoth.duck import quote as _q
-from thoth.errors import ThothError
+from thoth.core.duck import quote as _q
+from thoth.core.errors import ThothError
 from transforms.project import Model
 
 ERROR, WARN = "error", "warn"

@@ -19,7 +19,7 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
-from thoth.errors import ThothError
+from thoth.core.errors import ThothError
 
 MODELS_DIR = Path(__file__).parent / "models"
 MODEL_SCHEMAS = ("staging", "intermediate", "marts")

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import duckdb
 
-from thoth.duck import quote as _q
-from thoth.duck import utc_now as _now
-from thoth.errors import ThothError
+from thoth.core.duck import quote as _q
+from thoth.core.duck import utc_now as _now
+from thoth.core.errors import ThothError
+from thoth.core.storage import Target
 from warehouse import erasure, retention
-from warehouse.publish.target import Target
 
 COPY = "_thoth_archive_rows"  # a temporary table: one archive's rows while they are erased
 

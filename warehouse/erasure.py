@@ -28,11 +28,12 @@ from typing import Protocol
 
 import duckdb
 
-from thoth.duck import open_warehouse, transaction
-from thoth.duck import quote as _q
-from thoth.duck import utc_now as _now
-from thoth.errors import ThothError
-from warehouse import audit, retention
+from thoth.core import audit
+from thoth.core.duck import open_warehouse, transaction
+from thoth.core.duck import quote as _q
+from thoth.core.duck import utc_now as _now
+from thoth.core.errors import ThothError
+from warehouse import retention
 
 SCHEMA = "ontrack_raw"
 
@@ -167,7 +168,7 @@ def apply_ledger(con: duckdb.DuckDBPyConnection, schema: str, table: str,
     if schema != SCHEMA or _ledger_empty(con):
         return 0
     if secret is None:
-        from thoth.settings import pseudonym_key  # needed only once someone is erased
+        from thoth.core.settings import pseudonym_key  # needed only once someone is erased
 
         secret = ledger_secret(pseudonym_key())
     counts: dict[str, int] = {}

@@ -26,12 +26,12 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from thoth.duck import open_warehouse, transaction
-from thoth.duck import quote as _q
-from thoth.duck import utc_now as _now
-from thoth.errors import ThothError
-from warehouse import audit
-from warehouse.publish.target import Target
+from thoth.core import audit
+from thoth.core.duck import open_warehouse, transaction
+from thoth.core.duck import quote as _q
+from thoth.core.duck import utc_now as _now
+from thoth.core.errors import ThothError
+from thoth.core.storage import Target
 
 POLICIES = Path(__file__).with_name("retention.yml")
 PERIOD = re.compile(r"^\s*(\d+)\s*(day|week|month|year)s?\s*$")

@@ -19,7 +19,7 @@ from pipelines.ga4 import settings
 from pipelines.ga4.config import Ga4Config, Report
 from pipelines.ga4.helpers.client import ReportReader
 from pipelines.ga4.helpers.convert import metadata_table, report_table
-from thoth.duck import utc_now
+from thoth.core.duck import utc_now
 
 
 @dataclass

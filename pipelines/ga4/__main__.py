@@ -1,8 +1,20 @@
-"""`python -m pipelines.ga4 [--full-refresh] [--start-date YYYY-MM-DD]`: the GA4 pipeline on its
-own, the same as `thoth extract ga4`."""
+"""`python -m pipelines.ga4`: the GA4 pipeline alone, the same job as `thoth extract ga4`."""
 
+import argparse
 import sys
 
-from thoth.cli import main
+from pipelines.ga4 import job
+from thoth.core import settings
+from thoth.core.entry import guarded, printed
 
-sys.exit(main(["extract", "ga4", *sys.argv[1:]]))
+parser = argparse.ArgumentParser(prog="python -m pipelines.ga4", description=job.DESCRIPTION)
+job.add_arguments(parser)
+args = vars(parser.parse_args())
+
+
+def main() -> int:
+    job.run(settings.warehouse_path(), log=printed, **args)
+    return 0
+
+
+sys.exit(guarded(main, program="python -m pipelines.ga4"))

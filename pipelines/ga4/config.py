@@ -20,7 +20,7 @@ from dlt.common.configuration.specs.exceptions import InvalidGoogleServicesJson
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from pipelines.ga4 import settings
-from thoth.errors import ThothError
+from thoth.core.errors import ThothError
 
 _NAMING = NamingConvention()
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -20,10 +20,10 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from pipelines.ga4 import ReportStats, ga4, settings
 from pipelines.ga4.config import Ga4Config, Report
 from pipelines.ga4.helpers.client import ReportReader, make_client
-from thoth import load_state
-from thoth.duck import open_warehouse, utc_now
-from thoth.errors import ThothError
-from thoth.load_state import TableLoad
+from thoth.core import load_state
+from thoth.core.duck import open_warehouse, utc_now
+from thoth.core.errors import ThothError
+from thoth.core.load_state import TableLoad
 
 SOURCE = "ga4"
 

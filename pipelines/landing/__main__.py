@@ -1,8 +1,20 @@
-"""`python -m pipelines.landing [--full-refresh]`: the landing pipeline alone, like
-`thoth extract landing`."""
+"""`python -m pipelines.landing`: the landing pipeline alone, like `thoth extract landing`."""
 
+import argparse
 import sys
 
-from thoth.cli import main
+from pipelines.landing import job
+from thoth.core import settings
+from thoth.core.entry import guarded, printed
 
-sys.exit(main(["extract", "landing", *sys.argv[1:]]))
+parser = argparse.ArgumentParser(prog="python -m pipelines.landing", description=job.DESCRIPTION)
+job.add_arguments(parser)
+args = vars(parser.parse_args())
+
+
+def main() -> int:
+    job.run(settings.warehouse_path(), log=printed, **args)
+    return 0
+
+
+sys.exit(guarded(main, program="python -m pipelines.landing"))

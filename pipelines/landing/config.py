@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from thoth import settings
-from thoth.errors import ThothError
+from thoth.core import settings
+from thoth.core.errors import ThothError
 
 
 @dataclass(frozen=True)

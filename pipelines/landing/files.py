@@ -3,7 +3,7 @@ are new or rewritten against the ledger, and reading one as blocks of text.
 
 A file is identified by its path, modification time and size: the same triple again is the same
 file (skipped), the same path with a new time or size is a rewrite (its rows are replaced). The
-filesystem comes from warehouse.publish.target, so GCS, an emulator and a directory behave alike.
+filesystem comes from thoth.core.storage, so GCS, an emulator and a directory behave alike.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from pipelines.landing import settings
 from pipelines.landing.settings import Feed
-from warehouse.publish.target import Target
+from thoth.core.storage import Target
 
 GZIP_MAGIC = b"\x1f\x8b"
 

@@ -50,12 +50,12 @@ from pipelines.landing.parsed import Parsed
 from pipelines.landing.privacy import mask_line
 from pipelines.landing.rails_log import RailsLogParser
 from pipelines.landing.settings import DATASET, LEDGER, QUARANTINE, Feed
-from thoth import load_state
-from thoth.duck import STREAMING_MEMORY_LIMIT, open_warehouse
-from thoth.duck import utc_now as _now
-from thoth.errors import ThothError
-from thoth.load_state import TableLoad
-from warehouse.publish.target import Target, open_target
+from thoth.core import load_state
+from thoth.core.duck import STREAMING_MEMORY_LIMIT, open_warehouse
+from thoth.core.duck import utc_now as _now
+from thoth.core.errors import ThothError
+from thoth.core.load_state import TableLoad
+from thoth.core.storage import Target, open_target
 
 SOURCE = "landing"
 

@@ -1,7 +1,7 @@
 """OnTrack (Doubtfire) → DuckDB schema `ontrack_raw`, one table per source table.
 
 Works on PostgreSQL and MariaDB, with either the 8.0.x or the 2024-01 schema: tables and columns
-come from the source's own catalog, minus what warehouse/classification.yml calls secret (by
+come from the source's own catalog, minus what thoth/core/classification.yml calls secret (by
 list or by name). Each table loads in its own transaction: one that fails is rolled back and
 reported, the others still load, and the extract fails at the end.
 """
@@ -17,14 +17,13 @@ import duckdb
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
 from pipelines.ontrack import settings
-from pipelines.ontrack.load import TablePlan, load_table, plan_table
+from pipelines.ontrack.load import Guard, TablePlan, load_table, plan_table
 from pipelines.ontrack.source_db import Column, SourceDB
-from thoth import load_state
-from thoth.duck import STREAMING_MEMORY_LIMIT, open_warehouse, quote, transaction
-from thoth.errors import ThothError
-from thoth.load_state import TableLoad
-from warehouse import classification
-from warehouse.classification import shown
+from thoth.core import classification, load_state
+from thoth.core.classification import shown
+from thoth.core.duck import STREAMING_MEMORY_LIMIT, open_warehouse, quote, transaction
+from thoth.core.errors import ThothError
+from thoth.core.load_state import TableLoad
 
 
 @dataclass
@@ -104,10 +103,10 @@ def _plans(src: SourceDB, only: list[str] | None) -> tuple[list[TablePlan], Cata
 def _log_withheld(catalog: Catalog, log: Callable[[str], None]) -> None:
     if catalog.secret_tables or catalog.secret_columns:
         log(f"ontrack: never extracted, secret: {len(catalog.secret_tables)} tables, "
-            f"{len(catalog.secret_columns)} columns (warehouse/classification.yml)")
+            f"{len(catalog.secret_columns)} columns (thoth/core/classification.yml)")
     if catalog.by_name:
         log(f"ontrack: withheld because the name marks a credential: {', '.join(catalog.by_name)}"
-            "; if one is not a secret, give it a class in warehouse/classification.yml")
+            "; if one is not a secret, give it a class in thoth/core/classification.yml")
 
 
 def _drop_stored_secret_tables(con: duckdb.DuckDBPyConnection,
@@ -139,6 +138,7 @@ def extract(
     credentials: ConnectionStringCredentials,
     warehouse: Path,
     *,
+    guard: Guard,
     full_refresh: bool = False,
     tables: list[str] | None = None,
     lookback_minutes: int = settings.DEFAULT_LOOKBACK_MINUTES,
@@ -163,7 +163,7 @@ def extract(
         results = []
         for plan in plans:
             try:
-                result = load_table(con, src, plan, full_refresh=full_refresh,
+                result = load_table(con, src, plan, full_refresh=full_refresh, guard=guard,
                                     lookback=timedelta(minutes=lookback_minutes))
             except (duckdb.FatalException, duckdb.IOException):
                 raise  # the warehouse itself is in trouble, not this table

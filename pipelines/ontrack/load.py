@@ -13,6 +13,7 @@ point leaves the table and its state as the last completed load left them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,12 +21,11 @@ import duckdb
 
 from pipelines.ontrack import settings
 from pipelines.ontrack.source_db import Column, SourceDB
-from thoth import load_state
-from thoth.duck import quote as _q
-from thoth.duck import transaction, utc_now
-from thoth.load_state import TableLoad
-from warehouse import after_load, classification
-from warehouse.classification import shown
+from thoth.core import classification, load_state
+from thoth.core.classification import shown
+from thoth.core.duck import quote as _q
+from thoth.core.duck import transaction, utc_now
+from thoth.core.load_state import TableLoad
 
 SOURCE = "ontrack"
 
@@ -147,8 +147,15 @@ def _evolve(con: duckdb.DuckDBPyConnection, table: str, plan: TablePlan) -> None
             con.execute(f"ALTER TABLE {_target(table)} ALTER {_q(name)} SET DATA TYPE {dtype}")
 
 
+# Governance applied to each table just written, inside its load's transaction: (connection,
+# schema, table, relation of the ids just loaded or None for the whole table) -> a note for
+# `platform.load_state.flags`, or None. The app passes warehouse.after_load.apply; the pipeline
+# knows nothing of governance itself.
+Guard = Callable[[duckdb.DuckDBPyConnection, str, str, str | None], str | None]
+
+
 def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *,
-               full_refresh: bool, lookback: timedelta) -> TableLoad:
+               full_refresh: bool, lookback: timedelta, guard: Guard) -> TableLoad:
     started = time.perf_counter()
     target = _target(plan.table)
     have = {} if full_refresh else _columns(con, plan.table)
@@ -197,9 +204,8 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
             con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM _stage)")
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _stage")
             deleted = _delete_missing(con, src, plan)
-        # Retention cut-off and erased people, in this transaction (warehouse/after_load.py).
-        governed = after_load.apply(con, settings.DATASET, plan.table,
-                                    changed=None if where is None else "_stage")
+        # Retention cut-off and erased people, in this transaction.
+        governed = guard(con, settings.DATASET, plan.table, None if where is None else "_stage")
         if where is not None:
             con.execute("DROP TABLE _stage")
         total, cursor_value = con.execute(

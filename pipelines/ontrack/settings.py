@@ -5,7 +5,7 @@ Facts from ../shared/ontrack/SCHEMA.md (Doubtfire 8.0.x and 2024-01)."""
 DATASET = "ontrack_raw"
 
 # Credentials (auth_tokens, users.encrypted_password, webcals.guid, anything named like a token,
-# key, password, …) are never extracted: warehouse/classification.yml decides which, by list and
+# key, password, …) are never extracted: thoth/core/classification.yml decides which, by list and
 # by name (`secret_names`).
 # Rails bookkeeping, not OnTrack data.
 INTERNAL_TABLES = frozenset({"schema_migrations", "ar_internal_metadata"})

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 import pyarrow as pa
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
-from thoth.errors import ThothError
+from thoth.core.errors import ThothError
 
 BATCH_ROWS = 65_536  # connectorx (MariaDB); ADBC keeps its default 16 MB batches
 

@@ -25,17 +25,17 @@ from pathlib import Path
 
 import duckdb
 
-from thoth import load_state
-from thoth.duck import open_warehouse
-from thoth.duck import utc_now as _now
-from thoth.errors import ThothError
+from thoth.core import load_state
+from thoth.core.classification import restricted_columns
+from thoth.core.duck import open_warehouse
+from thoth.core.duck import utc_now as _now
+from thoth.core.errors import ThothError
+from thoth.core.storage import Target
 from transforms.catalogue import Kpi, freshness, load_catalogue
 from transforms.checks import last_check
 from transforms.project import discover
-from warehouse.classification import restricted_columns
 from warehouse.publish import generated, manifest
 from warehouse.publish.render import RenderedTable, TableSpec, render, table_spec
-from warehouse.publish.target import Target
 
 STAGING = "_staging"
 # Everything under these is the publish's own: files the manifest does not list are removed.
@@ -92,7 +92,7 @@ def _kpi_specs(con: duckdb.DuckDBPyConnection) -> list[TableSpec]:
                  "marts", s.name, [c.name for c in s.columns]).items()]
     if leaks:
         raise ThothError(f"refusing to publish personal data: {', '.join(leaks)}; drop the "
-                         "column or publish a pseudonymous *_key instead (classes: warehouse/"
+                         "column or publish a pseudonymous *_key instead (classes: thoth/core/"
                          "classification.yml); nothing was published")
     return specs
 

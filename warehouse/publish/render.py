@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from thoth.duck import quote as _q
-from thoth.errors import ThothError
+from thoth.core.duck import quote as _q
+from thoth.core.errors import ThothError
 
 DATE_GRAIN = ("day", "week_start")  # a table with one of these in its grain is partitioned by it
 PARTITION = "dt"

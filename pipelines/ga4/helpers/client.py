@@ -22,7 +22,7 @@ from google.api_core.retry import Retry
 
 from pipelines.ga4 import settings
 from pipelines.ga4.config import Ga4Config, Report, filter_expression
-from thoth.errors import ThothError
+from thoth.core.errors import ThothError
 
 RETRYABLE = (gexc.TooManyRequests, gexc.ServiceUnavailable, gexc.InternalServerError)
 

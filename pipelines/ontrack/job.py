@@ -1,0 +1,39 @@
+"""The OnTrack pipeline as one job: its flags, and its run with the configuration resolved.
+`thoth extract ontrack` and `thoth run` both call it; the caller passes the governance to apply
+to each table loaded (the app: warehouse.after_load.apply)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from pipelines.ontrack import extract, settings
+from pipelines.ontrack.load import Guard
+from thoth.core import settings as config
+from thoth.core.load_state import TableLoad
+
+
+def _tables(value: str) -> list[str]:
+    names = [t.strip() for t in value.split(",") if t.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected table names separated by commas")
+    return names
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--full-refresh", action="store_true",
+                        help="reload the tables whole instead of incrementally")
+    parser.add_argument("--tables", type=_tables, metavar="A,B",
+                        help="only these tables (comma-separated source table names)")
+
+
+def run(warehouse: Path, *, guard: Guard, full_refresh: bool = False,
+        tables: list[str] | None = None, log: Callable[[str], None] = print) -> list[TableLoad]:
+    """Load OnTrack as configured in `[sources.ontrack]`."""
+    return extract(
+        config.source_credentials("ontrack"), warehouse, guard=guard,
+        full_refresh=full_refresh, tables=tables,
+        lookback_minutes=int(config.source_option("ontrack", "lookback_minutes",
+                                                  settings.DEFAULT_LOOKBACK_MINUTES)),
+        schema=config.source_option("ontrack", "schema", None), log=log)

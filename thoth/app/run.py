@@ -1,0 +1,316 @@
+"""`thoth run`, what cron runs: extract (OnTrack, GA4, landing) → retention (once a UTC day) →
+transform → check → publish.
+
+One run at a time per warehouse (a lock file; a second run exits 75 at once, like
+cron/thoth-cron). A failing step stops the chain, so the last good publish stays what readers
+see; the run is recorded in `platform.runs` and the alert hook is called.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+from dlt.common.exceptions import DltException
+
+from thoth.app import alerts
+from thoth.app.progress import Progress
+from thoth.core import runs, settings
+from thoth.core.duck import open_warehouse
+from thoth.core.duck import utc_now as _now
+from thoth.core.errors import ThothError
+from thoth.core.redaction import redactor
+from thoth.core.runs import StepResult
+
+EXIT_LOCKED = 75  # EX_TEMPFAIL, as cron/thoth-cron
+
+
+class RunLocked(ThothError):
+    exit_code = EXIT_LOCKED
+
+
+class Skip(Exception):
+    """A step with nothing to do, e.g. GA4 without property ids."""
+
+
+@contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    """Held for the whole run; the kernel releases it when the process dies, even on SIGKILL."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunLocked(f"another `thoth run` or `thoth publish` holds {path}; this one did "
+                            f"nothing (exit {EXIT_LOCKED})") from None
+        yield
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    func: Callable[[Path, str, Callable[[str], None]], tuple[int | None, str]]
+    unit: str = "rows"
+
+
+def _extract_ontrack(warehouse: Path, run_id: str, log: Callable[[str], None]):
+    from pipelines.ontrack import job
+    from warehouse.after_load import apply as governance
+
+    loads = job.run(warehouse, guard=governance, log=log)
+    return sum(x.rows_loaded for x in loads), f"{len(loads)} tables"
+
+
+def _extract_ga4(warehouse: Path, run_id: str, log: Callable[[str], None]):
+    from pipelines.ga4 import job
+
+    # Not configured is not an error: the platform runs without GA4 until someone sets it (its
+    # KPIs are skipped by transform and check while the warehouse holds no GA4 data).
+    if "ga4_raw" in settings.unconfigured_sources():
+        raise Skip("SOURCES__GA4__PROPERTY_IDS is not set")
+    loads = job.run(warehouse, log=log)
+    return sum(x.rows_loaded for x in loads), f"{len(loads)} reports"
+
+
+def _extract_landing(warehouse: Path, run_id: str, log: Callable[[str], None]):
+    from pipelines.landing import job
+
+    # Like GA4: no landing zone configured is no error; its KPIs are skipped meanwhile.
+    if "landing_raw" in settings.unconfigured_sources():
+        raise Skip("LANDING__BUCKET_URL is not set")
+    feeds: list = []
+    loads = job.run(warehouse, log=log, feed_runs=feeds)
+    # A file that could not be read is quarantined and the step goes on: say so in its line.
+    lines = sum(f.quarantined_lines for f in feeds)
+    files = sum(f.quarantined_files for f in feeds)
+    bad = f"; {lines:,} lines and {files:,} files quarantined" if lines or files else ""
+    return sum(x.rows_loaded for x in loads), f"{len(loads)} feeds{bad}"
+
+
+def _transform(warehouse: Path, run_id: str, log: Callable[[str], None]):
+    from transforms.build import build
+
+    results = build(warehouse, log=log, absent_sources=settings.unconfigured_sources())
+    return sum(r.rows or 0 for r in results), f"{len(results)} models"
+
+
+def _check(warehouse: Path, run_id: str, log: Callable[[str], None]):
+    from transforms.checks import run_checks
+
+    lines: list[str] = []
+
+    def keep(line: str) -> None:
+        lines.append(line)
+        log(line)
+
+    if not run_checks(warehouse, log=keep, absent_sources=settings.unconfigured_sources()):
+        raise ThothError(lines[-1] if lines else "data tests failed")
+    return None, lines[-1] if lines else ""
+
+
+def retention_done_today(warehouse: Path) -> tuple[str, datetime] | None:
+    """The run (id, start) that applied retention this UTC day, if one did: a retention step
+    recorded `ok` in platform.runs (a run that failed later still applied it)."""
+    today = datetime.combine(_now().date(), datetime.min.time())
+    con = open_warehouse(warehouse, read_only=True)
+    try:
+        if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
+                           "AND table_name = 'runs'").fetchall():
+            return None
+        rows = con.execute("SELECT run_id, started_at, CAST(steps AS VARCHAR) FROM platform.runs "
+                           "WHERE started_at >= ? ORDER BY started_at", [today]).fetchall()
+    finally:
+        con.close()
+    for run_id, started_at, steps in rows:
+        if any(s["step"] == RETENTION_STEP and s["status"] == "ok"
+               for s in json.loads(steps or "[]")):
+            return run_id, started_at
+    return None
+
+
+def _retention(warehouse: Path, run_id: str, log: Callable[[str], None]):
+    from thoth.core.storage import open_target
+    from warehouse import retention
+
+    # Once a UTC day whatever cron's cadence; a failed day is retried by the next run.
+    if not settings.retention_in_run():
+        raise Skip("RETENTION__IN_RUN is false: apply it with `thoth retention --apply`")
+    done = retention_done_today(warehouse)
+    if done:
+        raise Skip(f"done today by run {done[0]} at {done[1]:%H:%M} UTC")
+    policies = retention.load_policies(settings.retention_policies_file())
+    target = open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
+                         credentials=settings.archive_credentials())
+    try:
+        moves = retention.archive(warehouse, target, apply=True, policies=policies, log=log)
+    except retention.storage_errors() as exc:  # a directory or a bucket that refuses
+        raise ThothError(f"archiving to {target.url} failed ({type(exc).__name__}: "
+                         f"{_one_line(exc)}); nothing was deleted from that table") from None
+    archived = [m for m in moves if m.archive_id]
+    return (sum(m.rows for m in archived),
+            f"{len(policies)} policies, {len(archived)} archived to {target.url}")
+
+
+def publish_step(target_url: str | None = None) -> Step:
+    """Publish to `target_url`, or to the configured target (PUBLISH__BUCKET_URL)."""
+
+    def _publish(warehouse: Path, run_id: str, log: Callable[[str], None]):
+        from thoth.core.storage import open_target
+        from warehouse.publish import publish
+
+        target = open_target(target_url or settings.publish_target(),
+                             endpoint_url=settings.publish_endpoint(),
+                             credentials=settings.publish_credentials())
+        report = publish(warehouse, target, dataset=settings.bigquery_dataset(), run_id=run_id,
+                         log=log)
+        return report.rows, (f"{report.tables} tables to {report.target}: "
+                             f"{len(report.uploaded)} files uploaded, "
+                             f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed")
+
+    return Step("publish", _publish)
+
+
+EXTRACT = [Step("extract ontrack", _extract_ontrack), Step("extract ga4", _extract_ga4),
+           Step("extract landing", _extract_landing)]
+RETENTION_STEP = "retention"
+RETENTION = Step(RETENTION_STEP, _retention)
+TRANSFORM, CHECK = Step("transform", _transform), Step("check", _check)
+BUILD = [TRANSFORM, CHECK, publish_step()]  # what `thoth run --skip-extract` runs
+# Retention after the loads (they drop archived rows again) and before the build, so the KPIs
+# and the row-drop guard see the warehouse as it stays.
+STEPS = [*EXTRACT, RETENTION, *BUILD]
+
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _step_line(result: StepResult) -> str:
+    if result.status == "skipped":
+        return f"{result.step}: skipped ({result.detail})"
+    rows = f"{result.rows:,} rows, " if result.rows is not None else ""
+    detail = f"; {result.detail}" if result.detail else ""
+    return f"{result.step}: {result.status}, {rows}{result.seconds:.1f} s{detail}"
+
+
+def summary(run_id: str, status: str, seconds: float, results: list[StepResult]) -> str:
+    width = max(len(r.step) for r in results) if results else 0
+    lines = [f"run {run_id} {status} in {seconds:.1f} s"]
+    for r in results:
+        rows = f"{r.rows:>12,} rows" if r.rows is not None else " " * 17
+        lines.append(f"  {r.step:<{width}}  {r.status:<7}  {rows}  {r.seconds:6.1f} s"
+                     + (f"  {r.detail}" if r.detail else ""))
+    return "\n".join(lines)
+
+
+def run(warehouse: Path, *, steps: list[Step] | None = None, progress: Progress | None = None,
+        alert: Callable[[dict], None] | None = None) -> int:
+    """Run the steps under the lock; 0 when all succeed, 1 after the first failure."""
+    steps = STEPS if steps is None else steps
+    progress = progress or Progress(len(steps))
+    # Every line, error and alert of the run passes through it: no configured secret leaves.
+    redact = redactor()
+    log = lambda line: progress.log(redact(line))  # noqa: E731
+    with run_lock(settings.run_lock_file(warehouse)):
+        return _run_locked(warehouse, steps, progress, log, redact,
+                           alert or _configured_alert(log))
+
+
+def _configured_alert(log: Callable[[str], None]) -> Callable[[dict], None]:
+    command, webhook = settings.alert_command(), settings.alert_webhook_url()
+    return lambda payload: alerts.send(payload, command=command, webhook_url=webhook, log=log)
+
+
+def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
+                log: Callable[[str], None], redact: Callable[[str], str],
+                alert: Callable[[dict], None]) -> int:
+    run_id, started_at, clock = uuid.uuid4().hex[:12], _now(), time.perf_counter()
+    log(f"run {run_id}: {' → '.join(s.name for s in steps)}; warehouse {warehouse}")
+    results: list[StepResult] = []
+    failed: tuple[str, str] | None = None
+    unexpected: BaseException | None = None
+    try:
+        runs.start(warehouse, run_id, started_at)
+    except (ThothError, duckdb.Error) as exc:  # e.g. the warehouse is held by a manual load
+        failed = ("start", redact(_one_line(exc)))
+    for step in steps if failed is None else []:
+        progress.begin(step.name)
+        begun = time.perf_counter()
+        try:
+            rows, detail = step.func(warehouse, run_id, log)
+            result = StepResult(step.name, "ok", rows, 0.0, redact(detail))
+        except Skip as exc:
+            result = StepResult(step.name, "skipped", None, 0.0, redact(str(exc)))
+        except (ThothError, duckdb.Error, DltException) as exc:
+            failed = (step.name, redact(_one_line(exc)))
+            result = StepResult(step.name, "failed", None, 0.0, failed[1])
+        except BaseException as exc:  # a bug or Ctrl-C: recorded and alerted, then re-raised
+            failed = (step.name, redact(f"{type(exc).__name__}: {_one_line(exc)}"))
+            unexpected = exc
+            result = StepResult(step.name, "failed", None, 0.0, failed[1])
+        result.seconds = round(time.perf_counter() - begun, 3)
+        results.append(result)
+        progress.end(_step_line(result))
+        if failed:
+            break
+    status = "failed" if failed else "succeeded"
+    seconds = time.perf_counter() - clock
+    try:
+        runs.finish(warehouse, run_id, ended_at=_now(), status=status, steps=results,
+                    failed_step=failed[0] if failed else None,
+                    error=failed[1] if failed else None)
+    except (ThothError, duckdb.Error) as exc:
+        log(f"could not record the run in platform.runs: {_one_line(exc)}")
+    log(summary(run_id, status, seconds, results))
+    # Warnings of this run's check (data tests of warn severity, unclassified columns): alerted,
+    # never blocking.
+    checked = any(r.step == CHECK.name and r.status == "ok" for r in results)
+    warnings = _check_warnings(warehouse) if checked else []
+    also = f" {len(warnings)} warning(s): {'; '.join(warnings)}" if warnings else ""
+    if failed:
+        step, error = failed
+        text = (f"thoth run {run_id} failed at {step} on {socket.gethostname()}: {error} "
+                "(the last good publish stays in place)")
+        log(text)
+        alert({"text": text + also, "run_id": run_id, "step": step, "error": error,
+               "warnings": warnings, "host": socket.gethostname(), "warehouse": str(warehouse),
+               "started_at": started_at.isoformat() + "Z"})
+        if unexpected is not None:
+            raise unexpected
+        return 1
+    if warnings:  # the run succeeded and published; someone still has to classify a column
+        text = f"thoth run {run_id} succeeded on {socket.gethostname()} with{also}"
+        log(text)
+        alert({"text": text, "run_id": run_id, "step": None, "error": None, "level": "warning",
+               "warnings": warnings, "host": socket.gethostname(), "warehouse": str(warehouse),
+               "started_at": started_at.isoformat() + "Z"})
+    return 0
+
+
+def _check_warnings(warehouse: Path) -> list[str]:
+    """The last check's failed tests of warn severity, e.g. source columns nobody has
+    classified yet (loaded, kept out of the marts and of publishing)."""
+    from thoth.core.duck import open_warehouse
+    from transforms.checks import last_warnings
+
+    if not warehouse.exists():
+        return []
+    try:
+        con = open_warehouse(warehouse, read_only=True)
+    except ThothError:
+        return []
+    try:
+        return last_warnings(con)
+    finally:
+        con.close()

@@ -1,0 +1,135 @@
+"""The publish target through fsspec: GCS (gcsfs) or a local directory, one code path for both.
+
+Only what GCS can do atomically is relied on: writing one object. Moves are copy + delete (gcsfs's
+`mv` calls the `moveTo` API, which emulators lack and non-HNS buckets do as copy + delete anyway),
+and listings are re-read after writes (`invalidate_cache`), since gcsfs caches them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from thoth.core.errors import ThothError
+
+
+@dataclass
+class Target:
+    fs: fsspec.AbstractFileSystem
+    root: str  # the target without protocol: `bucket/prefix` or an absolute directory
+    url: str  # as configured, for messages and the manifest
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.fs, LocalFileSystem)
+
+    def path(self, relative: str) -> str:
+        return f"{self.root}/{relative}" if relative else self.root
+
+    def gs_url(self, relative: str) -> str:
+        """The `gs://` URL BigQuery reads `relative` from; a placeholder bucket for a local
+        target (copy the folder to GCS, then replace it)."""
+        base = self.url.rstrip("/") if not self.is_local else "gs://YOUR_BUCKET/thoth"
+        return f"{base}/{relative}"
+
+    def listing(self, under: str = "") -> dict[str, int]:
+        """Every file under `under`: path relative to the root → size in bytes."""
+        self.fs.invalidate_cache()
+        top = self.path(under)
+        if not self.fs.exists(top):
+            return {}
+        found = self.fs.find(top, detail=True)
+        prefix = self.root.rstrip("/") + "/"
+        return {p[len(prefix):]: int(info.get("size") or 0) for p, info in found.items()
+                if info.get("type") != "directory"}
+
+    def read(self, relative: str) -> bytes | None:
+        try:
+            return self.fs.cat_file(self.path(relative))
+        except FileNotFoundError:
+            return None
+
+    def sha256(self, relative: str) -> str | None:
+        data = self.read(relative)
+        return None if data is None else hashlib.sha256(data).hexdigest()
+
+    def put(self, local: str, relative: str) -> None:
+        self.fs.put_file(local, self.path(relative))
+
+    def copy(self, source: str, dest: str) -> None:
+        self.fs.copy(self.path(source), self.path(dest))
+
+    def write_atomic(self, relative: str, data: bytes) -> None:
+        """Readers see the old content or the new, never a part: one object on GCS; a temporary
+        file renamed over the old one in a directory."""
+        if self.is_local:
+            temporary = f"{relative}.tmp-{os.getpid()}"
+            self.fs.pipe_file(self.path(temporary), data)
+            self.fs.mv(self.path(temporary), self.path(relative))
+        else:
+            self.fs.pipe_file(self.path(relative), data)
+
+    def remove(self, relatives: list[str]) -> None:
+        if relatives:
+            self.fs.rm([self.path(r) for r in relatives])
+        if self.is_local:
+            self._remove_empty_dirs()
+
+    def _remove_empty_dirs(self) -> None:
+        for top, _, _ in sorted(os.walk(self.root), key=lambda w: -len(w[0])):
+            if top != self.root and not os.listdir(top):
+                os.rmdir(top)
+
+
+def open_target(url: str, *, endpoint_url: str | None = None,
+                credentials: str | dict | None = None) -> Target:
+    """`gs://bucket/prefix` through gcsfs, anything else a local directory."""
+    if url.startswith("gs://") or url.startswith("gcs://"):
+        return Target(_gcs(endpoint_url, credentials), url.split("://", 1)[1].rstrip("/"), url)
+    if "://" in url and not url.startswith("file://"):
+        raise ThothError(f"PUBLISH__BUCKET_URL is {url!r}: expected gs://bucket/prefix or a "
+                         "local directory")
+    root = os.path.abspath(url.removeprefix("file://"))
+    # auto_mkdir: a local file's folders are created as it is written, as GCS needs none.
+    return Target(LocalFileSystem(auto_mkdir=True), root.rstrip("/"), root)
+
+
+def _gcs(endpoint_url: str | None, credentials: str | dict | None) -> fsspec.AbstractFileSystem:
+    # gcsfs ≥ 2026.3 first probes a bucket's layout over gRPC (zonal / hierarchical buckets) when
+    # this is unset; emulators cannot answer and every first call hangs ~60 s. Plain buckets need
+    # none of it, so it is off unless the operator turns it on.
+    os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+    from gcsfs.core import GCSFileSystem  # the plain class, whatever that variable said
+
+    options: dict = {"skip_instance_cache": True}
+    if endpoint_url:
+        options |= {"endpoint_url": endpoint_url, "token": "anon"}
+    elif credentials:
+        options["token"] = _token(credentials)
+    try:
+        return GCSFileSystem(**options)
+    except (ValueError, KeyError) as exc:  # google-auth's text may quote the key: named only
+        raise ThothError(f"the GCS credentials are not a usable service-account key "
+                         f"({type(exc).__name__}): give the key file's path or its whole "
+                         "JSON") from None
+
+
+def _token(credentials: str | dict) -> str | dict:
+    """gcsfs takes a key file's path or the key's fields as a dict."""
+    if isinstance(credentials, dict):
+        return credentials
+    if credentials.lstrip().startswith("{"):
+        import json
+
+        try:
+            return json.loads(credentials)
+        except ValueError:
+            raise ThothError("PUBLISH__CREDENTIALS is not a service-account key's JSON") from None
+    if not os.path.exists(credentials):
+        raise ThothError(f"PUBLISH__CREDENTIALS names {credentials}, which does not exist: give "
+                         "the path of a service-account JSON key file")
+    return credentials

@@ -1,0 +1,1 @@
+"""What people read of the warehouse: the data catalog site, the KPI report, the text status."""

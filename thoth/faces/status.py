@@ -1,0 +1,68 @@
+"""`thoth status`: what the warehouse holds, table by table, and how fresh it is."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from thoth.core import classification, load_state, runs
+from thoth.core.duck import age, open_warehouse, utc_now
+
+
+def render(warehouse: Path, now: datetime | None = None) -> str:
+    con = open_warehouse(warehouse, read_only=True)
+    try:
+        loads = load_state.read_all(con)
+        last_runs = runs.last(con)
+        warnings = [w for _, w in classification.unclassified_warnings(con)]
+    finally:
+        con.close()
+    now = now or utc_now()
+    if not loads:
+        return "\n".join([f"{warehouse}: nothing loaded yet; "
+                          "run `thoth extract ontrack` or `thoth extract ga4`",
+                          *_runs(last_runs, now)])
+    header = ("table", "rows", "last load (UTC)", "mode", "cursor", "stale", "flags")
+    rows = [
+        (
+            f"{x.source}.{x.table}",
+            f"{x.rows_total:,}",
+            x.loaded_at.strftime("%Y-%m-%d %H:%M:%S"),
+            x.mode,
+            f"{x.cursor_column}={x.cursor_value}" if x.cursor_column else "(full reload)",
+            age(now - x.loaded_at),
+            x.flags or "",  # e.g. GA4's "sampled 2d, thresholded 30d"
+        )
+        for x in loads
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    right = {1}  # numbers align right
+
+    def line(cells: tuple[str, ...]) -> str:
+        padded = (
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+        return "  ".join(padded).rstrip()
+
+    return "\n".join([f"warehouse: {warehouse}", line(header), *map(line, rows),
+                      *(f"warning: {w}" for w in warnings), *_runs(last_runs, now)])
+
+
+def _runs(records: list[runs.RunRecord], now: datetime) -> list[str]:
+    """The last `thoth run`s, newest first: when, how long, each step's rows, the error."""
+    if not records:
+        return []
+    lines = ["", "last runs (UTC):"]
+    for r in records:
+        took = f"{(r.ended_at - r.started_at).total_seconds():.0f} s" if r.ended_at else "-"
+        steps = ", ".join(
+            f"{s['step']} {s['status'] if s['status'] != 'ok' else ''}"
+            f"{'' if s.get('rows') is None else format(s['rows'], ',')}".rstrip()
+            for s in r.steps)
+        line = (f"  {r.started_at:%Y-%m-%d %H:%M}  {r.status:<9}  {took:>6}  "
+                f"({age(now - r.started_at)} ago)  {steps}")
+        if r.error:
+            line += f"\n      {r.failed_step}: {r.error}"
+        lines.append(line.rstrip())
+    return lines
