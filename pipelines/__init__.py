@@ -1,1 +1,2 @@
-"""Pipelines: each pulls one source into the DuckDB warehouse's raw schema for it."""
+"""Sources → raw: one folder per source, production code only (the demo's fakes live in
+thoth/demo). Each source's `job` is its one entry point."""

@@ -12,8 +12,9 @@ from kpi_fixtures import PSEUDONYM_KEY, Raw, build_kpis
 
 from thoth.cli import main
 from thoth.core.errors import ThothError
+from thoth.core.platform.checks import last_check_passed
 from transforms import catalogue
-from transforms.checks import last_check_passed, run_checks
+from transforms.checks import run_checks
 from transforms.project import build_order, discover, lineage, sql_inputs
 
 
@@ -161,7 +162,7 @@ def test_kpis_command_prints_catalogue_with_freshness(tmp_path, monkeypatch, cap
     warehouse = tmp_path / "warehouse.duckdb"
     build_kpis(_raw_with_tasks(1), warehouse, monkeypatch).close()
     with duckdb.connect(str(warehouse)) as con:
-        from thoth.core import load_state
+        from thoth.core.platform import load_state
 
         load_state.ensure(con)
         con.execute("INSERT INTO platform.load_state (source, table_name, mode, rows_loaded, "

@@ -78,12 +78,11 @@ def _check(args: argparse.Namespace) -> int:
 
 def _publish(args: argparse.Namespace) -> int:
     from thoth.app.run import run_lock
-    from thoth.core.storage import open_target
+    from thoth.core.storage import configured_publish
     from warehouse.publish import publish
 
     warehouse = settings.warehouse_path()
-    target = open_target(settings.publish_target(), endpoint_url=settings.publish_endpoint(),
-                         credentials=settings.publish_credentials())
+    target = configured_publish()
     with run_lock(settings.run_lock_file(warehouse)):  # never beside a `thoth run`
         report = publish(warehouse, target, dataset=settings.bigquery_dataset(),
                          log=lambda line: print(line, flush=True))
@@ -123,12 +122,11 @@ def _generate_ontrack(args: argparse.Namespace) -> int:
 
 def _retention(args: argparse.Namespace) -> int:
     from thoth.app.run import run_lock
-    from thoth.core.storage import open_target
+    from thoth.core.storage import configured_archive
     from warehouse import retention
 
     warehouse = settings.warehouse_path()
-    target = open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
-                         credentials=settings.archive_credentials())
+    target = configured_archive()
     log = lambda line: print(line, flush=True)  # noqa: E731
     with run_lock(settings.run_lock_file(warehouse)):  # never beside a `thoth run`
         if args.restore:
@@ -142,15 +140,14 @@ def _retention(args: argparse.Namespace) -> int:
 
 def _erase_user(args: argparse.Namespace) -> int:
     from thoth.app.run import run_lock
-    from thoth.core.storage import open_target
+    from thoth.core.storage import configured_archive
     from transforms.build import build
     from warehouse.archive_erasure import ArchiveErasure
     from warehouse.erasure import check_user_id, erase_user
 
     warehouse, user_id = settings.warehouse_path(), check_user_id(args.user_id)
     key = settings.pseudonym_key()  # before anything changes
-    archives = open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
-                           credentials=settings.archive_credentials())
+    archives = configured_archive()
     with run_lock(settings.run_lock_file(warehouse)):
         print(f"erasing OnTrack user {user_id} from {warehouse} and the archives under "
               f"{archives.url}:", flush=True)

@@ -7,11 +7,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipelines.ontrack import extract, settings
-from pipelines.ontrack.load import Guard
+from pipelines.ontrack import settings
 from thoth.core import settings as config
-from thoth.core.load_state import TableLoad
+from thoth.core.platform.load_state import TableLoad
+
+if TYPE_CHECKING:
+    from pipelines.ontrack.load import Guard
 
 
 def _tables(value: str) -> list[str]:
@@ -31,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(warehouse: Path, *, guard: Guard, full_refresh: bool = False,
         tables: list[str] | None = None, log: Callable[[str], None] = print) -> list[TableLoad]:
     """Load OnTrack as configured in `[sources.ontrack]`."""
+    from pipelines.ontrack import extract  # here: the CLI imports this module
+
     return extract(
         config.source_credentials("ontrack"), warehouse, guard=guard,
         full_refresh=full_refresh, tables=tables,

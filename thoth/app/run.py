@@ -24,12 +24,13 @@ from dlt.common.exceptions import DltException
 
 from thoth.app import alerts
 from thoth.app.progress import Progress
-from thoth.core import runs, settings
+from thoth.core import platform, settings
 from thoth.core.duck import open_warehouse
 from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
+from thoth.core.platform import runs
+from thoth.core.platform.runs import StepResult
 from thoth.core.redaction import redactor
-from thoth.core.runs import StepResult
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL, as cron/thoth-cron
 
@@ -123,8 +124,7 @@ def retention_done_today(warehouse: Path) -> tuple[str, datetime] | None:
     today = datetime.combine(_now().date(), datetime.min.time())
     con = open_warehouse(warehouse, read_only=True)
     try:
-        if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
-                           "AND table_name = 'runs'").fetchall():
+        if not platform.has_table(con, "runs"):
             return None
         rows = con.execute("SELECT run_id, started_at, CAST(steps AS VARCHAR) FROM platform.runs "
                            "WHERE started_at >= ? ORDER BY started_at", [today]).fetchall()
@@ -138,7 +138,7 @@ def retention_done_today(warehouse: Path) -> tuple[str, datetime] | None:
 
 
 def _retention(warehouse: Path, run_id: str, log: Callable[[str], None]):
-    from thoth.core.storage import open_target
+    from thoth.core.storage import configured_archive, storage_errors
     from warehouse import retention
 
     # Once a UTC day whatever cron's cadence; a failed day is retried by the next run.
@@ -148,11 +148,10 @@ def _retention(warehouse: Path, run_id: str, log: Callable[[str], None]):
     if done:
         raise Skip(f"done today by run {done[0]} at {done[1]:%H:%M} UTC")
     policies = retention.load_policies(settings.retention_policies_file())
-    target = open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
-                         credentials=settings.archive_credentials())
+    target = configured_archive()
     try:
         moves = retention.archive(warehouse, target, apply=True, policies=policies, log=log)
-    except retention.storage_errors() as exc:  # a directory or a bucket that refuses
+    except storage_errors() as exc:  # a directory or a bucket that refuses
         raise ThothError(f"archiving to {target.url} failed ({type(exc).__name__}: "
                          f"{_one_line(exc)}); nothing was deleted from that table") from None
     archived = [m for m in moves if m.archive_id]
@@ -164,12 +163,10 @@ def publish_step(target_url: str | None = None) -> Step:
     """Publish to `target_url`, or to the configured target (PUBLISH__BUCKET_URL)."""
 
     def _publish(warehouse: Path, run_id: str, log: Callable[[str], None]):
-        from thoth.core.storage import open_target
+        from thoth.core.storage import configured_publish
         from warehouse.publish import publish
 
-        target = open_target(target_url or settings.publish_target(),
-                             endpoint_url=settings.publish_endpoint(),
-                             credentials=settings.publish_credentials())
+        target = configured_publish(target_url)
         report = publish(warehouse, target, dataset=settings.bigquery_dataset(), run_id=run_id,
                          log=log)
         return report.rows, (f"{report.tables} tables to {report.target}: "
