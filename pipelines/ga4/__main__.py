@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from pipelines.ga4 import job
-from thoth.core import settings
+from thoth.core.config import warehouse_path
 from thoth.core.entry import guarded, printed
 
 parser = argparse.ArgumentParser(prog="python -m pipelines.ga4", description=job.DESCRIPTION)
@@ -13,7 +13,7 @@ args = vars(parser.parse_args())
 
 
 def main() -> int:
-    job.run(settings.warehouse_path(), log=printed, **args)
+    job.run(warehouse_path(), log=printed, **args)
     return 0
 
 

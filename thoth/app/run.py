@@ -22,9 +22,10 @@ from pathlib import Path
 import duckdb
 from dlt.common.exceptions import DltException
 
+from pipelines import unconfigured_sources
 from thoth.app import alerts
 from thoth.app.progress import Progress
-from thoth.core import runs, settings
+from thoth.core import config, runs
 from thoth.core.duck import open_warehouse
 from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
@@ -75,7 +76,7 @@ def _extract_ga4(warehouse: Path, run_id: str, log: Callable[[str], None]):
 
     # Not configured is not an error: the platform runs without GA4 until someone sets it (its
     # KPIs are skipped by transform and check while the warehouse holds no GA4 data).
-    if "ga4_raw" in settings.unconfigured_sources():
+    if "ga4_raw" in unconfigured_sources():
         raise Skip("SOURCES__GA4__PROPERTY_IDS is not set")
     loads = job.run(warehouse, log=log)
     return sum(x.rows_loaded for x in loads), f"{len(loads)} reports"
@@ -85,7 +86,7 @@ def _extract_landing(warehouse: Path, run_id: str, log: Callable[[str], None]):
     from pipelines.landing import job
 
     # Like GA4: no landing zone configured is no error; its KPIs are skipped meanwhile.
-    if "landing_raw" in settings.unconfigured_sources():
+    if "landing_raw" in unconfigured_sources():
         raise Skip("LANDING__BUCKET_URL is not set")
     feeds: list = []
     loads = job.run(warehouse, log=log, feed_runs=feeds)
@@ -99,7 +100,7 @@ def _extract_landing(warehouse: Path, run_id: str, log: Callable[[str], None]):
 def _transform(warehouse: Path, run_id: str, log: Callable[[str], None]):
     from transforms.build import build
 
-    results = build(warehouse, log=log, absent_sources=settings.unconfigured_sources())
+    results = build(warehouse, log=log, absent_sources=unconfigured_sources())
     return sum(r.rows or 0 for r in results), f"{len(results)} models"
 
 
@@ -112,7 +113,7 @@ def _check(warehouse: Path, run_id: str, log: Callable[[str], None]):
         lines.append(line)
         log(line)
 
-    if not run_checks(warehouse, log=keep, absent_sources=settings.unconfigured_sources()):
+    if not run_checks(warehouse, log=keep, absent_sources=unconfigured_sources()):
         raise ThothError(lines[-1] if lines else "data tests failed")
     return None, lines[-1] if lines else ""
 
@@ -142,14 +143,14 @@ def _retention(warehouse: Path, run_id: str, log: Callable[[str], None]):
     from warehouse import retention
 
     # Once a UTC day whatever cron's cadence; a failed day is retried by the next run.
-    if not settings.retention_in_run():
+    to = config.resolve(config.RetentionConfig())
+    if not to.in_run:
         raise Skip("RETENTION__IN_RUN is false: apply it with `thoth retention --apply`")
     done = retention_done_today(warehouse)
     if done:
         raise Skip(f"done today by run {done[0]} at {done[1]:%H:%M} UTC")
-    policies = retention.load_policies(settings.retention_policies_file())
-    target = open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
-                         credentials=settings.archive_credentials())
+    policies = retention.load_policies(to.policies_path)
+    target = open_target(to.archive_url, endpoint_url=to.endpoint_url, credentials=to.credentials)
     try:
         moves = retention.archive(warehouse, target, apply=True, policies=policies, log=log)
     except retention.storage_errors() as exc:  # a directory or a bucket that refuses
@@ -167,11 +168,10 @@ def publish_step(target_url: str | None = None) -> Step:
         from thoth.core.storage import open_target
         from warehouse.publish import publish
 
-        target = open_target(target_url or settings.publish_target(),
-                             endpoint_url=settings.publish_endpoint(),
-                             credentials=settings.publish_credentials())
-        report = publish(warehouse, target, dataset=settings.bigquery_dataset(), run_id=run_id,
-                         log=log)
+        to = config.resolve(config.PublishConfig())
+        target = open_target(target_url or to.bucket_url, endpoint_url=to.endpoint_url,
+                             credentials=to.credentials)
+        report = publish(warehouse, target, dataset=to.bigquery_dataset, run_id=run_id, log=log)
         return report.rows, (f"{report.tables} tables to {report.target}: "
                              f"{len(report.uploaded)} files uploaded, "
                              f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed")
@@ -222,14 +222,15 @@ def run(warehouse: Path, *, steps: list[Step] | None = None, progress: Progress 
     # Every line, error and alert of the run passes through it: no configured secret leaves.
     redact = redactor()
     log = lambda line: progress.log(redact(line))  # noqa: E731
-    with run_lock(settings.run_lock_file(warehouse)):
+    with run_lock(config.run_lock_file(warehouse)):
         return _run_locked(warehouse, steps, progress, log, redact,
                            alert or _configured_alert(log))
 
 
 def _configured_alert(log: Callable[[str], None]) -> Callable[[dict], None]:
-    command, webhook = settings.alert_command(), settings.alert_webhook_url()
-    return lambda payload: alerts.send(payload, command=command, webhook_url=webhook, log=log)
+    to = config.resolve(config.AlertsConfig())
+    return lambda payload: alerts.send(payload, command=to.command, webhook_url=to.webhook_url,
+                                       log=log)
 
 
 def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
