@@ -8,8 +8,10 @@ stands in for `[warehouse] path`. The platform-wide specs are here; each pipelin
 environment variable to set. A blank value counts as not set; secret fields are typed secret, so
 they stay out of dlt's traces and are read only from the environment or secrets.toml."""
 
+# No `from __future__ import annotations` in a module defining specs: dlt evaluates a spec's
+# string hints in the module of the class being resolved, so a spec derived elsewhere (as
+# pipelines/landing/config.py does) would not find this module's names.
 from collections.abc import Mapping
-from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -83,7 +85,7 @@ def not_set(spec: BaseConfiguration, field: str) -> str:
     hint = spec.get_resolvable_fields()[field]
     where = "secrets" if is_secret_hint(hint) else "config"
     return (f"is not set: set it (or [{table(spec)}] {field} in .dlt/{where}.toml) to "
-            f"{spec.__what__[field]}")
+            f"{spec.__what__.get(field, 'its value')}")
 
 
 def resolve(spec: S, *, optional: bool = False) -> S | None:
@@ -123,8 +125,8 @@ def _expected(spec: BaseConfiguration, field: str, hint: Any) -> str:
         low, high = spec.__bounds__[field]
         return f"a number between {low} and {high}" if high is not None else f"a number ≥ {low}"
     kind = extract_inner_type(hint)
-    return {bool: "true or false", int: "a whole number", float: "a number",
-            date: "a date as YYYY-MM-DD"}.get(kind, f"a {getattr(kind, '__name__', kind)}")
+    return {bool: "true or false", int: "a whole number", float: "a number"}.get(
+        kind, f"a {getattr(kind, '__name__', kind)}")
 
 
 # --- the platform's settings ----------------------------------------------------------------
