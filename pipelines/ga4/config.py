@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from dlt.common.configuration import configspec
 from dlt.common.configuration.specs import GcpServiceAccountCredentialsWithoutDefaults
@@ -14,7 +14,7 @@ from dlt.common.configuration.specs.base_configuration import NotResolved
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from pipelines.ga4 import settings
-from thoth.core.config import Spec, env_key, resolve
+from thoth.core.config import Raw, Spec, env_key, resolve
 from thoth.core.errors import ThothError
 
 _NAMING = NamingConvention()
@@ -43,7 +43,7 @@ class Report:
 class Ga4Switch(Spec):
     """Whether GA4 is configured here at all: its property ids (the rest is read when it runs)."""
 
-    property_ids: Any = None  # numeric ids, "1,2" or a list; a tuple of str once resolved
+    property_ids: Raw = None  # numeric ids, "1,2" or a list; a tuple of str once resolved
     __section__: ClassVar[str] = "ga4"
     __sections__: ClassVar[tuple[str, ...]] = ("sources",)
 
@@ -56,8 +56,8 @@ def configured() -> bool:
 class Ga4Config(Ga4Switch):
     """`[sources.ga4]`; `load_config` resolves and checks it."""
 
-    reports: Any = None  # [[sources.ga4.reports]] or JSON; a tuple of Report once resolved
-    start_date: Any = None  # the first day a first run (or a full refresh) loads; a date
+    reports: Raw = None  # [[sources.ga4.reports]] or JSON; a tuple of Report once resolved
+    start_date: Raw = None  # the first day a first run (or a full refresh) loads; a date
     lookback_days: int = settings.DEFAULT_LOOKBACK_DAYS
     api_endpoint: str = settings.DEFAULT_API_ENDPOINT
     page_size: int = settings.DEFAULT_PAGE_SIZE

@@ -13,7 +13,7 @@ they stay out of dlt's traces and are read only from the environment or secrets.
 # pipelines/landing/config.py does) would not find this module's names.
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import dlt
 from dlt.common.configuration import configspec, resolve_configuration
@@ -33,6 +33,10 @@ from dlt.common.typing import TSecretStrValue, TSecretValue, extract_inner_type,
 from thoth.core.errors import ThothError
 
 S = TypeVar("S", bound=BaseConfiguration)
+
+# A value taken as given (text, number, list or table) for the spec's own check to parse;
+# optional (a bare `Any` would be required by dlt).
+Raw = Annotated[Any, "as given"] | None
 
 
 class Invalid(ValueError):
@@ -65,7 +69,7 @@ class Spec(BaseConfiguration):
             elif isinstance(value, Mapping):
                 value = dict(value)  # a TOML table
             setattr(self, name, value)
-            if value is None and hint is not Any and not is_optional_type(hint):
+            if value is None and not is_optional_type(hint):
                 raise Invalid(name, not_set(self, name))
             if name in self.__bounds__ and not _within(value, *self.__bounds__[name]):
                 raise Invalid(name, f"is {value!r}: expected {_expected(self, name, hint)}")
