@@ -83,10 +83,11 @@ def _publish(args: argparse.Namespace) -> int:
     from warehouse.publish import publish
 
     warehouse = config.warehouse_path()
-    to = config.resolve(config.PublishConfig())
-    target = open_target(to.bucket_url, endpoint_url=to.endpoint_url, credentials=to.credentials)
+    publishing = config.resolve(config.PublishConfig())
+    target = open_target(publishing.bucket_url, endpoint_url=publishing.endpoint_url,
+                         credentials=publishing.credentials)
     with run_lock(config.run_lock_file(warehouse)):  # never beside a `thoth run`
-        report = publish(warehouse, target, dataset=to.bigquery_dataset,
+        report = publish(warehouse, target, dataset=publishing.bigquery_dataset,
                          log=lambda line: print(line, flush=True))
     print(f"published {report.tables} tables, {report.rows:,} rows to {report.target} in "
           f"{report.seconds:.1f} s: {len(report.uploaded)} files uploaded, "
@@ -128,15 +129,16 @@ def _retention(args: argparse.Namespace) -> int:
     from warehouse import retention
 
     warehouse = config.warehouse_path()
-    to = config.resolve(config.RetentionConfig())
-    target = open_target(to.archive_url, endpoint_url=to.endpoint_url, credentials=to.credentials)
+    archive = config.resolve(config.RetentionConfig())
+    target = open_target(archive.archive_url, endpoint_url=archive.endpoint_url,
+                         credentials=archive.credentials)
     log = lambda line: print(line, flush=True)  # noqa: E731
     with run_lock(config.run_lock_file(warehouse)):  # never beside a `thoth run`
         if args.restore:
             retention.restore(warehouse, target, args.restore, log=log)
         else:
             retention.archive(warehouse, target, apply=args.apply, log=log,
-                              policies=retention.load_policies(to.policies_path))
+                              policies=retention.load_policies(archive.policies_path))
     return 0
 
 
@@ -149,9 +151,9 @@ def _erase_user(args: argparse.Namespace) -> int:
 
     warehouse, user_id = config.warehouse_path(), check_user_id(args.user_id)
     key = config.pseudonym_key()  # before anything changes
-    to = config.resolve(config.RetentionConfig())
-    archives = open_target(to.archive_url, endpoint_url=to.endpoint_url,
-                           credentials=to.credentials)
+    archive = config.resolve(config.RetentionConfig())
+    archives = open_target(archive.archive_url, endpoint_url=archive.endpoint_url,
+                           credentials=archive.credentials)
     with run_lock(config.run_lock_file(warehouse)):
         print(f"erasing OnTrack user {user_id} from {warehouse} and the archives under "
               f"{archives.url}:", flush=True)

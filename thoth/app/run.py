@@ -143,14 +143,15 @@ def _retention(warehouse: Path, run_id: str, log: Callable[[str], None]):
     from warehouse import retention
 
     # Once a UTC day whatever cron's cadence; a failed day is retried by the next run.
-    to = config.resolve(config.RetentionConfig())
-    if not to.in_run:
+    archive = config.resolve(config.RetentionConfig())
+    if not archive.in_run:
         raise Skip("RETENTION__IN_RUN is false: apply it with `thoth retention --apply`")
     done = retention_done_today(warehouse)
     if done:
         raise Skip(f"done today by run {done[0]} at {done[1]:%H:%M} UTC")
-    policies = retention.load_policies(to.policies_path)
-    target = open_target(to.archive_url, endpoint_url=to.endpoint_url, credentials=to.credentials)
+    policies = retention.load_policies(archive.policies_path)
+    target = open_target(archive.archive_url, endpoint_url=archive.endpoint_url,
+                         credentials=archive.credentials)
     try:
         moves = retention.archive(warehouse, target, apply=True, policies=policies, log=log)
     except retention.storage_errors() as exc:  # a directory or a bucket that refuses
@@ -168,10 +169,12 @@ def publish_step(target_url: str | None = None) -> Step:
         from thoth.core.storage import open_target
         from warehouse.publish import publish
 
-        to = config.resolve(config.PublishConfig())
-        target = open_target(target_url or to.bucket_url, endpoint_url=to.endpoint_url,
-                             credentials=to.credentials)
-        report = publish(warehouse, target, dataset=to.bigquery_dataset, run_id=run_id, log=log)
+        publishing = config.resolve(config.PublishConfig())
+        target = open_target(target_url or publishing.bucket_url,
+                             endpoint_url=publishing.endpoint_url,
+                             credentials=publishing.credentials)
+        report = publish(warehouse, target, dataset=publishing.bigquery_dataset, run_id=run_id,
+                         log=log)
         return report.rows, (f"{report.tables} tables to {report.target}: "
                              f"{len(report.uploaded)} files uploaded, "
                              f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed")
@@ -228,9 +231,9 @@ def run(warehouse: Path, *, steps: list[Step] | None = None, progress: Progress 
 
 
 def _configured_alert(log: Callable[[str], None]) -> Callable[[dict], None]:
-    to = config.resolve(config.AlertsConfig())
-    return lambda payload: alerts.send(payload, command=to.command, webhook_url=to.webhook_url,
-                                       log=log)
+    alerting = config.resolve(config.AlertsConfig())
+    return lambda payload: alerts.send(payload, command=alerting.command,
+                                       webhook_url=alerting.webhook_url, log=log)
 
 
 def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
