@@ -155,7 +155,7 @@ def apply_ledger(con: duckdb.DuckDBPyConnection, schema: str, table: str,
     if schema != SCHEMA or _ledger_empty(con):
         return 0
     if secret is None:
-        from thoth.core.settings import pseudonym_key  # needed only once someone is erased
+        from thoth.core.config import pseudonym_key  # needed only once someone is erased
 
         secret = ledger_secret(pseudonym_key())
     counts: dict[str, int] = {}

@@ -9,8 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.ontrack import settings
-from thoth.core import settings as config
 from thoth.core.platform.load_state import TableLoad
 
 if TYPE_CHECKING:
@@ -35,10 +33,9 @@ def run(warehouse: Path, *, guard: Guard, full_refresh: bool = False,
         tables: list[str] | None = None, log: Callable[[str], None] = print) -> list[TableLoad]:
     """Load OnTrack as configured in `[sources.ontrack]`."""
     from pipelines.ontrack import extract  # here: the CLI imports this module
+    from pipelines.ontrack.config import load_config
 
-    return extract(
-        config.source_credentials("ontrack"), warehouse, guard=guard,
-        full_refresh=full_refresh, tables=tables,
-        lookback_minutes=int(config.source_option("ontrack", "lookback_minutes",
-                                                  settings.DEFAULT_LOOKBACK_MINUTES)),
-        schema=config.source_option("ontrack", "schema", None), log=log)
+    config = load_config()
+    return extract(config.credentials, warehouse, guard=guard, full_refresh=full_refresh,
+                   tables=tables, lookback_minutes=config.lookback_minutes, schema=config.schema,
+                   log=log)

@@ -39,7 +39,7 @@ def printed(line: str) -> None:
 def job_main(job: ModuleType, program: str) -> int:
     """`python -m pipelines.<source>`: the source's job (its `DESCRIPTION`, `add_arguments` and
     `run`) on the configured warehouse, as `thoth extract <source>` runs it."""
-    from thoth.core.settings import warehouse_path
+    from thoth.core.config import warehouse_path
 
     parser = argparse.ArgumentParser(prog=program, description=job.DESCRIPTION)
     job.add_arguments(parser)

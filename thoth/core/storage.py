@@ -154,15 +154,17 @@ def _token(credentials: str | dict, key: str) -> str | dict:
 
 def configured_archive() -> Target:
     """The retention archive as configured (`[retention]`; endpoint and key: publish's if unset)."""
-    from thoth.core import settings
+    from thoth.core.config import RetentionConfig, resolve
 
-    return open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
-                       credentials=settings.archive_credentials(), section="retention")
+    archive = resolve(RetentionConfig())
+    return open_target(archive.archive_url, endpoint_url=archive.endpoint_url,
+                       credentials=archive.credentials, section="retention")
 
 
 def configured_publish(url: str | None = None) -> Target:
     """The publish target as configured (`[publish]`), or `url` in its place."""
-    from thoth.core import settings
+    from thoth.core.config import PublishConfig, resolve
 
-    return open_target(url or settings.publish_target(), endpoint_url=settings.publish_endpoint(),
-                       credentials=settings.publish_credentials())
+    publishing = resolve(PublishConfig())
+    return open_target(url or publishing.bucket_url, endpoint_url=publishing.endpoint_url,
+                       credentials=publishing.credentials)
