@@ -55,7 +55,16 @@ class Ga4Config:
     retry_initial_seconds: float = settings.DEFAULT_RETRY_INITIAL_SECONDS
     retry_attempts: int = settings.DEFAULT_RETRY_ATTEMPTS
     retry_timeout_seconds: float = settings.DEFAULT_RETRY_TIMEOUT_SECONDS
+    window_days: int = settings.DEFAULT_WINDOW_DAYS  # days a request asks for
+    currency_code: str | None = None  # ISO 4217 for every request; None: each property's own
+    server_error_retries: int = settings.DEFAULT_SERVER_ERROR_RETRIES  # per property, per run
+    fractional_metrics: tuple[str, ...] = settings.FRACTIONAL_METRICS
     credentials: dict | None = field(default=None, repr=False)  # service-account key fields
+
+    def fractional(self, metric: str) -> bool:
+        """A whole-number metric GA4 may report with a fraction: stored as DOUBLE."""
+        return any(metric == name or (name.endswith(":") and metric.startswith(name))
+                   for name in self.fractional_metrics)
 
     @property
     def anonymous(self) -> bool:
@@ -208,6 +217,30 @@ def _credentials() -> dict | None:
     return dict(resolved)
 
 
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def parse_currency(value: object) -> str | None:
+    if value is None or str(value).strip() == "":
+        return None
+    code = str(value).strip().upper()
+    if not _CURRENCY.match(code):
+        raise ThothError(f"{_env('currency_code')} is {value!r}: expected an ISO 4217 code such "
+                         "as AUD or USD, or nothing for each property's own currency")
+    return code
+
+
+def parse_fractional(value: object) -> tuple[str, ...]:
+    """[sources.ga4] fractional_metrics: more metric names (or `prefix:`) stored as DOUBLE."""
+    if value is None or value == "":
+        return settings.FRACTIONAL_METRICS
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise ThothError(f"{_env('fractional_metrics')} must be a list of GA4 metric names")
+    extra = [n.strip() for n in names if n.strip()]
+    return tuple(dict.fromkeys([*settings.FRACTIONAL_METRICS, *extra]))
+
+
 def load_config(today: date | None = None) -> Ga4Config:
     """Read and check `[sources.ga4]` (environment, .dlt/secrets.toml, .dlt/config.toml)."""
     property_ids = parse_property_ids(_get("property_ids"))
@@ -235,5 +268,11 @@ def load_config(today: date | None = None) -> Ga4Config:
         retry_attempts=int(_number("retry_attempts", settings.DEFAULT_RETRY_ATTEMPTS, int, 1, 50)),
         retry_timeout_seconds=_number("retry_timeout_seconds",
                                       settings.DEFAULT_RETRY_TIMEOUT_SECONDS, float, 1),
+        window_days=int(_number("window_days", settings.DEFAULT_WINDOW_DAYS, int, 1,
+                                settings.MAX_WINDOW_DAYS)),
+        currency_code=parse_currency(_get("currency_code")),
+        server_error_retries=int(_number("server_error_retries",
+                                         settings.DEFAULT_SERVER_ERROR_RETRIES, int, 0, 9)),
+        fractional_metrics=parse_fractional(_get("fractional_metrics")),
         credentials=None if endpoint.startswith("http://") else _credentials(),
     )
