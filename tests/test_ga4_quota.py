@@ -120,3 +120,19 @@ def test_no_retry_when_google_says_few_server_errors_are_left(ga4_env, standin, 
     assert len(standin.requests) == 2  # the first day, then one 500 and no retry
     assert loaded(ga4_env, TRAFFIC) == served(standin, TRAFFIC, PROPERTY, days_ago(9),
                                               days_ago(9))
+
+
+def test_a_window_stopped_on_its_second_page_loads_none_of_its_days(ga4_env, standin,
+                                                                    monkeypatch, capsys):
+    monkeypatch.setenv("SOURCES__GA4__PAGE_SIZE", "5")
+    stop_day = days_ago(4).isoformat()
+    standin.fail(429, times=None, message=TEXTS["hour"], match=lambda _, body: body.get(
+        "offset") and body["dateRanges"][0]["startDate"] == stop_day)
+    code, out, err = thoth(capsys, "extract", "ga4")
+    assert code == 0, err
+    (line,) = stopped_lines(out)
+    assert f"at traffic {stop_day}: GA4's hourly quota is used up" in line
+    # Day 4's first page was read, its second refused: none of day 4 is loaded.
+    assert loaded(ga4_env, TRAFFIC) == served(standin, TRAFFIC, PROPERTY, days_ago(9),
+                                              days_ago(5))
+    assert query(ga4_env, "SELECT max(date) FROM ga4_raw.report_metadata") == [(days_ago(5),)]
