@@ -74,7 +74,8 @@ def _report_rows(report: Report, config: Ga4Config, reader: ReportReader,
             for response in window.responses:  # a window is yielded whole, never a part of a day
                 stats.pages += 1
                 stats.tokens += response.property_quota.tokens_per_day.consumed
-                stats.headers = stats.headers or response
+                if stats.headers is None:
+                    stats.headers = response
                 table = report_table(report, property_id, response, config)
                 if table.num_rows:
                     stats.rows += table.num_rows

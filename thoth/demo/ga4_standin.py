@@ -25,7 +25,9 @@ answers quoted in /work/notes/ga4-research.md):
 - quotas metered per property as PropertyQuota reports them (tokens per day / hour / project
   per hour, potentially thresholded requests per hour, server errors per hour), answered with
   Google's 429 texts when used up; `new_hour()` / `new_day()` refill them;
-- errors as Google words them (`fail()`, `deny()`, `disable_api()`), with their status codes.
+- errors as Google words them, with their status codes (`fail()`, `disable_api()`,
+  `require_quota_project()`, `lack_scopes()`). Unattested wordings: tokensPerHour's 429 and the
+  emptyReason text (no real answer quoted anywhere we could find).
 """
 
 from __future__ import annotations
