@@ -64,12 +64,17 @@ class Ga4Config(Ga4Switch):
     retry_initial_seconds: float = settings.DEFAULT_RETRY_INITIAL_SECONDS
     retry_attempts: int = settings.DEFAULT_RETRY_ATTEMPTS
     retry_timeout_seconds: float = settings.DEFAULT_RETRY_TIMEOUT_SECONDS
+    window_days: int = settings.DEFAULT_WINDOW_DAYS  # days a request asks for
+    currency_code: str | None = None  # ISO 4217 for every request; None: each property's own
+    server_error_retries: int = settings.DEFAULT_SERVER_ERROR_RETRIES  # per property, per run
+    fractional_metrics: Raw = settings.FRACTIONAL_METRICS  # plus any named (or `prefix:`)
     # The service-account key's fields: ServiceAccountKey, resolved for Google's endpoint only.
     credentials: Annotated[dict | None, NotResolved()] = None
     __bounds__: ClassVar[dict] = {
         "lookback_days": (0, 60), "page_size": (1, settings.MAX_PAGE_SIZE),
         "retry_initial_seconds": (0, None), "retry_attempts": (1, 50),
-        "retry_timeout_seconds": (1, None)}
+        "retry_timeout_seconds": (1, None), "window_days": (1, settings.MAX_WINDOW_DAYS),
+        "server_error_retries": (0, 9)}
 
     def on_resolved(self) -> None:
         self.property_ids = parse_property_ids(self.property_ids)
@@ -77,6 +82,13 @@ class Ga4Config(Ga4Switch):
         if self.start_date is not None:
             self.start_date = parse_date(self.start_date, _env("start_date"))
         self.api_endpoint = self.api_endpoint.rstrip("/")
+        self.currency_code = parse_currency(self.currency_code)
+        self.fractional_metrics = parse_fractional(self.fractional_metrics)
+
+    def fractional(self, metric: str) -> bool:
+        """A whole-number metric GA4 may report with a fraction: stored as DOUBLE."""
+        return any(metric == name or (name.endswith(":") and metric.startswith(name))
+                   for name in self.fractional_metrics)
 
     @property
     def anonymous(self) -> bool:
@@ -201,6 +213,30 @@ def parse_reports(value: object) -> tuple[Report, ...]:
     if len(set(names)) != len(names):
         raise ThothError(f"[sources.ga4] reports: names repeat: {', '.join(names)}")
     return tuple(reports)
+
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def parse_currency(value: object) -> str | None:
+    if value is None or str(value).strip() == "":
+        return None
+    code = str(value).strip().upper()
+    if not _CURRENCY.match(code):
+        raise ThothError(f"{_env('currency_code')} is {value!r}: expected an ISO 4217 code such "
+                         "as AUD or USD, or nothing for each property's own currency")
+    return code
+
+
+def parse_fractional(value: object) -> tuple[str, ...]:
+    """[sources.ga4] fractional_metrics: more metric names (or `prefix:`) stored as DOUBLE."""
+    if value is None or value == "":
+        return settings.FRACTIONAL_METRICS
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise ThothError(f"{_env('fractional_metrics')} must be a list of GA4 metric names")
+    extra = [n.strip() for n in names if n.strip()]
+    return tuple(dict.fromkeys([*settings.FRACTIONAL_METRICS, *extra]))
 
 
 def load_config(today: date | None = None) -> Ga4Config:

@@ -1,9 +1,10 @@
 """Google Analytics 4 → DuckDB schema `ga4_raw`, one table per configured report.
 
 A dlt source: each report is a resource merged on (property_id, every dimension), with
-delete-insert on (property_id, date), so a re-read day replaces that day whole. Each run reads
-from `lookback_days` before the newest date loaded (kept per property in dlt's resource state).
-`pipelines.ga4.load.extract` runs it, one dlt load per report.
+delete-insert on (property_id, date), so a re-read day replaces that day whole. Each run reads,
+per property, in windows of `window_days` (default one day a request), from `lookback_days`
+before the last day read up to the property's today (its own time zone), both kept in dlt's
+resource state. `pipelines.ga4.load.extract` runs it, one dlt load per report.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import date, timedelta
 
 import dlt
 from dlt.extract import DltResource
+from google.analytics.data_v1beta.types import RunReportResponse
 
 from pipelines.ga4 import settings
 from pipelines.ga4.config import Ga4Config, Report
@@ -28,19 +30,21 @@ class ReportStats:
 
     rows: int = 0
     pages: int = 0
+    windows: int = 0
     first_load: bool = False  # some property had no saved position: backfilled from start
     tokens: int = 0
-    tokens_remaining: dict[str, int] = field(default_factory=dict)
+    headers: RunReportResponse | None = None  # an answer's headers: the columns' GA4 types
+    stopped: dict[str, str] = field(default_factory=dict)  # property → why, this report
 
 
-def window_start(config: Ga4Config, last_loaded: str | None, override: date | None) -> date:
+def window_start(config: Ga4Config, last_read: str | None, override: date | None) -> date:
     """--start-date wins; a first run starts at START_DATE; later runs re-read the look-back
     (not bounded by START_DATE, whose default moves: a run after a long pause leaves no gap)."""
     if override is not None:
         return override
-    if last_loaded is None:
+    if last_read is None:
         return config.start_date
-    return date.fromisoformat(last_loaded) - timedelta(days=config.lookback_days)
+    return date.fromisoformat(last_read) - timedelta(days=config.lookback_days)
 
 
 # Its own keys, stated in full: a table variant inherits the report's merge_key otherwise, and
@@ -55,34 +59,35 @@ _METADATA_HINTS = dlt.mark.make_hints(
 
 def _report_rows(report: Report, config: Ga4Config, reader: ReportReader,
                  start_override: date | None, stats: ReportStats) -> Iterator[object]:
-    last_dates: dict[str, str] = dlt.current.resource_state().setdefault("last_date", {})
+    state = dlt.current.resource_state()
+    last_read: dict[str, str] = state.setdefault("last_date", {})  # last day read, per property
+    zones: dict[str, str] = state.setdefault("time_zone", {})
     for property_id in config.property_ids:
-        start = window_start(config, last_dates.get(property_id), start_override)
-        stats.first_load = stats.first_load or property_id not in last_dates
-        loaded_at = utc_now()
-        newest: date | None = None
-        first = None
-        for page in reader.pages(report, property_id, start):
-            if first is None:
-                first = page.response
-            stats.pages += 1
-            quota = page.response.property_quota.tokens_per_day
-            stats.tokens += quota.consumed
-            stats.tokens_remaining[property_id] = quota.remaining
-            table = report_table(report, property_id, page.response)
-            if table.num_rows:
-                stats.rows += table.num_rows
-                page_newest = max(table.column("date").to_pylist())
-                newest = max(newest or page_newest, page_newest)
-                yield table
-        end = max(date.today(), newest or start)
-        yield dlt.mark.with_hints(
-            metadata_table(report, property_id, first, start, end, loaded_at),
-            _METADATA_HINTS, create_table_variant=True,
-        )
-        if newest is not None:
-            last_dates[property_id] = max(newest.isoformat(),
-                                          last_dates.get(property_id, newest.isoformat()))
+        if property_id in reader.stopped:  # a quota ran out in an earlier report of this run
+            stats.stopped[property_id] = reader.stopped[property_id]
+            continue
+        start = window_start(config, last_read.get(property_id), start_override)
+        stats.first_load = stats.first_load or property_id not in last_read
+        for window in reader.windows(report, property_id, start, zones.get(property_id)):
+            loaded_at = utc_now()
+            stats.windows += 1
+            for response in window.responses:  # a window is yielded whole, never a part of a day
+                stats.pages += 1
+                stats.tokens += response.property_quota.tokens_per_day.consumed
+                if stats.headers is None:
+                    stats.headers = response
+                table = report_table(report, property_id, response, config)
+                if table.num_rows:
+                    stats.rows += table.num_rows
+                    yield table
+            yield dlt.mark.with_hints(metadata_table(report, property_id, window, loaded_at),
+                                      _METADATA_HINTS, create_table_variant=True)
+            if window.time_zone:
+                zones[property_id] = window.time_zone
+            end = window.end.isoformat()
+            last_read[property_id] = max(end, last_read.get(property_id, end))
+        if property_id in reader.stopped:
+            stats.stopped[property_id] = reader.stopped[property_id]
 
 
 @dlt.source(name="ga4", max_table_nesting=0)
@@ -100,4 +105,3 @@ def ga4(config: Ga4Config, reader: ReportReader, start_override: date | None = N
             merge_key=["property_id", "date"],
             write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         )(report, config, reader, start_override, report_stats)
-
