@@ -125,7 +125,7 @@ def test_incomplete_or_unknown_kpi_metadata_is_named_one_line_each(tmp_path):
         catalogue.kpis(models)
 
 
-def test_kpis_yml_with_a_key_result_twice_is_an_error(tmp_path):
+def test_malformed_kpis_yml_is_one_line_saying_what_to_write(tmp_path):
     path = tmp_path / "kpis.yml"
     path.write_text("objectives:\n"
                     "  O1: {objective: a, key_results: {KR1.1: x}}\n"
@@ -134,6 +134,9 @@ def test_kpis_yml_with_a_key_result_twice_is_an_error(tmp_path):
         catalogue.okrs(path)
     path.write_text("objectives:\n  O1: Students keep up\n")
     with pytest.raises(ThothError, match=r"^kpis.yml: objective O1 needs `objective:`"):
+        catalogue.okrs(path)
+    path.write_text("kpis:\n- name: kpi_enrolment\n")  # the old layout
+    with pytest.raises(ThothError, match=r"^kpis.yml: write `objectives:`"):
         catalogue.okrs(path)
 
 

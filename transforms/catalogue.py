@@ -54,12 +54,15 @@ class Okrs:
 def okrs(path: Path | None = None) -> Okrs:
     """The objectives and their key results (`kpis.yml`)."""
     path = path or OKRS
-    doc = yaml.safe_load(path.read_text()) or {}
+    doc = yaml.safe_load(path.read_text())
+    if not isinstance(doc, dict) or not isinstance(doc.get("objectives"), dict):
+        raise ThothError(f"{path.name}: write `objectives:`, a mapping of O1, O2, … to each "
+                         "objective's words and key results")
     objectives: dict[str, str] = {}
     key_results: dict[str, tuple[str, str]] = {}
-    for oid, entry in (doc.get("objectives") or {}).items():
-        if not isinstance(entry, dict) or not entry.get("objective") or not entry.get(
-                "key_results"):
+    for oid, entry in doc["objectives"].items():
+        if not (isinstance(entry, dict) and entry.get("objective")
+                and isinstance(entry.get("key_results"), dict)):
             raise ThothError(f"{path.name}: objective {oid} needs `objective:` (its words) and "
                              "`key_results:` (id: words)")
         objectives[oid] = entry["objective"]
@@ -67,8 +70,6 @@ def okrs(path: Path | None = None) -> Okrs:
             if kr in key_results:
                 raise ThothError(f"{path.name}: key result {kr} is listed twice")
             key_results[kr] = (oid, words)
-    if not objectives:
-        raise ThothError(f"{path.name}: no objectives")
     return Okrs(objectives, key_results)
 
 
