@@ -185,10 +185,12 @@ def test_load_state_gains_flags_and_keeps_ten_field_rows(tmp_path):
 
     import duckdb
 
-    from thoth.core import load_state
+    from thoth.core import platform
+    from thoth.core.platform import load_state
 
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        con.execute(load_state.DDL.split("-- Caveats")[0])  # the table as OnTrack first made it
+        con.execute("CREATE SCHEMA platform")  # the table as OnTrack first made it:
+        con.execute(platform.DDL["load_state"].split("-- Caveats")[0])
         con.execute("INSERT INTO platform.load_state VALUES "
                     "('ontrack', 'units', 'full', NULL, NULL, 1, 0, 1, 0.1, now()::TIMESTAMP)")
         assert load_state.read_all(con)[0].flags is None

@@ -153,7 +153,7 @@ def test_kpis_command_prints_every_kpi_as_its_yaml_states_it(tmp_path, monkeypat
     raw = Raw().student(11, 101).task_definition(1, target_date=datetime(2024, 4, 1))
     build_kpis(raw, warehouse, monkeypatch).close()
     with duckdb.connect(str(warehouse)) as con:
-        from thoth.core import load_state
+        from thoth.core.platform import load_state
 
         load_state.ensure(con)
         con.execute("INSERT INTO platform.load_state (source, table_name, mode, rows_loaded, "

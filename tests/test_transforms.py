@@ -12,7 +12,8 @@ from kpi_fixtures import PSEUDONYM_KEY, Raw, build_kpis
 
 from thoth.cli import main
 from thoth.core.errors import ThothError
-from transforms.checks import last_check_passed, run_checks
+from thoth.core.platform.checks import last_check_passed
+from transforms.checks import run_checks
 from transforms.project import build_order, discover, lineage, sql_inputs
 
 

@@ -17,18 +17,8 @@ import polars as pl
 
 from thoth.core.duck import open_warehouse, transaction, utc_now
 from thoth.core.errors import ThothError
+from thoth.core.platform import builds
 from transforms.project import MODEL_SCHEMAS, Model, build_order, discover, unavailable
-
-DDL = """
-CREATE SCHEMA IF NOT EXISTS platform;
-CREATE TABLE IF NOT EXISTS platform.model_builds (
-    build_id  VARCHAR NOT NULL,
-    model     VARCHAR NOT NULL,
-    rows      BIGINT,            -- NULL for views
-    seconds   DOUBLE NOT NULL,
-    built_at  TIMESTAMP NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -80,7 +70,6 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
             del models[name]
         order = build_order(models, sources)
         build_id, results = uuid.uuid4().hex[:12], []
-        con.execute(DDL)
         with transaction(con):
             for schema in MODEL_SCHEMAS:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -97,10 +86,7 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
                 log(f"{model.qualified}: {'view' if rows is None else f'{rows:,} rows'}, "
                     f"{results[-1].seconds:.2f} s")
             now = utc_now()
-            con.executemany(
-                "INSERT INTO platform.model_builds VALUES (?, ?, ?, ?, ?)",
-                [[build_id, r.model, r.rows, r.seconds, now] for r in results],
-            )
+            builds.record(con, build_id, [(r.model, r.rows, r.seconds, now) for r in results])
         return results
     finally:
         con.close()

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import yaml
 
-from thoth.core import load_state
+from thoth.core import platform
 from thoth.core.duck import age, open_warehouse, utc_now
 from thoth.core.errors import ThothError
+from thoth.core.platform import load_state
 from transforms.project import Model, discover, lineage
 
 OKRS = Path(__file__).parent / "kpis.yml"
@@ -223,7 +224,6 @@ def readme_table(catalogue: list[Kpi]) -> str:
 def _tables(warehouse: Path) -> set[str]:
     con = open_warehouse(warehouse, read_only=True)
     try:
-        return {r[0] for r in con.execute(
-            "SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()}
+        return platform.relations(con)
     finally:
         con.close()

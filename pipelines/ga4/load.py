@@ -17,13 +17,15 @@ import dlt
 import duckdb
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.ga4 import ReportStats, ga4, settings
+from pipelines.ga4 import settings
 from pipelines.ga4.config import Ga4Config, Report
 from pipelines.ga4.helpers.client import ReportReader, make_client
-from thoth.core import load_state
+from pipelines.ga4.source import ReportStats, ga4
+from thoth.core import platform
 from thoth.core.duck import open_warehouse, utc_now
 from thoth.core.errors import ThothError
-from thoth.core.load_state import TableLoad
+from thoth.core.platform import load_state
+from thoth.core.platform.load_state import TableLoad
 
 SOURCE = "ga4"
 
@@ -87,10 +89,7 @@ def _flags(con: duckdb.DuckDBPyConnection, report: str) -> str | None:
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return con.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-        [settings.DATASET, table],
-    ).fetchall() != []
+    return platform.has_table(con, table, settings.DATASET)
 
 
 def _record(warehouse: Path, report: Report, stats: ReportStats, mode: str,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from thoth.core import classification, load_state, runs
+from thoth.core import classification
 from thoth.core.duck import age, open_warehouse, utc_now
+from thoth.core.platform import load_state, runs
 
 
 def render(warehouse: Path, now: datetime | None = None) -> str:

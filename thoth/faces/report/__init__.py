@@ -12,7 +12,9 @@ from pathlib import Path
 
 import duckdb
 
+from thoth.core import platform
 from thoth.core.duck import age, open_warehouse, utc_now
+from thoth.core.platform import load_state
 from thoth.faces import svg
 from transforms.catalogue import freshness, load_catalogue
 
@@ -39,12 +41,6 @@ table { border-collapse: collapse; font-size: 13px; }
 td, th { border-bottom: 1px solid #ddd; padding: 3px 10px; text-align: left; }
 .stale { color: #b00; }
 """
-
-
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND "
-                            "table_name = ?", [schema, name]).fetchall())
 
 
 def _by_unit(con: duckdb.DuckDBPyConnection, table: str, num: str, den: str) -> list:
@@ -93,10 +89,8 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
     try:
         figures = [f"<figure>{chart(con)}<figcaption>{escape(caption)} — "
                    f"<code>marts.{table}</code></figcaption></figure>"
-                   for table, caption, chart in CHARTS if _has(con, f"marts.{table}")]
-        loads = {f"{s}_raw.{t}": at for s, t, at in con.execute(
-            "SELECT source, table_name, loaded_at FROM platform.load_state").fetchall()} \
-            if _has(con, "platform.load_state") else {}
+                   for table, caption, chart in CHARTS if platform.has_table(con, table, "marts")]
+        loads = {f"{x.source}_raw.{x.table}": x.loaded_at for x in load_state.read_all(con)}
     finally:
         con.close()
     rows = []
