@@ -101,9 +101,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _kpis(args: argparse.Namespace) -> int:
-    from transforms.catalogue import render
+    from transforms.catalogue import kpis, readme_table, render
 
-    print(render(config.warehouse_path()))
+    # The README's table needs no warehouse: it is the model YAML, rendered.
+    print(readme_table(kpis()) if args.markdown else render(config.warehouse_path()))
     return 0
 
 
@@ -308,9 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     kpis = commands.add_parser(
         "kpis", help="the KPI catalogue with each KPI's freshness",
-        description="Print every KPI: objective, key result, owner, grain, and freshness (the "
-        "oldest load among the raw tables it is built from).",
+        description="Print every KPI as its model's YAML states it (objective, key result, "
+        "flywheel stage, owner, grain, definition), the raw tables it is built from (its "
+        "lineage) and its freshness (the oldest load among them).",
     )
+    kpis.add_argument("--markdown", action="store_true",
+                      help="print the README's KPI table instead (no warehouse needed)")
     kpis.set_defaults(func=_kpis)
 
     status = commands.add_parser(

@@ -1,4 +1,5 @@
-"""`thoth check`: the data tests declared beside each model, plus the KPI catalogue's lineage.
+"""`thoth check`: the data tests declared beside each model, plus the KPI catalogue (each KPI's
+YAML complete, its raw data loaded).
 
 Each test is a query counting the rows that break it (transforms/data_tests.py), plus the
 row-count guard of history tables (transforms/row_drop.py). Every result has a severity: a
@@ -86,7 +87,7 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
             if drop:
                 results.append(CheckResult(model.qualified, "max_row_drop", None, *drop))
         for problem in catalogue_problems(models, built, frozenset(skipped)):
-            results.append(CheckResult("transforms/kpis.yml", "catalogue", None, 1, problem))
+            results.append(CheckResult("KPI catalogue", "catalogue", None, 1, problem))
         # Governance: no secret stored, no unclassified column in a model (classification.yml).
         for table, problem in classification.problems(con):
             results.append(CheckResult(table, "classification", None, 1, problem))

@@ -1,4 +1,4 @@
--- Enrolled and withdrawn students, staff, and students per tutor, per unit and teaching period.
+-- What this table means (grain, definition, owner, flywheel): kpi_enrolment.yml beside it.
 WITH students AS (
     SELECT
         unit_id,

@@ -1,6 +1,4 @@
--- Staff comments addressed to the student on tasks of enrolled students
--- (intermediate.int_enrolled_projects, as kpi_comment_activity), per unit: the share their
--- recipient has read (a read receipt by that recipient), and the median hours until then.
+-- What this table means (grain, definition, owner, flywheel): kpi_feedback_read.yml beside it.
 WITH staff_comments AS (
     SELECT c.task_comment_id, c.recipient_user_id, c.created_at, p.unit_id
     FROM staging.stg_ontrack__task_comments AS c
