@@ -30,7 +30,7 @@ def _figure(kpi: Kpi, chart: KpiChart | None, records: list[dict] | None,
     note = f" ({chart.note})" if chart and chart.note else ""
     caption = (f"<figcaption><b>{escape(title[0].upper() + title[1:])}</b>{escape(note)} — "
                f"{escape(kpi.key_result)} — <code>marts.{kpi.name}</code></figcaption>")
-    attrs = f'data-kpi="{kpi.name}" data-stage="{stage}"'
+    attrs = f'id="{kpi.name}" data-kpi="{kpi.name}" data-stage="{stage}"'
     if chart is None:
         return (f"<figure {attrs}>{caption}<p class=missing>No chart is defined for this KPI "
                 "yet (thoth/faces/report/kpi_charts.py).</p></figure>")
@@ -77,7 +77,6 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
     now = now or utc_now()
     kpis, models = load_catalogue(), discover()
     charts = {c.kpi: c for c in CHARTS}
-    specs: dict[str, dict] = {}
     con = open_warehouse(warehouse, read_only=True)
     try:
         built = {r[0] for r in con.execute(
@@ -90,31 +89,18 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
             if "platform.load_state" in built else {}
     finally:
         con.close()
-    stage_of = {k: s.name for s in found for k in s.kpis}
-    specs["flywheel-loop"] = vega.loop(*flywheel.drawing(found))
+    specs: dict[str, dict] = {"flywheel-loop": vega.loop(*flywheel.drawing(found))}
     cards = "".join(_stage_card(s, specs) for s in found)
-    sections = []
-    for stage in found:
-        figures = "".join(
-            f'<a id="{name}"></a>' + _figure(kpi, charts.get(name), records.get(name), specs,
-                                              stage.name)
-            for kpi in kpis if (name := kpi.name) in stage.kpis)
-        if figures:
-            sections.append(f'<h2 id="stage-{stage.name}">{stage.name.capitalize()} '
-                            f"({len(stage.kpis)} KPIs)</h2>{figures}")
+    sections = "".join(
+        f'<h2 id="stage-{s.name}">{s.name.capitalize()} ({len(s.kpis)} KPIs)</h2>' + "".join(
+            _figure(k, charts.get(k.name), records.get(k.name), specs, s.name)
+            for k in kpis if k.name in s.kpis)
+        for s in found if s.kpis)
     units = sorted({(r["unit_id"], r["unit"]) for rows in records.values() for r in rows
                     if "unit_id" in r}, key=lambda u: (u[1], u[0]))
     options = "".join(f'<option value="{escape(i)}">{escape(label)}</option>'
                       for i, label in units)
-    rows = []
-    for kpi in kpis:
-        fresh = freshness(kpi, loads)
-        stale = fresh is None or (now - fresh).total_seconds() > 2 * 3600
-        when = f"{fresh:%Y-%m-%d %H:%M} UTC ({age(now - fresh)} ago)" if fresh else "never loaded"
-        rows.append(f"<tr><td><code>{kpi.name}</code></td><td>{stage_of[kpi.name]}</td>"
-                    f"<td>{escape(kpi.key_result)}</td>"
-                    f"<td{' class=stale' if stale else ''}>{when}</td></tr>")
-    unassigned = sum(1 for s in stage_of.values() if s == flywheel.UNASSIGNED)
+    unassigned = next((len(s.kpis) for s in found if s.name == flywheel.UNASSIGNED), 0)
     # "</" would end the script element early; JSON allows the escaped slash.
     spec_json = json.dumps(specs, separators=(",", ":")).replace("</", "<\\/")
     return (
@@ -123,26 +109,39 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
         f"<style>{(HERE / 'page.css').read_text()}</style></head><body data-status=loading>"
         f"<header><h1>Thoth Tech KPIs</h1><label>Unit: <select id=unit>"
         f"<option value=all>all units</option>{options}</select></label> "
-        f"<small>(filters every chart drawn per OnTrack unit; hover a mark for its values)"
-        f"</small></header>"
+        "<small>(narrows every chart drawn per OnTrack unit; hover a mark for its values)"
+        "</small></header>"
         f"<p>Built {now:%Y-%m-%d %H:%M} UTC from <code>{escape(str(warehouse))}</code>: "
         f"{len(kpis)} KPIs. Every number comes from the warehouse's <code>marts.kpi_*</code> "
         "tables (the same ones published to Looker); the data catalog (<code>thoth docs</code>) "
         "explains each column.</p>"
         "<h2 id=flywheel>The flywheel</h2><p>More and happier users → more data → more insights "
         "→ more and better features → more and happier users; in the open-core loop, features "
-        "→ contributions → features. Each stage's headline KPI and its last four weeks of data"
+        "→ contributions → features. Each stage's headline KPI and its last four complete weeks"
         + (f"; {unassigned} KPIs name no stage yet (unassigned)" if unassigned else "")
         + ".</p><div class=flywheel><div id=flywheel-loop></div>"
-        f"<div class=stages>{cards}</div></div>{''.join(sections)}"
-        "<h2>Freshness</h2><p>The oldest last load among the raw tables each KPI is built from "
-        "(red: more than two hours old, or never loaded).</p>"
-        "<table><tr><th>KPI</th><th>stage</th><th>key result</th><th>data as of</th></tr>"
-        f"{''.join(rows)}</table>"
+        f"<div class=stages>{cards}</div></div>{sections}"
+        f"{_freshness(kpis, found, loads, now)}"
         f"<script type=application/json id=vega-specs>{spec_json}</script>"
         f"<script>{vega.javascript()}</script>"
         f"<script>{(HERE / 'page.js').read_text()}</script></body></html>"
     )
+
+
+def _freshness(kpis: list[Kpi], found: list[flywheel.Stage], loads: dict[str, datetime],
+               now: datetime) -> str:
+    stage_of = {k: s.name for s in found for k in s.kpis}
+    rows = []
+    for kpi in kpis:
+        fresh = freshness(kpi, loads)
+        stale = fresh is None or (now - fresh).total_seconds() > 2 * 3600
+        when = f"{fresh:%Y-%m-%d %H:%M} UTC ({age(now - fresh)} ago)" if fresh else "never loaded"
+        rows.append(f"<tr><td><code>{kpi.name}</code></td><td>{stage_of[kpi.name]}</td>"
+                    f"<td>{escape(kpi.key_result)}</td>"
+                    f"<td{' class=stale' if stale else ''}>{when}</td></tr>")
+    return ("<h2>Freshness</h2><p>The oldest last load among the raw tables each KPI is built "
+            "from (red: more than two hours old, or never loaded).</p><table><tr><th>KPI</th>"
+            f"<th>stage</th><th>key result</th><th>data as of</th></tr>{''.join(rows)}</table>")
 
 
 def write_report(warehouse: Path, out: Path) -> Path:

@@ -13,11 +13,12 @@ import vl_convert
 
 from thoth.faces.report.kpi_charts import KpiChart, Weekly
 
-WIDTH, HEIGHT = 470, 200
+WIDTH, HEIGHT = 420, 200
 TARGET_COLOUR = "#d62728"
 # Every per-unit chart declares this parameter and filters on it; the page sets it.
 UNIT_PARAM = "unit"
 ALL_UNITS = "all"
+DATE = "%-d %b %Y"  # d3-time-format: 7 Sep 2025
 
 
 def javascript() -> str:
@@ -47,7 +48,8 @@ def kpi_chart(chart: KpiChart, records: list[dict]) -> dict:
     x_title = "week of" if chart.over == "week" else chart.over
     tooltip = [alt.Tooltip("unit:N", title="unit")] if per_unit else []
     if chart.over != "unit":
-        tooltip.append(alt.Tooltip(f"x:{'T' if timed else 'N'}", title=x_title))
+        tooltip.append(alt.Tooltip("x:T", title=x_title, format=DATE) if timed else
+                       alt.Tooltip("x:N", title=x_title))
     if series:
         tooltip.append(alt.Tooltip("series:N", title="series"))
     tooltip.append(alt.Tooltip("value:Q", title=chart.measure, format=chart.fmt))
@@ -65,7 +67,9 @@ def kpi_chart(chart: KpiChart, records: list[dict]) -> dict:
                                        tooltip=tooltip)
     elif timed:
         marks = base.mark_line(point=True).encode(
-            alt.X("x:T", title=x_title, axis=alt.Axis(title=chart.over)), alt.Y(**measure),
+            alt.X("x:T", title=x_title,
+                  axis=alt.Axis(title=chart.over, format=DATE, labelOverlap=True)),
+            alt.Y(**measure),
             *colour, tooltip=tooltip)
     else:
         marks = base.mark_bar().encode(alt.Y("x:N", title=x_title, sort="-x"),
