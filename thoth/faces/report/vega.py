@@ -93,7 +93,7 @@ def sparkline(weekly: Weekly, records: list[dict]) -> dict:
         alt.Y("value:Q", title=None, axis=alt.Axis(format=weekly.fmt, tickCount=3)),
         tooltip=[alt.Tooltip("week_start:T", title="week of"),
                  alt.Tooltip("value:Q", title=weekly.measure, format=weekly.fmt)],
-    ).properties(width=220, height=70).to_dict()
+    ).properties(width=190, height=70).to_dict()
 
 
 def loop(nodes: list[dict], edges: list[tuple[str, str, float]]) -> dict:
