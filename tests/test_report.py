@@ -237,7 +237,7 @@ def test_trends_are_written_as_the_charts_write_them():
     assert flywheel.change(weeks, ",.0f") == "▲ 25%"
     assert flywheel.change([{"value": 0.9}, {"value": 0.85}], ".1%") == "▼ 5.0 pts"
     assert flywheel.change([{"value": 0.0}, {"value": 3.0}], ",.0f") == "▲ from 0"
-    assert flywheel.fmt(0.0312, ".2%") == "3.12 %" and flywheel.fmt(1234.5, ",.0f") == "1,234"
+    assert flywheel.fmt(0.0312, ".2%") == "3.12%" and flywheel.fmt(1234.5, ",.0f") == "1,234"
 
 
 def test_a_kpi_whose_mart_is_missing_says_so(demo_warehouse, tmp_path):

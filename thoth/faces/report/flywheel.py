@@ -85,7 +85,7 @@ def stages(con: duckdb.DuckDBPyConnection, kpis: list[Kpi], models: dict[str, Mo
 def fmt(value: float, style: str) -> str:
     """A number the way the charts write it (d3 formats `,.0f`, `,.1f`, `.1%`, `.2%`)."""
     digits = int(style.rstrip("f%")[-1])
-    return f"{value * 100:.{digits}f} %" if style.endswith("%") else f"{value:,.{digits}f}"
+    return f"{value * 100:.{digits}f}%" if style.endswith("%") else f"{value:,.{digits}f}"
 
 
 def change(weeks: list[dict], style: str) -> str:
