@@ -17,7 +17,9 @@ from ontrack_helpers import thoth
 from pipelines.ontrack.generation import detect, version_text, warnings
 from thoth.demo.ontrack import generate
 from thoth.demo.ontrack.tables import tables_for
+from thoth.faces.docs import collect
 from transforms.build import build
+from transforms.project import discover
 
 KEY = "generations-test-pseudonym-key"
 DUCK = {"string": "VARCHAR", "text": "VARCHAR", "integer": "INTEGER", "bigint": "BIGINT",
@@ -186,3 +188,16 @@ def test_synthetic_10x_loads_transforms_and_passes_every_check(source_url, tmp_p
                            "WHERE role_name = 'Observer'")[0][0] > 0
     read = _sql(warehouse, "SELECT sum(read_comments) FROM marts.kpi_feedback_read")[0][0]
     assert read > 0  # read by cursor: the 10.x read rate does not drift to 0 %
+
+    # Every 10.x column has its class: none is left unclassified, the catalog shows them.
+    code, out, _ = thoth(monkeypatch, capsys, None, warehouse, "status")
+    assert code == 0 and "unclassified" not in out
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        docs = collect(con, discover())
+    shown = {(t, c[0]): c[3] for t, d in docs.items() for c in d.columns}
+    assert shown[("ontrack_raw.projects", "spec_con_days")] == "personal"
+    assert shown[("ontrack_raw.marking_sessions", "ip_address")] == "personal"
+    assert shown[("ontrack_raw.staff_notes", "note")] == "personal"
+    assert shown[("ontrack_raw.users", "last_access_at")] == "personal"
+    assert shown[("ontrack_raw.campuses", "timezone")] == "public"
+    assert ("ontrack_raw.moodle_integrations", "api_key") not in shown  # never extracted
