@@ -23,7 +23,8 @@ Unit SIT202 (10.x: flexible dates), TD2: target 03-14 00:00, hard due date 03-21
   T9 submitted 03-22 12:00:01: late.
 Comments on T1: staff C1 (read: the student's cursor reaches it), student C2, staff C3 (a stale
 receipt says read; 10.x's cursor does not reach it), staff C4 with attention audience 0 (no one
-must read it). Staff: a tutor, a convenor and an observer (10.x observer_only) in SIT101.
+must read it). Staff: a tutor, a convenor and an observer (10.x observer_only) in SIT101. And
+10.x's notes, contacts and marking sessions about student 11 and by tutor 1.
 """
 
 from __future__ import annotations
@@ -148,7 +149,19 @@ def rows() -> dict[str, list[dict]]:
         "comment_read_cursors": [
             {"id": 1, "task_id": 1, "user_id": 11, "last_read_comment_id": 2,
              "read_at": d(2025, 3, 16, 12)},
+            {"id": 2, "task_id": 1, "user_id": 1, "last_read_comment_id": 4,
+             "read_at": d(2025, 3, 17, 11)},
         ],
+        # 10.x's personal data about student 11 (project 1) and tutor 1, for erasure.
+        "staff_notes": [{"id": 1, "project_id": 1, "user_id": 1, "note": "hand-built note"}],
+        "engagements": [{"id": 1, "project_id": 1, "user_id": 1, "engagement_type": "email",
+                         "note": "hand-built contact", "occurred_at": d(2025, 3, 18)}],
+        "engagement_comments": [{"id": 1, "engagement_id": 1, "user_id": 2,
+                                 "comment": "hand-built reply"}],
+        "marking_sessions": [{"id": 1, "user_id": 1, "unit_id": 1, "ip_address": "192.0.2.7",
+                              "start_time": d(2025, 3, 16, 9), "end_time": d(2025, 3, 16, 10)}],
+        "session_activities": [{"id": 1, "marking_session_id": 1, "action": "assess",
+                                "project_id": 4, "task_id": 4, "task_definition_id": 1}],
     }
 
 

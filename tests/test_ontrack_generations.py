@@ -137,7 +137,7 @@ def test_10x_kpis_follow_10x_rules(source_url, tmp_path, monkeypatch, capsys):
                            "ORDER BY 1") == [("SIT101", 1, 1), ("SIT202", 1, 1)]
 
     code, out, err = thoth(monkeypatch, capsys, None, warehouse, "check")
-    assert code == 0, out + err
+    assert code == 0, out + err  # every data test and KPI identity holds
 
 
 def test_the_same_tasks_in_8_0_follow_8_0_rules(source_url, tmp_path, monkeypatch, capsys):
@@ -161,6 +161,34 @@ def test_the_same_tasks_in_8_0_follow_8_0_rules(source_url, tmp_path, monkeypatc
     # Before 10.x a unit role has no observer_only: the third staff member is a tutor.
     assert _sql(warehouse, "SELECT unit_code, tutors FROM marts.kpi_enrolment ORDER BY 1") == [
         ("SIT101", 2), ("SIT202", 1)]
+
+    code, out, err = thoth(monkeypatch, capsys, None, warehouse, "check")
+    assert code == 0, out + err  # the KPI identities hold on this generation too
+
+
+def test_erasing_a_person_reaches_the_10x_tables(pg_url, tmp_path, monkeypatch, capsys):
+    warehouse = _load_and_build(pg_url, "10.x", tmp_path, monkeypatch, capsys)
+    counts = "SELECT (SELECT count(*) FROM ontrack_raw.{0} WHERE {1}) AS n"
+    before = {t: _sql(warehouse, counts.format(t, w))[0][0] for t, w in SUBJECTS}
+    assert all(before.values()), before
+    for user in ("11", "1"):  # the student, then the tutor
+        code, out, err = thoth(monkeypatch, capsys, None, warehouse, "erase-user", user)
+        assert code == 0, out + err
+    after = {t: _sql(warehouse, counts.format(t, w))[0][0] for t, w in SUBJECTS}
+    assert after == {t: 0 for t, _ in SUBJECTS}
+    # Someone else's rows stay: the tutor's read mark on another task, the convenor's rows.
+    assert _sql(warehouse, "SELECT count(*) FROM ontrack_raw.unit_roles WHERE user_id = 2") == [
+        (2,)]
+
+
+SUBJECTS = (  # (10.x table, the rows of student 11 / project 1 / task 1 and of tutor 1)
+    ("comment_read_cursors", "user_id IN (1, 11) OR task_id = 1"),
+    ("staff_notes", "project_id = 1"),
+    ("engagements", "project_id = 1"),
+    ("engagement_comments", "engagement_id = 1"),
+    ("marking_sessions", "user_id = 1"),
+    ("session_activities", "marking_session_id = 1"),
+)
 
 
 # --- the synthetic 10.x database on both engines ------------------------------------------

@@ -41,7 +41,7 @@ DDL = """
 CREATE SCHEMA IF NOT EXISTS platform;
 CREATE TABLE IF NOT EXISTS platform.erasures (
     erasure_id  VARCHAR NOT NULL,
-    kind        VARCHAR NOT NULL,   -- user | project | task | unit_role
+    kind        VARCHAR NOT NULL,   -- user | project | task | unit_role | …
     subject_key VARCHAR NOT NULL,   -- sha256 of '<secret>:<kind>:<id>', never the id
     recorded_at TIMESTAMP NOT NULL,
     PRIMARY KEY (kind, subject_key)
@@ -70,6 +70,28 @@ RULES: tuple[Rule, ...] = (
     Rule("webcals", "user_id", "user", "delete"),
     Rule("tii_submissions", "submitted_by_user_id", "user", "delete"),
     Rule("task_comments", "user_id", "user", "delete"),
+    # OnTrack 10.x: a person's read marks, marking sessions, notes, sign-ins elsewhere.
+    Rule("comment_read_cursors", "user_id", "user", "delete"),
+    Rule("marking_sessions", "user_id", "user", "delete", registers="marking_session"),
+    Rule("session_activities", "marking_session_id", "marking_session", "delete"),
+    Rule("chip_usages", "tutor_id", "user", "delete"),
+    Rule("user_oauth_tokens", "user_id", "user", "delete"),
+    Rule("user_oauth_states", "user_id", "user", "delete"),
+    Rule("staff_notes", "user_id", "user", "delete"),
+    Rule("tutor_notes", "user_id", "user", "delete"),
+    Rule("engagements", "user_id", "user", "delete", registers="engagement"),
+    Rule("engagements", "project_id", "project", "delete", registers="engagement"),
+    Rule("engagement_comments", "user_id", "user", "delete"),
+    Rule("engagement_comments", "engagement_id", "engagement", "delete"),
+    Rule("engagement_projects", "project_id", "project", "delete"),
+    Rule("engagement_projects", "engagement_id", "engagement", "delete"),
+    Rule("staff_notes", "project_id", "project", "delete"),
+    Rule("session_activities", "project_id", "project", "delete"),
+    Rule("overflow_task_claim_logs", "student_user_id", "user", "delete"),
+    Rule("overflow_task_claim_logs", "claimed_by_user_id", "user", "delete"),
+    Rule("tutor_feedback_scores", "unit_role_id", "unit_role", "delete"),
+    Rule("tutor_notes", "unit_role_id", "unit_role", "delete"),
+    Rule("overflow_task_claims", "claimed_by_unit_role_id", "unit_role", "delete"),
     Rule("tasks", "project_id", "project", "delete", registers="task"),
     Rule("tutorial_enrolments", "project_id", "project", "delete"),
     Rule("group_memberships", "project_id", "project", "delete"),
@@ -77,12 +99,20 @@ RULES: tuple[Rule, ...] = (
     Rule("task_engagements", "task_id", "task", "delete"),
     Rule("task_comments", "task_id", "task", "delete"),
     Rule("test_attempts", "task_id", "task", "delete"),
-    Rule("overseer_assessments", "task_id", "task", "delete"),
+    Rule("overseer_assessments", "task_id", "task", "delete", registers="overseer_assessment"),
+    Rule("overseer_step_results", "overseer_assessment_id", "overseer_assessment", "delete"),
     Rule("learning_outcome_task_links", "task_id", "task", "delete"),
     Rule("task_pins", "task_id", "task", "delete"),
     Rule("tii_submissions", "task_id", "task", "delete"),
     Rule("task_similarities", "task_id", "task", "delete"),
     Rule("task_similarities", "other_task_id", "task", "delete"),
+    Rule("comment_read_cursors", "task_id", "task", "delete"),
+    Rule("submission_histories", "task_id", "task", "delete"),
+    Rule("moderated_tasks", "task_id", "task", "delete"),
+    Rule("overflow_task_claims", "task_id", "task", "delete"),
+    Rule("overflow_task_claim_logs", "task_id", "task", "delete"),
+    Rule("tutor_notes", "task_id", "task", "delete"),
+    Rule("session_activities", "task_id", "task", "delete"),
     # Someone else's rows that name the person: kept, the reference cleared.
     Rule("task_comments", "recipient_id", "user", "null"),
     Rule("task_comments", "assessor_id", "user", "null"),
@@ -90,6 +120,11 @@ RULES: tuple[Rule, ...] = (
     Rule("group_submissions", "submitted_by_project_id", "project", "null"),
     Rule("tutorials", "unit_role_id", "unit_role", "null"),
     Rule("units", "main_convenor_id", "unit_role", "null"),
+    Rule("projects", "assessor_id", "user", "null"),  # 10.x
+    Rule("moderated_tasks", "assessor_id", "user", "null"),
+    Rule("moderated_tasks", "resolved_by_user_id", "user", "null"),
+    Rule("overflow_task_claim_logs", "original_tutor_user_id", "user", "null"),
+    Rule("unit_roles", "mentor_id", "unit_role", "null"),
 )
 
 
