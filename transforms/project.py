@@ -6,13 +6,15 @@ A SQL model is `models/<schema>/<table>.sql` (one SELECT, DuckDB dialect, every 
 and data tests. Dependencies come from sqlglot's parse of the SQL, never from a hand-kept list.
 
 A source has generations (OnTrack 2024-01, 8.0.x, 10.x): a model's YAML may say which source
-tables or columns an older generation lacks, with their types,
+columns an older generation lacks, with their types, and which tables it lacks altogether (their
+columns then listed under `source_may_lack` too),
 
     source_may_lack:
-      ontrack_raw.projects: {spec_con_days: INTEGER}        # 10.x adds the column
-      ontrack_raw.comment_read_cursors: {task_id: BIGINT, …} # 10.x adds the table
+      ontrack_raw.projects: {spec_con_days: INTEGER}         # 10.x adds the column
+      ontrack_raw.comment_read_cursors: {id: BIGINT, …}      # 10.x adds the table
+    source_may_be_absent: [ontrack_raw.comment_read_cursors]
 
-and the build reads a missing one as NULLs of that type (a missing table as an empty one): the
+and the build reads a missing column as NULLs of that type, a missing table as an empty one: the
 model's SQL is written once, for the newest schema, and what NULL means is said in the SQL.
 """
 
@@ -134,16 +136,26 @@ def discover(models_dir: Path = MODELS_DIR) -> dict[str, Model]:
 def may_lack(model: Model) -> dict[str, dict[str, str]]:
     """`source table → {column: DuckDB type}` an older source generation may not have."""
     declared = model.meta.get("source_may_lack") or {}
+    where = model.path.with_suffix(".yml")
     for table in declared:
         if table not in model.inputs:
-            raise ThothError(f"{model.path.with_suffix('.yml')}: source_may_lack names {table}, "
-                             "which the model does not read")
+            raise ThothError(f"{where}: source_may_lack names {table}, which the model does not "
+                             "read")
+    for table in may_be_absent(model):
+        if table not in declared:
+            raise ThothError(f"{where}: source_may_be_absent names {table}: list the columns "
+                             "the model reads of it under source_may_lack")
     return declared
+
+
+def may_be_absent(model: Model) -> set[str]:
+    """Source tables an older generation lacks altogether (read as empty)."""
+    return set(model.meta.get("source_may_be_absent") or ())
 
 
 def optional_sources(models: dict[str, Model]) -> set[str]:
     """Source tables some generation lacks altogether: their absence is no failure."""
-    return {t for m in models.values() for t in may_lack(m)}
+    return {t for m in models.values() for t in may_be_absent(m)}
 
 
 def resolved_sql(model: Model, columns: dict[str, set[str]]) -> str:
@@ -176,8 +188,9 @@ def build_order(models: dict[str, Model], sources: set[str]) -> list[Model]:
     """Models in dependency order; a missing input or a cycle is an error naming the models."""
     graph = {}
     for model in models.values():
+        may_lack(model)  # checks the declaration
         missing = sorted(i for i in model.inputs
-                         if i not in models and i not in sources and i not in may_lack(model))
+                         if i not in models and i not in sources and i not in may_be_absent(model))
         if missing:
             raise ThothError(f"model {model.qualified} reads {', '.join(missing)}, which no model "
                              "builds and the warehouse does not hold")
