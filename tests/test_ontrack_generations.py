@@ -15,11 +15,12 @@ from ontrack_generations_fixtures import load
 from ontrack_helpers import thoth
 
 from pipelines.ontrack.generation import detect, version_text, warnings
+from thoth.core.errors import ThothError
 from thoth.demo.ontrack import generate
 from thoth.demo.ontrack.tables import tables_for
 from thoth.faces.docs import collect
 from transforms.build import build
-from transforms.project import discover
+from transforms.project import Model, discover, may_lack, resolved_sql
 
 KEY = "generations-test-pseudonym-key"
 DUCK = {"string": "VARCHAR", "text": "VARCHAR", "integer": "INTEGER", "bigint": "BIGINT",
@@ -73,6 +74,28 @@ def test_every_generation_builds_and_the_models_detect_it_as_the_loader_does(var
         assert con.sql("SELECT generation FROM staging.stg_ontrack__generation").fetchall() == [
             (detect(_catalog(variant)).name,)]
         assert con.sql("SELECT count(*) FROM marts.kpi_on_time").fetchall() == [(0,)]
+
+
+def test_what_a_generation_lacks_reads_as_typed_nulls_and_a_wrong_declaration_is_named(
+        tmp_path):
+    sql = "SELECT p.id, p.spec_con_days FROM ontrack_raw.projects AS p"
+    model = Model("staging", "x", tmp_path / "x.sql", {"ontrack_raw.projects"}, sql=sql,
+                  meta={"source_may_lack": {"ontrack_raw.projects": {"spec_con_days": "INTEGER"}}})
+    with duckdb.connect() as con:
+        con.execute("CREATE SCHEMA ontrack_raw; CREATE TABLE ontrack_raw.projects (id BIGINT); "
+                    "INSERT INTO ontrack_raw.projects VALUES (7)")
+        old = con.sql(resolved_sql(model, {"ontrack_raw.projects": {"id"}}))
+        assert old.fetchall() == [(7, None)] and old.types[1] == "INTEGER"
+        con.execute("ALTER TABLE ontrack_raw.projects ADD COLUMN spec_con_days INTEGER DEFAULT 3")
+        new = resolved_sql(model, {"ontrack_raw.projects": {"id", "spec_con_days"}})
+        assert new == sql and con.sql(new).fetchall() == [(7, 3)]
+    model.meta = {"source_may_lack": {"ontrack_raw.tasks": {"a": "INTEGER"}}}
+    with pytest.raises(ThothError, match=r"x\.yml: source_may_lack names ontrack_raw\.tasks, "
+                                         "which the model does not read"):
+        may_lack(model)
+    model.meta = {"source_may_be_absent": ["ontrack_raw.projects"]}
+    with pytest.raises(ThothError, match="list the columns the model reads of it"):
+        may_lack(model)
 
 
 # --- the hand-built scenario on both engines ---------------------------------------------------
