@@ -51,6 +51,7 @@ RAW_COLUMNS = {
     "ontrack_raw.comments_read_receipts": "id BIGINT, task_comment_id BIGINT, user_id BIGINT, "
     "created_at TIMESTAMP",
     "ontrack_raw.unit_roles": "id BIGINT, unit_id BIGINT, user_id BIGINT, role_id BIGINT",
+    "ontrack_raw.campuses": "id BIGINT, name VARCHAR, abbreviation VARCHAR, active BOOLEAN",
     "ontrack_raw.tutorials": "id BIGINT, unit_id BIGINT, unit_role_id BIGINT, "
     "tutorial_stream_id BIGINT, campus_id BIGINT, capacity INTEGER",
     "ontrack_raw.tutorial_enrolments": "id BIGINT, project_id BIGINT, tutorial_id BIGINT",

@@ -188,10 +188,11 @@ def test_a_table_dropped_during_the_run_fails_alone(source_url, warehouse_path):
     with pytest.raises(ThothError, match=r"^1 of 3 OnTrack tables not loaded \(tasks\), each "
                                          r"keeps its last load; the other 2 loaded"):
         extract(creds, warehouse_path, guard=governance, log=log)
-    assert [line.split(":")[0] for line in lines] == [
+    tables = [line for line in lines if line.startswith("ontrack.")]  # not the schema's lines
+    assert [line.split(":")[0] for line in tables] == [
         "ontrack.campuses", "ontrack.tasks", "ontrack.tutorials"]
-    assert lines[1].startswith("ontrack.tasks: FAILED, rolled back (keeps its last load): "
-                               "reading from the OnTrack")
+    assert tables[1].startswith("ontrack.tasks: FAILED, rolled back (keeps its last load): "
+                                "reading from the OnTrack")
     assert rows(warehouse_path, "SELECT count(*) FROM ontrack_raw.tasks") == [(5,)]
     assert rows(warehouse_path, "SELECT code FROM ontrack_raw.tutorials ORDER BY id") == [
         ("LA1-01",), ("LA1-02",)]
@@ -216,5 +217,6 @@ def test_a_source_that_goes_away_stops_the_extract(source_url, warehouse_path):
 
     with pytest.raises(ThothError, match=f'^cannot connect to the OnTrack .* "{creds.database}"'):
         extract(creds, warehouse_path, guard=governance, log=log)
-    assert [line.split(":")[0] for line in lines] == ["ontrack.campuses"]
+    assert [line.split(":")[0] for line in lines if line.startswith("ontrack.")] == [
+        "ontrack.campuses"]
     assert rows(warehouse_path, "SELECT count(*) FROM ontrack_raw.campuses") == [(2,)]

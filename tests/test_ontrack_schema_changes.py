@@ -90,23 +90,23 @@ def test_new_unclassified_column_loads_and_status_names_it(source_url, warehouse
     url, warehouse = source_url, warehouse_path
     tiny_ontrack(url)
     assert thoth(monkeypatch, capsys, url, warehouse, "extract", "ontrack")[0] == 0
-    execute(url, "ALTER TABLE tasks ADD COLUMN moved_to_discuss_at "
+    execute(url, "ALTER TABLE tasks ADD COLUMN reviewed_in_class_at "
                  + ("timestamp" if is_pg(url) else "datetime(6)"),
             "ALTER TABLE tasks ADD COLUMN session_token varchar(64)",
-            "UPDATE tasks SET moved_to_discuss_at = created_at, session_token = 'MARKER-tok'")
+            "UPDATE tasks SET reviewed_in_class_at = created_at, session_token = 'MARKER-tok'")
     code, out, err = thoth(monkeypatch, capsys, url, warehouse, "extract", "ontrack")
     assert code == 0, err
     columns = warehouse_columns(warehouse, "tasks")
-    assert columns["moved_to_discuss_at"] == "TIMESTAMP"  # loaded, with its back-filled values
+    assert columns["reviewed_in_class_at"] == "TIMESTAMP"  # loaded, with its back-filled values
     assert rows(warehouse, "SELECT count(*) FROM ontrack_raw.tasks "
-                           "WHERE moved_to_discuss_at = created_at") == [(5,)]
+                           "WHERE reviewed_in_class_at = created_at") == [(5,)]
     assert "session_token" not in columns  # looks like a secret: not extracted at all
     assert ("ontrack: withheld because the name marks a credential: column tasks.session_token; "
             "if one is not a secret, give it a class in thoth/core/classification.yml") in out
 
     code, out, _ = thoth(monkeypatch, capsys, url, warehouse, "status")
     assert code == 0
-    assert ("warning: unclassified columns ontrack_raw.tasks.moved_to_discuss_at: loaded, but "
+    assert ("warning: unclassified columns ontrack_raw.tasks.reviewed_in_class_at: loaded, but "
             "treated as personal (never published, kept out of the models) until classified: "
             "list each under ontrack_raw.tasks in thoth/core/classification.yml") in out
 

@@ -347,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="SQLAlchemy URL of a scratch database (its OnTrack tables are replaced)")
     gen.add_argument("--scale", type=float, default=0.01, help="1 ≈ 5 M tasks (default 0.01)")
     gen.add_argument("--seed", type=int, default=42)
-    gen.add_argument("--variant", choices=["8.0", "2024-01"], default="8.0")
+    gen.add_argument("--variant", choices=["8.0", "2024-01", "10.x"], default="8.0")
     gen.set_defaults(func=_generate_ontrack)
     return parser
 

@@ -18,7 +18,14 @@ import polars as pl
 from thoth.core.duck import open_warehouse, transaction, utc_now
 from thoth.core.errors import ThothError
 from thoth.core.platform import builds
-from transforms.project import MODEL_SCHEMAS, Model, build_order, discover, unavailable
+from transforms.project import (
+    MODEL_SCHEMAS,
+    Model,
+    build_order,
+    discover,
+    resolved_sql,
+    unavailable,
+)
 
 
 @dataclass(frozen=True)
@@ -38,10 +45,24 @@ def warehouse_sources(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _build_one(con: duckdb.DuckDBPyConnection, model: Model) -> int | None:
+def source_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    """Each source table the pipelines loaded, with its columns."""
+    out: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "SELECT schema_name || '.' || table_name, column_name FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name NOT IN ?",
+        [[*MODEL_SCHEMAS, "platform"]],
+    ).fetchall():
+        out.setdefault(table, set()).add(column)
+    return out
+
+
+def _build_one(con: duckdb.DuckDBPyConnection, model: Model,
+               columns: dict[str, set[str]]) -> int | None:
     if model.sql is not None:
         kind = "VIEW" if model.materialized == "view" else "TABLE"
-        con.execute(f"CREATE OR REPLACE {kind} {model.qualified} AS {model.sql}")
+        sql = resolved_sql(model, columns)
+        con.execute(f"CREATE OR REPLACE {kind} {model.qualified} AS {sql}")
         if kind == "VIEW":
             return None
     else:
@@ -69,6 +90,7 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
             log(f"{name}: skipped, {', '.join(missing)} not loaded (source not configured)")
             del models[name]
         order = build_order(models, sources)
+        columns = source_columns(con)
         build_id, results = uuid.uuid4().hex[:12], []
         with transaction(con):
             for schema in MODEL_SCHEMAS:
@@ -76,7 +98,7 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
             for model in order:
                 started = time.perf_counter()
                 try:
-                    rows = _build_one(con, model)
+                    rows = _build_one(con, model, columns)
                 except duckdb.Error as exc:
                     raise ThothError(
                         f"model {model.qualified} failed: {str(exc).splitlines()[0]}"

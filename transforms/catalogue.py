@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -18,7 +19,7 @@ from thoth.core import platform
 from thoth.core.duck import age, open_warehouse, utc_now
 from thoth.core.errors import ThothError
 from thoth.core.platform import load_state
-from transforms.project import Model, discover, lineage
+from transforms.project import Model, discover, lineage, optional_sources
 
 OKRS = Path(__file__).parent / "kpis.yml"
 # What each mart's YAML must say to be a KPI (beside its description, columns and tests).
@@ -154,16 +155,25 @@ def catalogue_problems(models: dict[str, Model], built: set[str],
             continue
         found = metadata_problems(model, known)
         problems += found
-        absent = sorted(t for t in lineage(models, name) if t not in built)
+        # A table an older source generation lacks (source_may_be_absent) reads as empty there.
+        absent = sorted(t for t in lineage(models, name)
+                        if t not in built and t not in optional_sources(models))
         if absent and name not in skipped:
             problems.append(f"{model.name}: required data not loaded: {', '.join(absent)}")
     return problems
 
 
+@cache
+def _optional() -> frozenset[str]:
+    return frozenset(optional_sources(discover()))
+
+
 def freshness(kpi: Kpi, loads: dict[str, datetime]) -> datetime | None:
-    """The oldest last load among the KPI's raw tables; None if any was never loaded."""
-    times = [loads.get(table) for table in kpi.requires]
-    return None if any(t is None for t in times) else min(times)
+    """The oldest last load among the KPI's raw tables; None if any was never loaded (a table
+    the source's generation does not have aside: it reads as empty)."""
+    times = [loads.get(table) for table in kpi.requires
+             if table in loads or table not in _optional()]
+    return None if any(t is None for t in times) or not times else min(times)
 
 
 def raw_loads(warehouse: Path) -> dict[str, datetime]:

@@ -5,6 +5,18 @@ A SQL model is `models/<schema>/<table>.sql` (one SELECT, DuckDB dialect, every 
 `@polars_model(inputs=[...])`. Each may have `<table>.yml` beside it: description, grain, columns
 and data tests, and for a KPI what it means (read by `transforms.catalogue`). Dependencies come
 from sqlglot's parse of the SQL, never from a hand-kept list.
+
+A source has generations (OnTrack 2024-01, 8.0.x, 10.x): a model's YAML may say which source
+columns an older generation lacks, with their types, and which tables it lacks altogether (their
+columns then listed under `source_may_lack` too),
+
+    source_may_lack:
+      ontrack_raw.projects: {spec_con_days: INTEGER}         # 10.x adds the column
+      ontrack_raw.comment_read_cursors: {id: BIGINT, …}      # 10.x adds the table
+    source_may_be_absent: [ontrack_raw.comment_read_cursors]
+
+and the build reads a missing column as NULLs of that type, a missing table as an empty one: the
+model's SQL is written once, for the newest schema, and what NULL means is said in the SQL.
 """
 
 from __future__ import annotations
@@ -59,15 +71,22 @@ def polars_model(inputs: dict[str, list[str]]) -> Callable:
     return mark
 
 
-def sql_inputs(sql: str, model: str) -> set[str]:
-    """The `schema.table` names a SELECT reads; CTE names aside."""
+def _parse(sql: str, model: str) -> exp.Expression:
     try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
+        return sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise ThothError(f"model {model}: SQL does not parse: {str(exc).splitlines()[0]}") from None
+
+
+def sql_inputs(sql: str, model: str) -> set[str]:
+    """The `schema.table` names a SELECT reads; CTE names and DuckDB's catalog functions
+    (`duckdb_columns()`, `pg_timezone_names()`) aside."""
+    tree = _parse(sql, model)
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     inputs = set()
     for table in tree.find_all(exp.Table):
+        if isinstance(table.this, exp.Func):
+            continue
         if table.db:
             inputs.add(f"{table.db}.{table.name}")
         elif table.name not in ctes:
@@ -115,11 +134,64 @@ def discover(models_dir: Path = MODELS_DIR) -> dict[str, Model]:
     return models
 
 
+def may_lack(model: Model) -> dict[str, dict[str, str]]:
+    """`source table → {column: DuckDB type}` an older source generation may not have."""
+    declared = model.meta.get("source_may_lack") or {}
+    where = model.path.with_suffix(".yml")
+    for table in declared:
+        if table not in model.inputs:
+            raise ThothError(f"{where}: source_may_lack names {table}, which the model does not "
+                             "read")
+    for table in may_be_absent(model):
+        if table not in declared:
+            raise ThothError(f"{where}: source_may_be_absent names {table}: list the columns "
+                             "the model reads of it under source_may_lack")
+    return declared
+
+
+def may_be_absent(model: Model) -> set[str]:
+    """Source tables an older generation lacks altogether (read as empty)."""
+    return set(model.meta.get("source_may_be_absent") or ())
+
+
+def optional_sources(models: dict[str, Model]) -> set[str]:
+    """Source tables some generation lacks altogether: their absence is no failure."""
+    return {t for m in models.values() for t in may_be_absent(m)}
+
+
+def resolved_sql(model: Model, columns: dict[str, set[str]]) -> str:
+    """The model's SQL, reading what the warehouse lacks of `source_may_lack` as typed NULLs.
+    `columns`: the warehouse's source tables and their columns."""
+    lacking = may_lack(model)
+    if not lacking:
+        return model.sql
+    tree = _parse(model.sql, model.qualified)
+
+    def fill(node: exp.Expression) -> exp.Expression:
+        if not isinstance(node, exp.Table) or not node.db:
+            return node
+        name = f"{node.db}.{node.name}"
+        declared = lacking.get(name)
+        have = columns.get(name)
+        if not declared or (have is not None and set(declared) <= have):
+            return node
+        nulls = ", ".join(f'CAST(NULL AS {kind}) AS "{col}"' for col, kind in declared.items()
+                          if have is None or col not in have)
+        body = (f"SELECT *, {nulls} FROM {name}" if have is not None
+                else f"SELECT {nulls} WHERE FALSE")
+        return exp.Subquery(this=sqlglot.parse_one(body, read="duckdb"),
+                            alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name)))
+
+    return tree.transform(fill).sql(dialect="duckdb")
+
+
 def build_order(models: dict[str, Model], sources: set[str]) -> list[Model]:
     """Models in dependency order; a missing input or a cycle is an error naming the models."""
     graph = {}
     for model in models.values():
-        missing = sorted(i for i in model.inputs if i not in models and i not in sources)
+        may_lack(model)  # checks the declaration
+        missing = sorted(i for i in model.inputs
+                         if i not in models and i not in sources and i not in may_be_absent(model))
         if missing:
             raise ThothError(f"model {model.qualified} reads {', '.join(missing)}, which no model "
                              "builds and the warehouse does not hold")

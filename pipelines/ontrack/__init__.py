@@ -1,9 +1,10 @@
 """OnTrack (Doubtfire) → DuckDB schema `ontrack_raw`, one table per source table.
 
-Works on PostgreSQL and MariaDB, with either the 8.0.x or the 2024-01 schema: tables and columns
-come from the source's own catalog, minus what thoth/core/classification.yml calls secret (by
-list or by name). Each table loads in its own transaction: one that fails is rolled back and
-reported, the others still load, and the extract fails at the end.
+Works on PostgreSQL and MariaDB, with the 2024-01, 8.0.x or 10.x schema: tables and columns come
+from the source's own catalog, minus what thoth/core/classification.yml calls secret (by list or
+by name); which generation it is (generation.py) is recorded for `thoth status`. Each table loads
+in its own transaction: one that fails is rolled back and reported, the others still load, and
+the extract fails at the end.
 """
 
 from __future__ import annotations
@@ -16,15 +17,16 @@ from pathlib import Path
 import duckdb
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
-from pipelines.ontrack import settings
+from pipelines.ontrack import generation, settings
 from pipelines.ontrack.load import Guard, TablePlan, load_table, plan_table
 from pipelines.ontrack.source_db import Column, SourceDB
 from thoth.core import classification, platform
 from thoth.core.classification import shown
 from thoth.core.duck import STREAMING_MEMORY_LIMIT, open_warehouse, quote, transaction
 from thoth.core.errors import ThothError
-from thoth.core.platform import load_state
+from thoth.core.platform import load_state, source_schema
 from thoth.core.platform.load_state import TableLoad
+from thoth.core.platform.source_schema import Generation
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Catalog:
     secret_columns: list[str] = field(default_factory=list)  # table.column
     by_name: list[str] = field(default_factory=list)  # of those, caught by the name rule only
     refused: dict[str, str] = field(default_factory=dict)  # table → why it cannot load
+    generation: Generation | None = None  # of the whole source, not only `tables`
 
 
 def _without_secrets(catalog: dict[str, list[Column]]) -> Catalog:
@@ -89,6 +92,10 @@ def _plans(src: SourceDB, only: list[str] | None) -> tuple[list[TablePlan], Cata
     if not found:
         raise ThothError(f"the OnTrack {src} has no tables: is it the right database?")
     catalog = _without_secrets(found)
+    migrations = src.newest_migration() if "schema_migrations" in found else None
+    catalog.generation = generation.detect(
+        {t: {c.name for c in cols} for t, cols in found.items()},
+        generation.version_text(migrations))
     if only:
         for table in only:
             if table in catalog.secret_tables:
@@ -150,6 +157,7 @@ def extract(
     ends the extract at once (every table would fail the same way)."""
     src = SourceDB(credentials, schema)
     plans, catalog = _plans(src, tables)  # the source is reachable before the warehouse opens
+    generation.log_detected(catalog.generation, log)
     _log_withheld(catalog, log)
     failed = dict(catalog.refused)
     for table, why in catalog.refused.items():
@@ -158,6 +166,7 @@ def extract(
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {settings.DATASET}")
         load_state.ensure(con)
+        source_schema.record(con, catalog.generation)
         _drop_stored_secret_tables(con, log)
         results = []
         for plan in plans:

@@ -160,6 +160,19 @@ class SourceDB:
             tables.setdefault(table, []).append(Column(name, duck, nullable == "YES"))
         return tables
 
+    def newest_migration(self) -> str | None:
+        """The newest version in Rails' `schema_migrations`; None when it cannot be read."""
+        con = self._dbapi()
+        try:
+            cur = con.cursor()
+            cur.execute(f"SELECT MAX(version) FROM {self.table_ref('schema_migrations')}")
+            row = cur.fetchone()
+        except Exception:  # noqa: BLE001 - absent or unreadable: the catalog's markers decide
+            return None
+        finally:
+            con.close()
+        return str(row[0]) if row and row[0] is not None else None
+
     def quote(self, name: str) -> str:
         """An identifier, quoted for this engine: any name is safe, quotes and `;` included."""
         if self.engine == "postgresql":

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from pipelines.ontrack import generation
 from thoth.core import classification
 from thoth.core.duck import age, open_warehouse, utc_now
-from thoth.core.platform import load_state, runs
+from thoth.core.platform import load_state, runs, source_schema
 
 
 def render(warehouse: Path, now: datetime | None = None) -> str:
     con = open_warehouse(warehouse, read_only=True)
     try:
         loads = load_state.read_all(con)
+        schemas = source_schema.recorded(con)
         last_runs = runs.last(con)
         warnings = [w for _, w in classification.unclassified_warnings(con)]
     finally:
@@ -47,7 +49,18 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
         return "  ".join(padded).rstrip()
 
     return "\n".join([f"warehouse: {warehouse}", line(header), *map(line, rows),
-                      *(f"warning: {w}" for w in warnings), *_runs(last_runs, now)])
+                      *_schemas(schemas), *(f"warning: {w}" for w in warnings),
+                      *_runs(last_runs, now)])
+
+
+def _schemas(found: dict[str, source_schema.Generation]) -> list[str]:
+    """`ontrack schema: 10.x (table comment_read_cursors, schema_migrations 2026_09_03_040547)`,
+    and what the extract warned about it."""
+    lines = []
+    for source, g in found.items():
+        lines.append(f"{source} schema: {g}")
+        lines += [f"warning: {w}" for w in generation.warnings(g)]
+    return lines
 
 
 def _runs(records: list[runs.RunRecord], now: datetime) -> list[str]:

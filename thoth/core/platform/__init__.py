@@ -79,7 +79,7 @@ CREATE TABLE IF NOT EXISTS platform.model_builds (
     "erasures": """
 CREATE TABLE IF NOT EXISTS platform.erasures (
     erasure_id  VARCHAR NOT NULL,
-    kind        VARCHAR NOT NULL,   -- user | project | task | unit_role
+    kind        VARCHAR NOT NULL,   -- user | project | task | unit_role | …
     subject_key VARCHAR NOT NULL,   -- sha256 of '<secret>:<kind>:<id>', never the id
     recorded_at TIMESTAMP NOT NULL,
     PRIMARY KEY (kind, subject_key)
@@ -105,6 +105,16 @@ CREATE TABLE IF NOT EXISTS platform.archives (
     cutoff      TIMESTAMP NOT NULL,
     archived_at TIMESTAMP NOT NULL,
     restored_at TIMESTAMP
+);
+""",
+    # Which schema generation each source's last extract found.
+    "source_schema": """
+CREATE TABLE IF NOT EXISTS platform.source_schema (
+    source          VARCHAR PRIMARY KEY,
+    generation      VARCHAR NOT NULL,   -- 10.x | 8.0.x | 2024-01 | unknown
+    schema_version  VARCHAR,            -- newest schema_migrations version, as schema.rb writes it
+    evidence        VARCHAR NOT NULL,   -- the marker that decided it
+    detected_at     TIMESTAMP NOT NULL  -- UTC
 );
 """,
 }

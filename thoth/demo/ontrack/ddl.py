@@ -50,13 +50,15 @@ def create_table_sql(engine: str, table: Table, variant: str) -> str:
     return f"CREATE TABLE {quote(engine, table.name)} (\n  {body}\n){options}"
 
 
-def index_sql(engine: str, table: Table) -> list[str]:
-    # Rails' index names: index_<table>_on_<col>_and_<col>.
-    return [
-        f"CREATE UNIQUE INDEX index_{table.name}_on_{'_and_'.join(key)} "
-        f"ON {quote(engine, table.name)} ({', '.join(quote(engine, c) for c in key)})"
-        for key in table.unique
-    ]
+def index_sql(engine: str, table: Table, variant: str) -> list[str]:
+    statements = []
+    for key in table.unique_for(variant):
+        # Rails' index names: index_<table>_on_<col>_and_<col>, within MariaDB's 64 characters.
+        name = f"index_{table.name}_on_{'_and_'.join(key)}"[:64]
+        columns = ", ".join(quote(engine, c) for c in key)
+        statements.append(
+            f"CREATE UNIQUE INDEX {name} ON {quote(engine, table.name)} ({columns})")
+    return statements
 
 
 def drop_sql(engine: str) -> list[str]:
@@ -67,7 +69,7 @@ def drop_sql(engine: str) -> list[str]:
 def schema_sql(engine: str, variant: str, *, indexes: bool = True) -> list[str]:
     statements = [create_table_sql(engine, t, variant) for t in tables_for(variant)]
     if indexes:
-        statements += [s for t in tables_for(variant) for s in index_sql(engine, t)]
+        statements += [s for t in tables_for(variant) for s in index_sql(engine, t, variant)]
     return statements
 
 

@@ -59,7 +59,7 @@ def task_definitions(emit, rng, variant, unit_start, unit_end, created, streams,
     due = target + days(7 * rng.integers(1, 5, n))
     # Automated feedback is an opt-in few: one task in each featured unit, plus 1%.
     overseer = ((rank == 1) & featured[unit]) | (rng.random(n) < 0.01)
-    scorm = (((rank == 2) & featured[unit]) | (rng.random(n) < 0.01)) & (variant == "8.0")
+    scorm = (((rank == 2) & featured[unit]) | (rng.random(n) < 0.01)) & (variant != "2024-01")
     stream = ((streams[unit] > 1) & (rng.random(n) < 0.3)).astype(np.int64)
     graded = (grade >= 2) & (rng.random(n) < 0.5)
     max_quality = np.where(rng.random(n) < 0.05, pick(rng, n, {5: 1, 10: 1}), 0)

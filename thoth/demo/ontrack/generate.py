@@ -30,6 +30,7 @@ from thoth.demo.ontrack.people import build_people
 from thoth.demo.ontrack.reference import write_reference
 from thoth.demo.ontrack.tables import BY_NAME, tables_for
 from thoth.demo.ontrack.tasks import make_tasks, task_stats, write_tasks
+from thoth.demo.ontrack.upgrade10 import Upgrade10
 
 # Projects per chunk. Fixed (not derived from memory or scale) because the random streams are
 # per chunk: changing it changes the data. ~270k tasks, well under 1 GB at a time.
@@ -37,15 +38,20 @@ CHUNK_PROJECTS = 8_000
 
 
 class _Writer:
-    """emit(table, columns): converts, bulk-writes and counts; skips tables the variant lacks."""
+    """emit(table, columns): converts, bulk-writes and counts; skips tables the variant lacks.
+    For 10.x the rows pass through Upgrade10 first (upgrade10.py)."""
 
-    def __init__(self, conn: Any, engine: str, variant: str) -> None:
+    def __init__(self, conn: Any, engine: str, variant: str, seed: int) -> None:
         self.conn, self.engine, self.variant = conn, engine, variant
         self.counts = {t.name: 0 for t in tables_for(variant)}
+        self.upgrade = Upgrade10(self.write, self.next_id, seed) if variant == "10.x" else None
 
     def __call__(self, table: str, columns: dict) -> None:
         if table not in self.counts:
             return
+        self.write(table, self.upgrade(table, columns) if self.upgrade else columns)
+
+    def write(self, table: str, columns: dict) -> None:
         data = to_arrow(BY_NAME[table], self.variant, self.engine, columns)
         if data.num_rows:
             (write_pg if self.engine == "postgresql" else write_mysql)(self.conn, table, data)
@@ -92,9 +98,10 @@ def generate(url: str, scale: float = 0.001, seed: int = 42,
     try:
         # Unique indexes come after the load: faster, and they double-check the generator.
         execute_all(conn, drop_sql(engine) + schema_sql(engine, variant, indexes=False))
-        emit = _Writer(conn, engine, variant)
+        emit = _Writer(conn, engine, variant, seed)
         _fill(emit, scale, seed, variant)
-        execute_all(conn, [s for t in tables_for(variant) for s in index_sql(engine, t)])
+        execute_all(conn, [s for t in tables_for(variant)
+                           for s in index_sql(engine, t, variant)])
         if engine == "postgresql":  # explicit ids don't advance the identity sequences
             execute_all(conn, [
                 f"SELECT setval(pg_get_serial_sequence('{quote(engine, t.name)}', 'id'), "

@@ -1,12 +1,18 @@
--- OnTrack's deadline, as its own code computes it, once for every KPI that judges one
--- (doubtfire-api 8.0.x: Task#due_date, #raw_extension_date, #extension_date,
--- #submitted_before_due?, #to_same_day_anywhere_on_earth; TaskDefinition#due_date):
---   * the due day is the task definition's target_date while the task has no extensions;
---   * with extensions, target_date + 7 × extensions days, capped at the task definition's
---     due_date, which is the unit's end_date when the task definition has none;
---   * on time iff submission_date <= 23:59:59.000000 Anywhere-on-Earth (UTC−12) on the due day,
---     i.e. 11:59:59.000000 UTC the next day; a microsecond later is late, as in OnTrack.
--- Rails keeps UTC (no config.time_zone), so the day of a datetime is its UTC day.
+-- OnTrack's deadline, as its own code computes it, once for every KPI that judges one. One rule
+-- serves every generation: 10.x's (Task#deadline_time_zone, #deadline_date, #due_date,
+-- #local_due_date, #extension_date, #max_date_with_spec_con_days, #submitted_before_due?,
+-- #to_same_day_anywhere_on_earth; TaskDefinition#due_date, #grade_target_date) reduces to
+-- 8.0.x's where a unit has no flexible dates, a student no special consideration days and a
+-- campus no time zone, which is what the staging models read for an older generation.
+--   * Every day is read in the deadline time zone: the student's campus's, else UTC (Rails
+--     keeps UTC: no config.time_zone). target_day = the day of target_date; last_day = the day
+--     of the hard deadline (task definition's due_date, else the unit's end) + spec_con_days.
+--   * Without flexible dates the deadline day is target_day while the task has no extensions,
+--     else target_day + 7 × extensions capped at last_day. With flexible dates lateness is
+--     judged at last_day (students pick their own due day, shown as due_day: the task's
+--     target_due_date, else the definition's due date for the project's target grade).
+--   * On time iff submission_date <= 23:59:59.000000 at UTC−12 on the deadline day, i.e.
+--     11:59:59.000000 UTC the next day; a microsecond later is late, as in OnTrack.
 WITH dates AS (
     SELECT
         t.task_id,
@@ -14,33 +20,55 @@ WITH dates AS (
         t.task_definition_id,
         t.extensions,
         t.submission_date,
+        t.target_due_date,
         td.target_date,
-        COALESCE(td.due_date, CAST(u.end_date AS TIMESTAMP)) AS hard_due_date,
-        td.target_date + INTERVAL (7 * t.extensions) DAY AS raw_extension_date
+        COALESCE(td.due_date, u.end_at) AS hard_due_date,
+        u.allow_flexible_dates AS flexible,
+        p.spec_con_days,
+        g.target_due_date AS grade_due_date,
+        COALESCE(c.time_zone, 'UTC') AS time_zone
     FROM staging.stg_ontrack__tasks AS t
     JOIN staging.stg_ontrack__task_definitions AS td
       ON td.task_definition_id = t.task_definition_id
     JOIN staging.stg_ontrack__units AS u ON u.unit_id = td.unit_id
+    LEFT JOIN staging.stg_ontrack__projects AS p ON p.project_id = t.project_id
+    LEFT JOIN staging.stg_ontrack__campuses AS c ON c.campus_id = p.campus_id
+    LEFT JOIN staging.stg_ontrack__task_definition_grade_due_dates AS g
+      ON g.task_definition_id = t.task_definition_id AND g.target_grade = p.target_grade
+),
+days AS (
+    -- Task#deadline_date: the value (UTC) in the deadline time zone, then its calendar day.
+    SELECT
+        *,
+        CAST(timezone(time_zone, timezone('UTC', target_date)) AS DATE) AS target_day,
+        CAST(timezone(time_zone, timezone('UTC', hard_due_date)) AS DATE)
+            + COALESCE(spec_con_days, 0) AS last_day,
+        CAST(timezone(time_zone, timezone('UTC', COALESCE(target_due_date, grade_due_date)))
+             AS DATE) AS chosen_day
+    FROM dates
 ),
 due AS (
     SELECT
         *,
-        t.extensions > 0 AND t.raw_extension_date > t.hard_due_date AS extension_capped,
-        CAST(
-            CASE
-                WHEN t.extensions = 0 THEN t.target_date
-                WHEN t.raw_extension_date > t.hard_due_date THEN t.hard_due_date
-                ELSE t.raw_extension_date
-            END AS DATE
-        ) AS due_day
-    FROM dates AS t
+        CASE WHEN extensions = 0 THEN target_day ELSE target_day + 7 * extensions END
+            AS extended_day,
+        extensions > 0 AND NOT flexible AND target_day + 7 * extensions > last_day
+            AS extension_capped
+    FROM days
 ),
-deadlines AS (
+judged AS (
     SELECT
         *,
-        -- 23:59:59.000000 at UTC−12 on the due day.
-        CAST(due_day AS TIMESTAMP) + INTERVAL 35 HOUR + INTERVAL 59 MINUTE + INTERVAL 59 SECOND
-            AS deadline
+        CASE
+            WHEN flexible THEN last_day
+            WHEN extension_capped THEN last_day
+            ELSE extended_day
+        END AS deadline_day,
+        CASE
+            WHEN flexible THEN COALESCE(chosen_day, extended_day)
+            WHEN extension_capped THEN last_day
+            ELSE extended_day
+        END AS shown_day
     FROM due
 )
 SELECT
@@ -49,13 +77,19 @@ SELECT
     task_definition_id,
     extensions,
     COALESCE(extension_capped, FALSE) AS extension_capped,
-    due_day,
-    deadline,
+    flexible AS flexible_dates,
+    time_zone,
+    shown_day AS due_day,
+    -- 23:59:59.000000 at UTC−12 on the deadline day.
+    CAST(deadline_day AS TIMESTAMP) + INTERVAL 35 HOUR + INTERVAL 59 MINUTE + INTERVAL 59 SECOND
+        AS deadline,
     submission_date,
-    -- OnTrack: `return true unless due_date.present?`.
+    -- OnTrack: `return true if due_date.blank?`.
     CASE
         WHEN submission_date IS NULL THEN NULL
-        WHEN deadline IS NULL THEN TRUE
-        ELSE submission_date <= deadline
+        WHEN deadline_day IS NULL THEN TRUE
+        ELSE submission_date
+             <= CAST(deadline_day AS TIMESTAMP) + INTERVAL 35 HOUR + INTERVAL 59 MINUTE
+                + INTERVAL 59 SECOND
     END AS submitted_on_time
-FROM deadlines
+FROM judged

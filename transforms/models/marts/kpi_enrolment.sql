@@ -1,4 +1,5 @@
 -- What this table means (grain, definition, owner, flywheel): kpi_enrolment.yml beside it.
+-- Staff by role_name: 10.x's observer_only staff are neither tutors nor convenors.
 WITH students AS (
     SELECT
         unit_id,
@@ -10,8 +11,8 @@ WITH students AS (
 staff AS (
     SELECT
         unit_id,
-        COUNT(DISTINCT CASE WHEN role_id = 2 THEN staff_user_id END) AS tutors,
-        COUNT(DISTINCT CASE WHEN role_id = 3 THEN staff_user_id END) AS convenors
+        COUNT(DISTINCT CASE WHEN role_name = 'Tutor' THEN staff_user_id END) AS tutors,
+        COUNT(DISTINCT CASE WHEN role_name = 'Convenor' THEN staff_user_id END) AS convenors
     FROM staging.stg_ontrack__unit_roles
     GROUP BY unit_id
 )

@@ -1,19 +1,19 @@
 -- What this table means (grain, definition, owner, flywheel): kpi_feedback_read.yml beside it.
+-- Reads as the loaded OnTrack generation records them (intermediate.int_comment_reads: a
+-- read receipt, or 10.x's read cursor).
 WITH staff_comments AS (
-    SELECT c.task_comment_id, c.recipient_user_id, c.created_at, p.unit_id
-    FROM staging.stg_ontrack__task_comments AS c
-    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = c.task_id
+    SELECT r.task_comment_id, r.created_at, r.read_at, p.unit_id
+    FROM intermediate.int_comment_reads AS r
+    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = r.task_id
     JOIN intermediate.int_enrolled_projects AS p ON p.project_id = t.project_id
-    WHERE c.author_user_id <> p.student_user_id AND c.recipient_user_id IS NOT NULL
+    WHERE r.author_user_id <> p.student_user_id AND r.requires_attention
 ),
 reads AS (
     SELECT
-        s.unit_id,
-        r.read_at,
-        date_diff('second', s.created_at, r.read_at) / 3600.0 AS hours_to_read
-    FROM staff_comments AS s
-    LEFT JOIN staging.stg_ontrack__comments_read_receipts AS r
-      ON r.task_comment_id = s.task_comment_id AND r.reader_user_id = s.recipient_user_id
+        unit_id,
+        read_at,
+        date_diff('second', created_at, read_at) / 3600.0 AS hours_to_read
+    FROM staff_comments
 ),
 counts AS (
     SELECT

@@ -2,9 +2,11 @@
 WITH events AS (
     -- Task engagements do not say who acted: the statuses a student can set (OnTrack's
     -- Task#trigger_transition; the others are tutors' assessments) are the student's activity.
+    -- 10.x lets a student move a task to Assess in Portfolio too.
     SELECT task_id, engagement_time AS at, CAST(NULL AS BIGINT) AS author_user_id
     FROM staging.stg_ontrack__task_engagements
-    WHERE status_name IN ('Not Started', 'Working On It', 'Need Help', 'Ready for Feedback')
+    WHERE status_name IN ('Not Started', 'Working On It', 'Need Help', 'Ready for Feedback',
+                          'Assess in Portfolio')
     UNION ALL
     -- Comments count only when the task's own student wrote them (checked below).
     SELECT task_id, submission_time, CAST(NULL AS BIGINT)

@@ -1,4 +1,6 @@
 -- A project is one student's enrolment in one unit; withdrawal is enrolled = false.
+-- spec_con_days (10.x): special consideration, days added to the task definitions' hard
+-- deadlines (Task#max_date_with_spec_con_days); 0 before 10.x, as OnTrack's NOT NULL default.
 WITH source AS (
     SELECT * FROM ontrack_raw.projects
 ),
@@ -14,6 +16,7 @@ renamed AS (
         submitted_grade,
         compile_portfolio,
         portfolio_production_date,
+        COALESCE(spec_con_days, 0) AS spec_con_days,
         created_at,
         updated_at
     FROM source

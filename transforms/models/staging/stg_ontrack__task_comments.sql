@@ -15,7 +15,10 @@ renamed AS (
         extension_weeks,
         extension_granted,
         date_extension_assessed,
-        assessor_id AS assessor_user_id
+        assessor_id AS assessor_user_id,
+        -- 10.x: who must read it (0 no one, 1 the student, 2 staff); NULL = its recipient, as
+        -- every comment before 10.x (TaskComment#requires_attention_for?).
+        attention_audience
     FROM source
 )
 SELECT * FROM renamed

@@ -12,6 +12,8 @@ renamed AS (
         assessment_date,
         completion_date,
         COALESCE(extensions, 0) AS extensions,
+        -- 10.x flexible dates: the due date the student chose (Task#local_due_date).
+        target_due_date,
         COALESCE(times_assessed, 0) AS times_assessed,
         created_at,
         updated_at

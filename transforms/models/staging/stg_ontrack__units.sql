@@ -11,7 +11,15 @@ renamed AS (
         active,
         CAST(start_date AS DATE) AS start_date,
         CAST(end_date AS DATE) AS end_date,
-        allow_student_extension_requests
+        -- TaskDefinition#due_date falls back to this instant; its day is read in the campus's
+        -- time zone (10.x), so the time of day matters.
+        end_date AS end_at,
+        allow_student_extension_requests,
+        -- 10.x: students set their own due dates; lateness is judged at the hard deadline.
+        COALESCE(allow_flexible_dates, FALSE) AS allow_flexible_dates,
+        -- 10.x: a late submission becomes 13 Assess in Portfolio instead of 12 Time Exceeded.
+        COALESCE(mark_late_submissions_as_assess_in_portfolio, FALSE)
+            AS mark_late_submissions_as_assess_in_portfolio
     FROM source
 )
 SELECT * FROM renamed
