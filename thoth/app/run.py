@@ -160,23 +160,49 @@ def _retention(warehouse: Path, run_id: str, log: Callable[[str], None]):
             f"{len(policies)} policies, {len(archived)} archived to {target.url}")
 
 
-def publish_step(target_url: str | None = None) -> Step:
-    """Publish to `target_url`, or to the configured target (PUBLISH__BUCKET_URL)."""
+def publish_step(target_url: str | None = None, products_url: str | None = None) -> Step:
+    """Publish the KPIs to `target_url` (else PUBLISH__BUCKET_URL), then the data products to
+    `products_url` (else PRODUCTS__BUCKET_URL), which may not be the KPIs' target."""
 
     def _publish(warehouse: Path, run_id: str, log: Callable[[str], None]):
-        from thoth.core.storage import open_target
+        from warehouse.products import check_targets
         from warehouse.publish import publish
 
-        target = open_target(target_url or settings.publish_target(),
-                             endpoint_url=settings.publish_endpoint(),
-                             credentials=settings.publish_credentials())
+        target, products = publish_targets(target_url, products_url)
+        check_targets(products, target)  # before anything is written
         report = publish(warehouse, target, dataset=settings.bigquery_dataset(), run_id=run_id,
                          log=log)
+        made = publish_products(warehouse, products, target, run_id=run_id, log=log)
         return report.rows, (f"{report.tables} tables to {report.target}: "
                              f"{len(report.uploaded)} files uploaded, "
-                             f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed")
+                             f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed; "
+                             f"products to {made.target}: {len(made.written)} written, "
+                             f"{len(made.unchanged)} unchanged, {len(made.removed)} removed")
 
     return Step("publish", _publish)
+
+
+def publish_targets(target_url: str | None = None, products_url: str | None = None):
+    """The Looker target and the products target, as configured unless given."""
+    from thoth.core.storage import open_target
+
+    target = open_target(target_url or settings.publish_target(),
+                         endpoint_url=settings.publish_endpoint(),
+                         credentials=settings.publish_credentials())
+    products = open_target(products_url or settings.products_target(),
+                           endpoint_url=settings.products_endpoint(),
+                           credentials=settings.products_credentials())
+    return target, products
+
+
+def publish_products(warehouse: Path, products, looker, *, run_id: str | None = None,
+                     log: Callable[[str], None]):
+    """The data products, with the attention thresholds from configuration."""
+    from warehouse.products import publish_products as publish
+    from warehouse.products.attention import Thresholds
+
+    return publish(warehouse, products, looker=looker, run_id=run_id, log=log,
+                   thresholds=Thresholds.from_config(settings.products_attention_option))
 
 
 EXTRACT = [Step("extract ontrack", _extract_ontrack), Step("extract ga4", _extract_ga4),

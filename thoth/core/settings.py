@@ -173,3 +173,33 @@ def retention_in_run() -> bool:
         raise ThothError(f"RETENTION__IN_RUN is {_text('retention.in_run')!r}: expected true "
                          "or false") from None
     return True if value is None else bool(value)
+
+
+# --- data products -----------------------------------------------------------------------------
+
+DEFAULT_PRODUCTS_TARGET = "data/products"
+
+
+def products_target() -> str:
+    """Where `thoth publish` writes the data products: `gs://bucket/prefix` or a directory, never
+    the Looker target."""
+    return _text("products.bucket_url") or DEFAULT_PRODUCTS_TARGET
+
+
+def products_endpoint() -> str | None:
+    """A GCS emulator for the products target; the publish target's when not set."""
+    return _text("products.endpoint_url") or publish_endpoint()
+
+
+def products_credentials() -> str | dict | None:
+    """A service-account key for the products bucket; the publish target's when not set."""
+    value = dlt.secrets.get("products.credentials")
+    if isinstance(value, dict):
+        return dict(value)
+    return _text("products.credentials", secret=True) or publish_credentials()
+
+
+def products_attention_option(name: str) -> str | None:
+    """One threshold of the students-needing-attention product (`[products.attention]`,
+    PRODUCTS__ATTENTION__<NAME>); None: its default (warehouse/products/attention.py)."""
+    return _text(f"products.attention.{name}")
