@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 from dlt.common.exceptions import DltException
@@ -30,6 +31,10 @@ from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
 from thoth.core.redaction import redactor
 from thoth.core.runs import StepResult
+
+if TYPE_CHECKING:  # imported when used: `thoth status` needs neither storage nor products
+    from thoth.core.storage import Target
+    from warehouse.products import ProductsReport
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL, as cron/thoth-cron
 
@@ -182,7 +187,8 @@ def publish_step(target_url: str | None = None, products_url: str | None = None)
     return Step("publish", _publish)
 
 
-def publish_targets(target_url: str | None = None, products_url: str | None = None):
+def publish_targets(target_url: str | None = None,
+                    products_url: str | None = None) -> tuple[Target, Target]:
     """The Looker target and the products target, as configured unless given."""
     from thoth.core.storage import open_target
 
@@ -195,8 +201,8 @@ def publish_targets(target_url: str | None = None, products_url: str | None = No
     return target, products
 
 
-def publish_products(warehouse: Path, products, looker, *, run_id: str | None = None,
-                     log: Callable[[str], None]):
+def publish_products(warehouse: Path, products: Target, looker: Target, *,
+                     run_id: str | None = None, log: Callable[[str], None]) -> ProductsReport:
     """The data products, with the attention thresholds from configuration."""
     from warehouse.products import publish_products as publish
     from warehouse.products.attention import Thresholds

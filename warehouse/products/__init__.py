@@ -16,6 +16,7 @@ lists; record what was written in `platform.audit`.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -161,8 +162,6 @@ def _put_in_place(target: Target, files: list[store.ProductFile], report: Produc
 
 
 def _flagged(f: store.ProductFile) -> int:
-    import json
-
     return int(json.loads(f.data)["flagged"])
 
 

@@ -43,7 +43,7 @@ class ProductErasure:
                 log(f"  products {self.target.path(path)}: {done['projects_removed']} projects "
                     "removed; rewritten")
         if rewritten:
-            body = {k: v for k, v in manifest.items()}
+            body = dict(manifest)  # its file entries updated in place by _rewrite
             body["erasures"] = [*manifest.get("erasures", []),
                                 {"erasure_id": erasure_id, "files": [r["path"] for r in rewritten]}]
             store.write(self.target, store.MANIFEST,
@@ -72,7 +72,6 @@ class ProductErasure:
         if self.target.read(path) != new:
             raise ThothError(f"the rewritten product file {self.target.path(path)} reads back "
                              "different; nothing was erased")
-        entry.update(sha256=store.ProductFile(path, new, "", "personal", "").sha256,
-                     bytes=len(new))
+        entry.update(sha256=store.sha256(new), bytes=len(new))
         return {"path": path, "projects_removed": len(projects) - len(keep),
                 "projects_left": len(keep)}
