@@ -182,3 +182,14 @@ def gcs_bucket(gcs_emulator) -> str:
     gcsfs.core.GCSFileSystem(endpoint_url=gcs_emulator, token="anon",
                              skip_instance_cache=True).mkdir(name)
     return f"gs://{name}"
+
+
+# --- the data products' target: one folder per test --------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _products_target(tmp_path_factory: pytest.TempPathFactory,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`thoth publish` and `thoth run` also write the data products, by default to data/products
+    under the working directory: every test gets its own folder instead, so none writes into the
+    checkout or shares a folder with a test running beside it."""
+    monkeypatch.setenv("PRODUCTS__BUCKET_URL", str(tmp_path_factory.mktemp("products")))

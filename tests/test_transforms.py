@@ -80,7 +80,8 @@ def test_every_model_has_docs_and_every_kpi_a_grain():
     for model in discover().values():
         assert model.meta.get("description"), f"{model.qualified} has no description"
         if model.schema == "marts":
-            assert model.name.startswith("kpi_")
+            # A KPI, or the numbers of a data product (warehouse/products), named so.
+            assert model.name.startswith(("kpi_", "product_")), model.qualified
             assert model.meta.get("grain"), model.qualified
             documented = set(model.meta.get("columns", {}))
             assert set(model.meta["grain"]) <= documented, model.qualified

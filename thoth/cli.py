@@ -27,6 +27,9 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
                                  (default: data/publish)
   PUBLISH__ENDPOINT_URL          a GCS emulator's URL (anonymous); PUBLISH__CREDENTIALS a
                                  service-account key file (else Application Default Credentials)
+  PRODUCTS__BUCKET_URL           where `thoth publish` writes the data products (default:
+                                 data/products; never the Looker target); PRODUCTS__ATTENTION__*
+                                 the students-needing-attention thresholds
   ALERTS__COMMAND, ALERTS__WEBHOOK_URL   called when `thoth run` fails
   RETENTION__ARCHIVE_URL         where `thoth retention --apply` archives (default: data/archive)
   RETENTION__IN_RUN              `thoth run` applies retention once a UTC day (default: true)
@@ -78,16 +81,18 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from thoth.app.run import run_lock
-    from thoth.core.storage import configured_publish
+    from thoth.app.run import publish_products, publish_targets, run_lock
+    from warehouse.products import check_targets
     from warehouse.publish import publish
 
     warehouse = config.warehouse_path()
-    target = configured_publish()
+    target, products = publish_targets()
+    check_targets(products, target)  # the attention lists never go to the Looker target
     dataset = config.resolve(config.PublishConfig()).bigquery_dataset
+    log = lambda line: print(line, flush=True)  # noqa: E731
     with run_lock(config.run_lock_file(warehouse)):  # never beside a `thoth run`
-        report = publish(warehouse, target, dataset=dataset,
-                         log=lambda line: print(line, flush=True))
+        report = publish(warehouse, target, dataset=dataset, log=log)
+        publish_products(warehouse, products, target, log=log)
     print(f"published {report.tables} tables, {report.rows:,} rows to {report.target} in "
           f"{report.seconds:.1f} s: {len(report.uploaded)} files uploaded, "
           f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed")
@@ -143,18 +148,20 @@ def _retention(args: argparse.Namespace) -> int:
 
 def _erase_user(args: argparse.Namespace) -> int:
     from thoth.app.run import run_lock
-    from thoth.core.storage import configured_archive
+    from thoth.core.storage import configured_archive, configured_products
     from transforms.build import build
     from warehouse.archive_erasure import ArchiveErasure
     from warehouse.erasure import check_user_id, erase_user
+    from warehouse.products.erasure import ProductErasure
 
     warehouse, user_id = config.warehouse_path(), check_user_id(args.user_id)
     key = config.pseudonym_key()  # before anything changes
-    archives = configured_archive()
+    archives, products = configured_archive(), configured_products()
     with run_lock(config.run_lock_file(warehouse)):
-        print(f"erasing OnTrack user {user_id} from {warehouse} and the archives under "
-              f"{archives.url}:", flush=True)
-        erase_user(warehouse, user_id, pseudonym_key=key, steps=[ArchiveErasure(archives)],
+        print(f"erasing OnTrack user {user_id} from {warehouse}, the archives under "
+              f"{archives.url} and the data products under {products.url}:", flush=True)
+        erase_user(warehouse, user_id, pseudonym_key=key,
+                   steps=[ArchiveErasure(archives), ProductErasure(products)],
                    log=lambda line: print(line, flush=True))
         results = build(warehouse, log=lambda line: None,
                         absent_sources=unconfigured_sources())
@@ -241,7 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
         "table has a date grain) and CSV (looker_studio/<table>/), with a BigQuery external "
         "table DDL and a LookML view per table, then _control/manifest.json last. Refuses when "
         "the last `thoth check` failed or a column is personal. Unchanged files are not "
-        "uploaded again.",
+        "uploaded again. Then the data products (OnTrack unit insights, students needing "
+        "attention, SplashKit usage: JSON with their JSON Schemas) to PRODUCTS__BUCKET_URL, "
+        "which may not be or hold the Looker target.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -283,7 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Delete an OnTrack user's rows (their user row, enrolments, tasks and what "
         "hangs off them, comments they wrote, logins, …) and clear references to them in other "
         "people's rows, in the warehouse and in every retention archive under "
-        "RETENTION__ARCHIVE_URL (rewritten and verified); record a keyed hash of the id (never "
+        "RETENTION__ARCHIVE_URL (rewritten and verified), and drop them from the data products' "
+        "attention files under PRODUCTS__BUCKET_URL; record a keyed hash of the id (never "
         "the id) so later loads keep them out; rebuild the marts. Needs TRANSFORMS__PSEUDONYM_KEY.",
     )
     erase.add_argument("user_id", help="the OnTrack users.id")

@@ -12,8 +12,9 @@ after each table's load, in the same transaction, so a later load — which read
 again from OnTrack — never brings them back.
 
 Copies outside the warehouse are erasure steps (`ErasureStep`), run inside the same transaction
-after the warehouse's rows: retention archives now (warehouse/archive_erasure.py), the data
-products later. A step that fails rolls the whole erasure back; the run is safe to repeat.
+after the warehouse's rows: retention archives (warehouse/archive_erasure.py) and the data
+products' attention files (warehouse/products/erasure.py). A step that fails rolls the whole
+erasure back; the run is safe to repeat.
 """
 
 from __future__ import annotations
@@ -206,8 +207,8 @@ def apply_ledger(con: duckdb.DuckDBPyConnection, schema: str, table: str,
 
 
 class ErasureStep(Protocol):
-    """A copy of the person's rows outside the warehouse tables (archives; data products to
-    come). `erase` runs inside the erasure's transaction, after the warehouse tables: it finds
+    """A copy of the person's rows outside the warehouse tables (archives, data products).
+    `erase` runs inside the erasure's transaction, after the warehouse tables: it finds
     the person through `platform.erasures` (`erase_rows` applies the rules to a copy),
     rewrites its copies, and returns what it rewrote (listed in the audit row under `name`);
     it raises ThothError to roll the whole erasure back."""

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 from dlt.common.exceptions import DltException
@@ -32,6 +33,10 @@ from thoth.core.errors import ThothError
 from thoth.core.platform import runs
 from thoth.core.platform.runs import StepResult
 from thoth.core.redaction import redactor
+
+if TYPE_CHECKING:  # imported when used: `thoth status` needs neither storage nor products
+    from thoth.core.storage import Target
+    from warehouse.products import ProductsReport
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL, as cron/thoth-cron
 
@@ -161,21 +166,44 @@ def _retention(warehouse: Path, run_id: str, log: Callable[[str], None]):
             f"{len(policies)} policies, {len(archived)} archived to {target.url}")
 
 
-def publish_step(target_url: str | None = None) -> Step:
-    """Publish to `target_url`, or to the configured target (PUBLISH__BUCKET_URL)."""
+def publish_step(target_url: str | None = None, products_url: str | None = None) -> Step:
+    """Publish the KPIs to `target_url` (else PUBLISH__BUCKET_URL), then the data products to
+    `products_url` (else PRODUCTS__BUCKET_URL), which may not be the KPIs' target."""
 
     def _publish(warehouse: Path, run_id: str, log: Callable[[str], None]):
-        from thoth.core.storage import configured_publish
+        from warehouse.products import check_targets
         from warehouse.publish import publish
 
-        target = configured_publish(target_url)
+        target, products = publish_targets(target_url, products_url)
+        check_targets(products, target)  # before anything is written
         dataset = config.resolve(config.PublishConfig()).bigquery_dataset
         report = publish(warehouse, target, dataset=dataset, run_id=run_id, log=log)
+        made = publish_products(warehouse, products, target, run_id=run_id, log=log)
         return report.rows, (f"{report.tables} tables to {report.target}: "
                              f"{len(report.uploaded)} files uploaded, "
-                             f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed")
+                             f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed; "
+                             f"products to {made.target}: {len(made.written)} written, "
+                             f"{len(made.unchanged)} unchanged, {len(made.removed)} removed")
 
     return Step("publish", _publish)
+
+
+def publish_targets(target_url: str | None = None,
+                    products_url: str | None = None) -> tuple[Target, Target]:
+    """The Looker target and the products target, as configured unless given."""
+    from thoth.core.storage import configured_products, configured_publish
+
+    return configured_publish(target_url), configured_products(products_url)
+
+
+def publish_products(warehouse: Path, products: Target, looker: Target, *,
+                     run_id: str | None = None, log: Callable[[str], None]) -> ProductsReport:
+    """The data products, with the attention thresholds from configuration."""
+    from warehouse.products import publish_products as publish
+    from warehouse.products.attention import Thresholds
+
+    return publish(warehouse, products, looker=looker, run_id=run_id, log=log,
+                   thresholds=Thresholds.from_config(config.products_attention_option))
 
 
 EXTRACT = [Step("extract ontrack", _extract_ontrack), Step("extract ga4", _extract_ga4),

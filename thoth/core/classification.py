@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -72,6 +72,7 @@ class Classification:
     names: tuple[tuple[str, str, str], ...]  # (pattern, class, why), first match wins
     schemas: dict[str, str | None]  # schema → default class, None: every column listed
     secret_names: SecretNames = NO_SECRET_NAMES
+    products: dict[str, str] = field(default_factory=dict)  # data product → class
 
     def by_name(self, column: str) -> ColumnClass | None:
         name = column.lower()
@@ -146,7 +147,9 @@ def parse(doc: dict) -> Classification:
                    r.get("why", "")) for r in doc.get("names") or [])
     schemas = {s: (None if c is None else _check_class(c, f"schema {s}"))
                for s, c in (doc.get("schemas") or {}).items()}
-    return Classification(tables, names, schemas, _secret_names(doc.get("secret_names")))
+    products = {p: _check_class(c, f"product {p}") for p, c in (doc.get("products") or {}).items()}
+    return Classification(tables, names, schemas, _secret_names(doc.get("secret_names")),
+                          products)
 
 
 @lru_cache(maxsize=4)
@@ -254,6 +257,11 @@ def restricted_columns(schema: str, table: str, columns: list[str],
         elif cls.name in RESTRICTED:
             out[column] = f"{cls.name}: {cls.why}" if cls.why.startswith("listed") else cls.why
     return out
+
+
+def product_class(product: str) -> str:
+    """A data product's class (`products:`); one not listed is personal, as a column is."""
+    return load().products.get(product, "personal")
 
 
 # Name-only view, for columns not yet in a warehouse table (and the publish tests).

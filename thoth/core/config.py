@@ -212,6 +212,31 @@ class RetentionConfig(Spec):
 
 
 @configspec
+class ProductsConfig(Spec):
+    """Where `thoth publish` writes the data products (never the Looker target); the GCS
+    endpoint and key default to [publish]'s."""
+
+    bucket_url: str = "data/products"
+    endpoint_url: str | None = None
+    credentials: TSecretValue | None = None
+    __section__: ClassVar[str] = "products"
+
+    def on_resolved(self) -> None:
+        if self.endpoint_url is None or self.credentials is None:
+            publish = resolve(PublishConfig())
+            self.endpoint_url = self.endpoint_url or publish.endpoint_url
+            self.credentials = self.credentials or publish.credentials
+
+
+def products_attention_option(name: str) -> str | None:
+    """One threshold of the students-needing-attention product (`[products.attention]`,
+    PRODUCTS__ATTENTION__<NAME>); None: its default. Checked, with its one-line message, by
+    warehouse/products/attention.py's Thresholds."""
+    value = dlt.config.get(f"products.attention.{name}")
+    return None if value is None or str(value).strip() == "" else str(value).strip()
+
+
+@configspec
 class AlertsConfig(Spec):
     """Called when `thoth run` fails: a command (the message as its last argument), a webhook."""
 

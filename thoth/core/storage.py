@@ -168,3 +168,12 @@ def configured_publish(url: str | None = None) -> Target:
     publishing = resolve(PublishConfig())
     return open_target(url or publishing.bucket_url, endpoint_url=publishing.endpoint_url,
                        credentials=publishing.credentials)
+
+
+def configured_products(url: str | None = None) -> Target:
+    """The data products' target as configured (`[products]`), or `url` in its place."""
+    from thoth.core.config import ProductsConfig, resolve
+
+    products = resolve(ProductsConfig())
+    return open_target(url or products.bucket_url, endpoint_url=products.endpoint_url,
+                       credentials=products.credentials, section="products")

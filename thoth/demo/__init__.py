@@ -63,6 +63,8 @@ def run_demo(root: Path, *, scale: float, log: Callable[[str], None]) -> Path:
     log(f"warehouse: {warehouse}  (open it with: duckdb {warehouse})")
     log(f"published: {publish_dir}  (manifest: {publish_dir / '_control' / 'manifest.json'}; "
         "Parquet in kpi/, CSV in looker_studio/, BigQuery DDL in bigquery/, LookML in looker/)")
+    log(f"data products: {root / 'products'}  (OnTrack unit insights and students needing "
+        "attention in ontrack/v1/, SplashKit usage in splashkit/v1/, JSON Schemas in schemas/)")
     for line in headline_kpis(warehouse):
         log(line)
     from thoth.faces.docs import write_site
@@ -82,7 +84,9 @@ def run_kpis_demo(warehouse: Path, publish_dir: Path, *, log: Callable[[str], No
     if not os.environ.get("TRANSFORMS__PSEUDONYM_KEY"):
         os.environ["TRANSFORMS__PSEUDONYM_KEY"] = DEMO_PSEUDONYM_KEY
         log("TRANSFORMS__PSEUDONYM_KEY is not set: using the demo's own key")
-    steps = [TRANSFORM, CHECK, publish_step(str(publish_dir))]
+    # The data products beside the KPIs (their own target, never inside the Looker one).
+    steps = [TRANSFORM, CHECK, publish_step(str(publish_dir),
+                                            str(publish_dir.parent / "products"))]
     if run(warehouse, steps=steps, alert=lambda payload: None) != 0:
         raise ThothError("the demo's transform → check → publish failed (see above)")
     return publish_dir

@@ -57,7 +57,7 @@ class PublishReport:
 
 
 
-def _data_tests(con: duckdb.DuckDBPyConnection) -> dict:
+def passed_check(con: duckdb.DuckDBPyConnection) -> dict:
     """The last `thoth check`, which must have passed after the last `thoth transform`."""
     last = last_check(con)
     if last is None:
@@ -106,7 +106,7 @@ def publish(warehouse: Path, target: Target, *, dataset: str, run_id: str | None
     try:
         # open_warehouse turns this off for fast loads; the files must follow the ORDER BY.
         con.execute("SET preserve_insertion_order = true")
-        data_tests = _data_tests(con)
+        data_tests = passed_check(con)
         specs = _kpi_specs(con)
         loads = {f"{x.source}_raw.{x.table}": x.loaded_at for x in load_state.read_all(con)}
         with tempfile.TemporaryDirectory(prefix="thoth-publish-") as workdir:

@@ -1,31 +1,12 @@
 -- What this table means (grain, definition, owner, flywheel): kpi_student_activity.yml beside it.
-WITH events AS (
-    -- Task engagements do not say who acted: the statuses a student can set (OnTrack's
-    -- Task#trigger_transition; the others are tutors' assessments) are the student's activity.
-    -- 10.x lets a student move a task to Assess in Portfolio too.
-    SELECT task_id, engagement_time AS at, CAST(NULL AS BIGINT) AS author_user_id
-    FROM staging.stg_ontrack__task_engagements
-    WHERE status_name IN ('Not Started', 'Working On It', 'Need Help', 'Ready for Feedback',
-                          'Assess in Portfolio')
-    UNION ALL
-    -- Comments count only when the task's own student wrote them (checked below).
-    SELECT task_id, submission_time, CAST(NULL AS BIGINT)
-    FROM staging.stg_ontrack__task_submissions
-    UNION ALL
-    SELECT task_id, created_at, author_user_id
-    FROM staging.stg_ontrack__task_comments
-),
-weekly AS (
-    -- Each enrolled student's active weeks.
+WITH weekly AS (
+    -- Each enrolled student's active weeks (intermediate.int_student_activity: their own
+    -- status changes, submissions and comments).
     SELECT DISTINCT
-        p.unit_id,
-        p.project_id,
-        CAST(date_trunc('week', e.at) AS DATE) AS week_start
-    FROM events AS e
-    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = e.task_id
-    JOIN intermediate.int_enrolled_projects AS p ON p.project_id = t.project_id
-    WHERE e.at IS NOT NULL
-      AND (e.author_user_id IS NULL OR e.author_user_id = p.student_user_id)
+        unit_id,
+        project_id,
+        CAST(date_trunc('week', activity_at) AS DATE) AS week_start
+    FROM intermediate.int_student_activity
 ),
 active AS (
     SELECT unit_id, week_start, COUNT(*) AS active_students
