@@ -92,19 +92,19 @@ extensions AS (
     GROUP BY unit_id, week_start
 ),
 staff_comments AS (
+    -- The comments kpi_feedback_read counts, read by the loaded generation's rule
+    -- (intermediate.int_comment_reads), by the week they were written.
     SELECT
         p.unit_id,
-        CAST(date_trunc('week', c.created_at) AS DATE) AS week_start,
+        CAST(date_trunc('week', r.created_at) AS DATE) AS week_start,
         p.project_id,
         r.read_at,
-        date_diff('second', c.created_at, r.read_at) / 3600.0 AS hours_to_read
-    FROM staging.stg_ontrack__task_comments AS c
-    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = c.task_id
+        date_diff('second', r.created_at, r.read_at) / 3600.0 AS hours_to_read
+    FROM intermediate.int_comment_reads AS r
+    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = r.task_id
     JOIN intermediate.int_enrolled_projects AS p ON p.project_id = t.project_id
-    LEFT JOIN staging.stg_ontrack__comments_read_receipts AS r
-      ON r.task_comment_id = c.task_comment_id AND r.reader_user_id = c.recipient_user_id
-    WHERE c.author_user_id <> p.student_user_id AND c.recipient_user_id IS NOT NULL
-      AND c.created_at IS NOT NULL
+    WHERE r.author_user_id <> p.student_user_id AND r.requires_attention
+      AND r.created_at IS NOT NULL
 ),
 comments_read AS (
     SELECT
