@@ -5,18 +5,20 @@ stand-in's own `rows()` is the oracle for what the warehouse must contain."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from pipelines.ga4.config import column_name
 from thoth.cli import main
-from thoth.demo.ga4_standin import METRIC_TYPES, StandIn
+from thoth.demo.ga4_standin import FRACTIONAL_COUNTS, StandIn, metric_type
 
 PROPERTY = "123456789"
 OTHER_PROPERTY = "987654321"
-TODAY = date.today()
+TIME_ZONE = StandIn.time_zone  # the stand-in property's, Australia/Melbourne
+TODAY = datetime.now(ZoneInfo(TIME_ZONE)).date()  # the property's today, as GA4's `date` has it
 TRAFFIC = {"name": "traffic", "dimensions": ["date", "deviceCategory", "country"],
            "metrics": ["activeUsers", "sessions", "userEngagementDuration"]}
 EVENTS = {"name": "events", "dimensions": ["date", "eventName"],
@@ -47,13 +49,15 @@ def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 
 def served(standin: StandIn, report: dict, property_id: str, start: date,
-           end: date = TODAY) -> list[tuple]:
-    """The rows the stand-in serves, typed as the warehouse must hold them, sorted."""
+           end: date = TODAY, fractional: frozenset = FRACTIONAL_COUNTS, **options) -> list[tuple]:
+    """The rows the stand-in serves, typed as the warehouse must hold them, sorted: whole
+    numbers as int, `fractional` counts (keyEvents, conversions) and the rest as float."""
     out = []
     for dims, metrics in standin.rows(property_id, report["dimensions"], report["metrics"],
-                                      start, end):
+                                      start, end, **options):
         day = date(int(dims[0][:4]), int(dims[0][4:6]), int(dims[0][6:]))
-        values = [int(v) if METRIC_TYPES[m] == "TYPE_INTEGER" else float(v)
+        values = [int(v) if metric_type(m) == "TYPE_INTEGER" and m.split(":")[0]
+                  not in fractional else float(v)
                   for m, v in zip(report["metrics"], metrics, strict=True)]
         out.append((property_id, day, *dims[1:], *values))
     return sorted(out)
@@ -70,3 +74,14 @@ def load_state(warehouse: Path) -> dict[str, tuple]:
     rows = query(warehouse, "SELECT table_name, mode, cursor_value, rows_loaded, rows_total, "
                             "flags, loaded_at FROM platform.load_state WHERE source = 'ga4'")
     return {r[0]: r[1:] for r in rows}
+
+
+def stopped_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if "stopped for this run" in line]
+
+
+def dates_asked(standin: StandIn, property_id: str | None = None) -> list[tuple[str, str]]:
+    """The date range of each request for a window's first page, in order (retries repeat)."""
+    return [(r.body["dateRanges"][0]["startDate"], r.body["dateRanges"][0]["endDate"])
+            for r in standin.requests
+            if property_id in (None, r.property_id) and not r.body.get("offset")]

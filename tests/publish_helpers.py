@@ -14,7 +14,7 @@ import duckdb
 import pyarrow.parquet as pq
 from kpi_fixtures import PSEUDONYM_KEY, Raw
 
-from thoth.core import load_state
+from thoth.core.platform import load_state
 from thoth.core.storage import Target, open_target
 from transforms.build import build
 from transforms.checks import run_checks

@@ -16,50 +16,60 @@ from ga4_helpers import (
     one_line,
     query,
     served,
+    stopped_lines,
     thoth,
 )
 
 
-def test_server_errors_are_retried_then_the_load_completes(ga4_env, standin, capsys):
+def test_server_errors_are_retried_then_the_load_completes(ga4_env, standin, monkeypatch,
+                                                           capsys):
+    monkeypatch.setenv("SOURCES__GA4__SERVER_ERROR_RETRIES", "3")
     standin.fail(500, times=2)
     standin.fail(503, times=1)
     code, out, err = thoth(capsys, "extract", "ga4")
     assert code == 0, err
     expected = served(standin, TRAFFIC, PROPERTY, days_ago(9))
     assert loaded(ga4_env, TRAFFIC) == expected
-    pages = -(-len(expected) // 25)
-    assert len(standin.requests) == pages + 3
-    assert "500 Internal error encountered. — retry 1 of 3" in out
+    answered = {(json.dumps(r.body["dateRanges"]), r.body.get("offset")) for r in standin.requests}
+    assert len(standin.requests) == len(answered) + 3
+    assert "500 Internal error encountered. — retry 1 of 3 for this property this run" in out
+    assert not stopped_lines(out)
 
 
-def test_endless_429_gives_up_after_the_bound(ga4_env, standin, capsys):
-    standin.fail(429, times=None)  # "Exhausted concurrent requests per property."
-    code, _, err = thoth(capsys, "extract", "ga4")
-    line = one_line(err)
-    assert code == 1
-    assert f"GA4 report 'traffic' for property {PROPERTY}: 429" in line
-    assert "gave up after 4 attempts" in line
-    assert len(standin.requests) == 4  # SOURCES__GA4__RETRY_ATTEMPTS
+def test_a_busy_property_is_retried_then_stopped_for_the_run(ga4_env, standin, monkeypatch,
+                                                             capsys):
+    monkeypatch.setenv("SOURCES__GA4__REPORTS", json.dumps([TRAFFIC, EVENTS]))
+    standin.fail(429, times=None)  # "Exhausted concurrent requests quota." (Airbyte saw it)
+    code, out, err = thoth(capsys, "extract", "ga4")
+    assert code == 0, err  # try later: the run goes on, the next one continues
+    (line,) = stopped_lines(out)
+    assert line == (f"ga4: property {PROPERTY} stopped for this run at traffic {days_ago(9)}: "
+                    "429 Exhausted concurrent requests quota. — still so after 4 attempts; the "
+                    "days before are loaded and the next run continues from there")
+    assert len(standin.requests) == 4  # SOURCES__GA4__RETRY_ATTEMPTS; events asked nothing
+    assert load_state(ga4_env)["events"][4].startswith(f"stopped {PROPERTY}: 429 Exhausted")
 
 
 def test_retries_also_stop_at_the_deadline(ga4_env, standin, monkeypatch, capsys):
-    monkeypatch.setenv("SOURCES__GA4__RETRY_ATTEMPTS", "50")
+    monkeypatch.setenv("SOURCES__GA4__SERVER_ERROR_RETRIES", "9")
     monkeypatch.setenv("SOURCES__GA4__RETRY_INITIAL_SECONDS", "0.2")
     monkeypatch.setenv("SOURCES__GA4__RETRY_TIMEOUT_SECONDS", "1")
     standin.fail(503, times=None)
-    code, _, err = thoth(capsys, "extract", "ga4")
-    line = one_line(err)
-    assert code == 1
-    assert "503 The service is currently unavailable. — gave up after retrying for 1 s" in line
-    assert 2 <= len(standin.requests) < 50
+    code, out, _ = thoth(capsys, "extract", "ga4")
+    (line,) = stopped_lines(out)
+    assert code == 0
+    assert ("503 The service is currently unavailable. — still failing after retrying for 1 s"
+            in line)
+    assert 2 <= len(standin.requests) < 10
 
 
 def test_daily_quota_stops_at_once(ga4_env, standin, capsys):
     standin.exhaust_daily_quota()
-    code, _, err = thoth(capsys, "extract", "ga4")
-    line = one_line(err)
-    assert code == 1
-    assert "daily quota is used up" in line and "Exhausted property tokens per day" in line
+    code, out, _ = thoth(capsys, "extract", "ga4")
+    (line,) = stopped_lines(out)
+    assert code == 0
+    assert ("GA4's daily quota is used up (Exhausted property tokens per day. These quota tokens "
+            "will return in under 24 hours.)") in line
     assert len(standin.requests) == 1  # never retried
 
 
@@ -73,14 +83,16 @@ def test_failed_report_leaves_its_table_as_it_was(ga4_env, standin, monkeypatch,
                                  "WHERE report = 'events' ORDER BY ALL")
 
     standin.revision += 1
-    standin.subject_to_thresholding = True
+    standin.subject_to_thresholding = True  # on the days the next run re-reads
+    standin.flag_days = {days_ago(n) for n in range(4)}
     # Events fail on their second page, after rows were already read.
     standin.fail(403, times=None, match=lambda pid, body: body["dimensions"][1]["name"]
                  == "eventName" and body.get("offset"))
     code, _, err = thoth(capsys, "extract", "ga4")
     line = one_line(err)
     assert code == 1
-    assert (f"GA4 report 'events' for property {PROPERTY}: permission denied" in line
+    assert (f"GA4 report 'events' for property {PROPERTY}: permission denied (User does not "
+            "have sufficient permissions for this property." in line
             and f"has Viewer on property {PROPERTY}" in line)
     # traffic, loaded before the failure, has the revised data; events is exactly as before.
     assert loaded(ga4_env, TRAFFIC) == served(standin, TRAFFIC, PROPERTY, days_ago(9))
@@ -185,10 +197,12 @@ def test_load_state_gains_flags_and_keeps_ten_field_rows(tmp_path):
 
     import duckdb
 
-    from thoth.core import load_state
+    from thoth.core import platform
+    from thoth.core.platform import load_state
 
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        con.execute(load_state.DDL.split("-- Caveats")[0])  # the table as OnTrack first made it
+        con.execute("CREATE SCHEMA platform")  # the table as OnTrack first made it:
+        con.execute(platform.DDL["load_state"].split("-- Caveats")[0])
         con.execute("INSERT INTO platform.load_state VALUES "
                     "('ontrack', 'units', 'full', NULL, NULL, 1, 0, 1, 0.1, now()::TIMESTAMP)")
         assert load_state.read_all(con)[0].flags is None
@@ -223,3 +237,33 @@ def test_service_account_key_becomes_scoped_credentials(ga4_env, monkeypatch):
     credentials = make_client(config)._transport._credentials
     assert credentials.service_account_email == "ga4@thoth.iam.gserviceaccount.com"
     assert "https://www.googleapis.com/auth/analytics.readonly" in credentials.scopes
+
+
+@pytest.mark.parametrize(
+    ("cause", "message"),
+    [
+        ("disable_api", "the Google Analytics Data API is not enabled in Cloud project 123456: "
+         "enable it at https://console.developers.google.com/apis/api/analyticsdata.googleapis"
+         ".com/overview?project=123456 (APIs & Services → Library), wait a few minutes, run "
+         "again"),
+        ("require_quota_project", "Application Default Credentials of a user need a quota "
+         "project: run `gcloud auth application-default set-quota-project PROJECT`"),
+        ("lack_scopes", "the credentials lack the https://www.googleapis.com/auth/analytics"
+         ".readonly scope (Request had insufficient authentication scopes.)"),
+        ("deny", "permission denied (User does not have sufficient permissions for this "
+         "property. To learn more about Property ID, see https://developers.google.com/"
+         "analytics/devguides/reporting/data/v1/property-id.): check the service account has "
+         f"Viewer on property {PROPERTY}"),
+    ],
+)
+def test_each_403_says_what_to_fix(ga4_env, standin, capsys, cause, message):
+    if cause == "deny":
+        standin.fail(403, times=None)
+    else:
+        getattr(standin, cause)()
+    code, out, err = thoth(capsys, "extract", "ga4")
+    line = one_line(err)
+    assert code == 1 and not stopped_lines(out)
+    assert line.startswith(f"thoth: error: GA4 report 'traffic' for property {PROPERTY}: "
+                           f"{message}")
+    assert len(standin.requests) == 1  # never retried

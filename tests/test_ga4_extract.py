@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import tomllib
+from datetime import UTC, date, datetime, timedelta
 
 from ga4_helpers import (
     EVENTS,
@@ -13,6 +14,7 @@ from ga4_helpers import (
     PROPERTY,
     TODAY,
     TRAFFIC,
+    dates_asked,
     days_ago,
     load_state,
     loaded,
@@ -22,7 +24,8 @@ from ga4_helpers import (
 )
 
 from pipelines.ga4 import settings
-from pipelines.ga4.load import pipelines_dir
+from pipelines.ga4.config import load_config
+from pipelines.ga4.load import extract, pipelines_dir
 
 
 def test_pages_two_properties_into_one_typed_table(ga4_env, standin, monkeypatch, capsys):
@@ -35,19 +38,27 @@ def test_pages_two_properties_into_one_typed_table(ga4_env, standin, monkeypatch
     other = served(standin, TRAFFIC, OTHER_PROPERTY, days_ago(9))
     assert loaded(ga4_env, TRAFFIC) == sorted(expected + other)
     assert expected and other and expected != other
-    # Every page asked for 7 rows at the next offset, until rowCount was reached.
+    # One day a request (the default window); each day's pages asked for 7 rows at the next
+    # offset, until rowCount was reached.
     for pid, rows in ((PROPERTY, expected), (OTHER_PROPERTY, other)):
         bodies = [r.body for r in standin.requests if r.property_id == pid]
-        assert len(bodies) == math.ceil(len(rows) / 7)
-        assert [int(b.get("offset", 0)) for b in bodies] == list(range(0, len(rows), 7))
+        for n in range(9, -1, -1):
+            day = days_ago(n).isoformat()
+            asked = [b for b in bodies if b["dateRanges"] == [{"startDate": day, "endDate": day}]]
+            count = sum(1 for r in rows if r[1] == days_ago(n))
+            assert [int(b.get("offset", 0)) for b in asked] == (list(range(0, count, 7)) or [0])
+        assert len(bodies) == sum(max(1, math.ceil(sum(1 for r in rows if r[1] == days_ago(n))
+                                                   / 7)) for n in range(10))
         assert {b["limit"] for b in bodies} == {"7"}
         assert all(b["returnPropertyQuota"] for b in bodies)
+        assert not any("currencyCode" in b for b in bodies)  # the property's own currency
     types = dict(query(ga4_env, "SELECT column_name, data_type FROM duckdb_columns() "
                                 "WHERE schema_name = 'ga4_raw' AND table_name = 'traffic'"))
     assert types == {"property_id": "VARCHAR", "date": "DATE", "device_category": "VARCHAR",
                      "country": "VARCHAR", "active_users": "BIGINT", "sessions": "BIGINT",
                      "user_engagement_duration": "DOUBLE", "_dlt_load_id": "VARCHAR"}
-    assert "ga4.traffic: full" in out and "quota tokens used" in out
+    assert "ga4.traffic: full" in out and "(20 windows of 1 d)" in out
+    assert f"quota tokens used (left: {PROPERTY}: 13," in out and " this hour, 199," in out
     state = load_state(ga4_env)["traffic"]
     assert state[:4] == ("full", TODAY.isoformat(), len(expected + other),
                          len(expected + other))  # a first load is a backfill
@@ -67,9 +78,8 @@ def test_lookback_replaces_revised_days_whole_and_leaves_older_days(ga4_env, sta
 
     after = loaded(ga4_env, TRAFFIC)
     assert after == served(standin, TRAFFIC, PROPERTY, days_ago(9))  # no duplicates, none stale
-    window = days_ago(3)  # default look-back: 3 days before the newest date loaded (today)
-    assert {json.dumps(r.body["dateRanges"]) for r in standin.requests} == {
-        json.dumps([{"startDate": window.isoformat(), "endDate": "today"}])}
+    window = days_ago(3)  # default look-back: 3 days before the last day read (today)
+    assert dates_asked(standin) == [(days_ago(n).isoformat(),) * 2 for n in range(3, -1, -1)]
     recent = {r[:4] for r in before if r[1] > days_ago(2)}
     assert recent - {r[:4] for r in after}, "a row GA4 dropped from a revised day must go"
     assert [r for r in after if r[1] > days_ago(2)] != [r for r in before if r[1] > days_ago(2)]
@@ -84,7 +94,7 @@ def test_first_run_backfills_from_default_start(ga4_env, standin, monkeypatch, c
     monkeypatch.delenv("SOURCES__GA4__START_DATE")  # config.toml leaves it empty
     monkeypatch.setenv("SOURCES__GA4__REPORTS", json.dumps([EVENTS]))
     assert thoth(capsys, "extract", "ga4")[0] == 0
-    start = days_ago(settings.DEFAULT_BACKFILL_DAYS)
+    start = date.today() - timedelta(days=settings.DEFAULT_BACKFILL_DAYS)  # the run's date
     assert standin.requests[0].body["dateRanges"][0]["startDate"] == start.isoformat()
     assert loaded(ga4_env, EVENTS) == served(standin, EVENTS, PROPERTY, start)
     assert query(ga4_env, "SELECT min(date) FROM ga4_raw.events")[0][0] == start
@@ -92,8 +102,9 @@ def test_first_run_backfills_from_default_start(ga4_env, standin, monkeypatch, c
 
 def test_a_run_after_a_long_pause_leaves_no_gap(ga4_env, standin, monkeypatch, capsys):
     monkeypatch.setenv("SOURCES__GA4__START_DATE", days_ago(45).isoformat())
-    standin.today = days_ago(40)  # the last run was 40 days ago
-    assert thoth(capsys, "extract", "ga4")[0] == 0
+    standin.today = days_ago(40)  # the last run was 40 days ago: its clock and GA4's said so
+    extract(load_config(), ga4_env, log=lambda line: None,
+            clock=lambda: datetime.now(UTC) - timedelta(days=40))
     standin.today = TODAY
     monkeypatch.delenv("SOURCES__GA4__START_DATE")  # the default start (30 days ago) moved on
     standin.requests.clear()

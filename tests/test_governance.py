@@ -22,8 +22,9 @@ from governance_fixtures import DEMO_KEY
 
 from pipelines.ontrack import extract
 from thoth.cli import main
-from thoth.core import audit, classification
+from thoth.core import classification
 from thoth.core.errors import ThothError
+from thoth.core.platform import audit
 from thoth.core.storage import open_target
 from thoth.demo.ontrack import generate
 from thoth.demo.ontrack.tables import TABLES

@@ -19,8 +19,9 @@ from kpi_fixtures import Raw, build_kpis, rows
 from thoth.cli import main
 from thoth.core.duck import utc_now
 from thoth.core.errors import ThothError
+from thoth.core.platform.checks import last_check, last_check_passed
 from thoth.core.storage import open_target
-from transforms.checks import last_check, last_check_passed, run_checks
+from transforms.checks import run_checks
 from transforms.data_tests import data_tests
 from transforms.project import discover
 from warehouse import retention

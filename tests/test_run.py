@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -167,14 +166,12 @@ def test_a_second_run_exits_75_at_once_while_one_holds_the_lock(env):
     before = _runs(env)
     with open(lock, "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        started = time.perf_counter()
+        # At once: it never waits for the lock (a wait would hit the timeout).
         result = subprocess.run([THOTH, "run"], capture_output=True, text=True, check=False,
                                 env=os.environ.copy(), timeout=60)
-        seconds = time.perf_counter() - started
     assert result.returncode == 75, result.stderr
     assert result.stderr == (f"thoth: error: another `thoth run` or `thoth publish` holds "
                              f"{lock}; this one did nothing (exit 75)\n")
-    assert seconds < 15  # Python's start-up, nothing more
     assert _runs(env) == before  # the warehouse was not touched
 
 

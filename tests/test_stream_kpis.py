@@ -141,21 +141,21 @@ def test_splashkit_usage_per_week_and_dimension(warehouse):
 
 def test_stream_kpis_are_skipped_while_the_landing_zone_is_not_configured(tmp_path,
                                                                          monkeypatch):
-    from thoth.core import settings
+    from pipelines import unconfigured_sources
 
     monkeypatch.delenv("LANDING__BUCKET_URL", raising=False)
     monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", PSEUDONYM_KEY)
-    assert "landing_raw" in settings.unconfigured_sources()
+    assert "landing_raw" in unconfigured_sources()
     warehouse = tmp_path / "warehouse.duckdb"
     Raw().write(warehouse)
     with duckdb.connect(str(warehouse)) as con:  # as before any landing extract
         con.execute("DROP SCHEMA landing_raw CASCADE")
     lines: list[str] = []
-    build(warehouse, log=lines.append, absent_sources=settings.unconfigured_sources())
+    build(warehouse, log=lines.append, absent_sources=unconfigured_sources())
     assert ("marts.kpi_api_health: skipped, landing_raw.ontrack_logs not loaded (source not "
             "configured)") in lines
     assert run_checks(warehouse, log=lines.append,
-                      absent_sources=settings.unconfigured_sources())
+                      absent_sources=unconfigured_sources())
 
 
 @pytest.mark.parametrize("kind", ["local", "gcs"])

@@ -1,4 +1,5 @@
-"""The transform framework: lineage from the SQL, build order, errors, data tests, catalogue."""
+"""The transform framework: lineage from the SQL, build order, errors, data tests. The KPI
+catalogue's tests are in test_kpi_catalogue.py."""
 
 from __future__ import annotations
 
@@ -7,13 +8,12 @@ from datetime import datetime
 import duckdb
 import pytest
 import sqlglot
-import yaml
 from kpi_fixtures import PSEUDONYM_KEY, Raw, build_kpis
 
 from thoth.cli import main
 from thoth.core.errors import ThothError
-from transforms import catalogue
-from transforms.checks import last_check_passed, run_checks
+from thoth.core.platform.checks import last_check_passed
+from transforms.checks import run_checks
 from transforms.project import build_order, discover, lineage, sql_inputs
 
 
@@ -128,56 +128,6 @@ def test_check_fails_on_a_sudden_row_count_drop(tmp_path, monkeypatch):
     assert not run_checks(warehouse, log=lines.append)
     assert any("FAIL max_row_drop marts.kpi_on_time: 10 → 6 rows (+40% drop, limit 15%): a lost "
                "or partial load? no retention explains it" in line for line in lines)
-
-
-def test_catalogue_lineage_must_match_the_sql(tmp_path, monkeypatch):
-    doc = yaml.safe_load(catalogue.CATALOGUE.read_text())
-    entry = next(k for k in doc["kpis"] if k["name"] == "kpi_on_time")
-    entry["requires"] = ["ontrack_raw.tasks", "ontrack_raw.logins"]
-    entry["grain"] = ["unit_id", "task_definition_id"]  # the model YAML's is the tested one
-    doc["kpis"] = [k for k in doc["kpis"] if k["name"] != "kpi_web_traffic"]
-    path = tmp_path / "kpis.yml"
-    path.write_text(yaml.safe_dump(doc))
-    monkeypatch.setattr(catalogue, "CATALOGUE", path)
-    problems = catalogue.catalogue_problems(discover(), built={"ontrack_raw.tasks"})
-    assert ("kpi_on_time: requires disagrees with its SQL lineage; not read: ontrack_raw.logins; "
-            "read but not listed: ontrack_raw.campuses, ontrack_raw.projects, "
-            "ontrack_raw.task_definition_grade_due_dates, ontrack_raw.task_definitions, "
-            "ontrack_raw.teaching_periods, ontrack_raw.units") in problems
-    assert "marts.kpi_web_traffic is not in the catalogue" in problems
-    assert ("kpi_on_time: grain [unit_id, task_definition_id] differs from its model's tested "
-            "grain [task_definition_id]") in problems
-    assert any(p.startswith("kpi_enrolment: required data not loaded: ontrack_raw.projects")
-               for p in problems)
-
-
-def test_shipped_catalogue_matches_every_kpi():
-    models = discover()
-    kpis = catalogue.load_catalogue()
-    assert len(kpis) >= 15
-    assert catalogue.catalogue_problems(models, built=_all_raw(models)) == []
-
-
-def test_kpis_command_prints_catalogue_with_freshness(tmp_path, monkeypatch, capsys):
-    warehouse = tmp_path / "warehouse.duckdb"
-    build_kpis(_raw_with_tasks(1), warehouse, monkeypatch).close()
-    with duckdb.connect(str(warehouse)) as con:
-        from thoth.core import load_state
-
-        load_state.ensure(con)
-        con.execute("INSERT INTO platform.load_state (source, table_name, mode, rows_loaded, "
-                    "rows_deleted, rows_total, seconds, loaded_at) "
-                    "SELECT 'ontrack', table_name, 'full', 0, 0, 0, 0, "
-                    "TIMESTAMP '2026-01-01 10:00' + (row_number() OVER () * INTERVAL 1 MINUTE) "
-                    "FROM duckdb_tables() WHERE schema_name = 'ontrack_raw'")
-    monkeypatch.setenv("WAREHOUSE__PATH", str(warehouse))
-    assert main(["kpis"]) == 0
-    out = capsys.readouterr().out
-    block = out.split("kpi_grade_distribution", 1)[1].split("\n\n", 1)[0]
-    assert "owner:      Head of Teaching & Learning" in block
-    assert "freshness:  2026-01-01 10:" in block
-    assert "kpi_web_traffic  [day, property_id]" in out
-    assert "freshness:  never loaded" in out.split("kpi_web_traffic", 1)[1]
 
 
 def test_transform_without_pseudonym_key_says_what_to_set(tmp_path, monkeypatch, capsys):

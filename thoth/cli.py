@@ -6,10 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipelines import unconfigured_sources
 from pipelines.ga4 import job as ga4_job
 from pipelines.landing import job as landing_job
 from pipelines.ontrack import job as ontrack_job
-from thoth.core import settings
+from thoth.core import config
 from thoth.core.entry import guarded, printed
 
 EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt/config.toml):
@@ -36,34 +37,34 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
 def _extract_ontrack(args: argparse.Namespace) -> int:
     from warehouse.after_load import apply as governance
 
-    ontrack_job.run(settings.warehouse_path(), guard=governance, full_refresh=args.full_refresh,
+    ontrack_job.run(config.warehouse_path(), guard=governance, full_refresh=args.full_refresh,
             tables=args.tables, log=printed)
     return 0
 
 
 def _extract_ga4(args: argparse.Namespace) -> int:
-    ga4_job.run(settings.warehouse_path(), full_refresh=args.full_refresh,
+    ga4_job.run(config.warehouse_path(), full_refresh=args.full_refresh,
             start_date=args.start_date, log=printed)
     return 0
 
 
 def _extract_landing(args: argparse.Namespace) -> int:
-    landing_job.run(settings.warehouse_path(), full_refresh=args.full_refresh, log=printed)
+    landing_job.run(config.warehouse_path(), full_refresh=args.full_refresh, log=printed)
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
     from thoth.faces.status import render
 
-    print(render(settings.warehouse_path()))
+    print(render(config.warehouse_path()))
     return 0
 
 
 def _transform(args: argparse.Namespace) -> int:
     from transforms.build import build
 
-    results = build(settings.warehouse_path(), log=lambda line: print(line, flush=True),
-                    absent_sources=settings.unconfigured_sources())
+    results = build(config.warehouse_path(), log=lambda line: print(line, flush=True),
+                    absent_sources=unconfigured_sources())
     seconds = sum(r.seconds for r in results)
     print(f"built {len(results)} models in {seconds:.1f} s")
     return 0
@@ -72,20 +73,20 @@ def _transform(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from transforms.checks import run_checks
 
-    return 0 if run_checks(settings.warehouse_path(), log=print,
-                           absent_sources=settings.unconfigured_sources()) else 1
+    return 0 if run_checks(config.warehouse_path(), log=print,
+                           absent_sources=unconfigured_sources()) else 1
 
 
 def _publish(args: argparse.Namespace) -> int:
     from thoth.app.run import run_lock
-    from thoth.core.storage import open_target
+    from thoth.core.storage import configured_publish
     from warehouse.publish import publish
 
-    warehouse = settings.warehouse_path()
-    target = open_target(settings.publish_target(), endpoint_url=settings.publish_endpoint(),
-                         credentials=settings.publish_credentials())
-    with run_lock(settings.run_lock_file(warehouse)):  # never beside a `thoth run`
-        report = publish(warehouse, target, dataset=settings.bigquery_dataset(),
+    warehouse = config.warehouse_path()
+    target = configured_publish()
+    dataset = config.resolve(config.PublishConfig()).bigquery_dataset
+    with run_lock(config.run_lock_file(warehouse)):  # never beside a `thoth run`
+        report = publish(warehouse, target, dataset=dataset,
                          log=lambda line: print(line, flush=True))
     print(f"published {report.tables} tables, {report.rows:,} rows to {report.target} in "
           f"{report.seconds:.1f} s: {len(report.uploaded)} files uploaded, "
@@ -96,13 +97,14 @@ def _publish(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from thoth.app.run import BUILD, STEPS, run
 
-    return run(settings.warehouse_path(), steps=BUILD if args.skip_extract else STEPS)
+    return run(config.warehouse_path(), steps=BUILD if args.skip_extract else STEPS)
 
 
 def _kpis(args: argparse.Namespace) -> int:
-    from transforms.catalogue import render
+    from transforms.catalogue import kpis, readme_table, render
 
-    print(render(settings.warehouse_path()))
+    # The README's table needs no warehouse: it is the model YAML, rendered.
+    print(readme_table(kpis()) if args.markdown else render(config.warehouse_path()))
     return 0
 
 
@@ -123,41 +125,39 @@ def _generate_ontrack(args: argparse.Namespace) -> int:
 
 def _retention(args: argparse.Namespace) -> int:
     from thoth.app.run import run_lock
-    from thoth.core.storage import open_target
+    from thoth.core.storage import configured_archive
     from warehouse import retention
 
-    warehouse = settings.warehouse_path()
-    target = open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
-                         credentials=settings.archive_credentials())
+    warehouse = config.warehouse_path()
+    target = configured_archive()
     log = lambda line: print(line, flush=True)  # noqa: E731
-    with run_lock(settings.run_lock_file(warehouse)):  # never beside a `thoth run`
+    with run_lock(config.run_lock_file(warehouse)):  # never beside a `thoth run`
         if args.restore:
             retention.restore(warehouse, target, args.restore, log=log)
         else:
             retention.archive(warehouse, target, apply=args.apply, log=log,
                               policies=retention.load_policies(
-                                  settings.retention_policies_file()))
+                                  config.resolve(config.RetentionConfig()).policies_path))
     return 0
 
 
 def _erase_user(args: argparse.Namespace) -> int:
     from thoth.app.run import run_lock
-    from thoth.core.storage import open_target
+    from thoth.core.storage import configured_archive
     from transforms.build import build
     from warehouse.archive_erasure import ArchiveErasure
     from warehouse.erasure import check_user_id, erase_user
 
-    warehouse, user_id = settings.warehouse_path(), check_user_id(args.user_id)
-    key = settings.pseudonym_key()  # before anything changes
-    archives = open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
-                           credentials=settings.archive_credentials())
-    with run_lock(settings.run_lock_file(warehouse)):
+    warehouse, user_id = config.warehouse_path(), check_user_id(args.user_id)
+    key = config.pseudonym_key()  # before anything changes
+    archives = configured_archive()
+    with run_lock(config.run_lock_file(warehouse)):
         print(f"erasing OnTrack user {user_id} from {warehouse} and the archives under "
               f"{archives.url}:", flush=True)
         erase_user(warehouse, user_id, pseudonym_key=key, steps=[ArchiveErasure(archives)],
                    log=lambda line: print(line, flush=True))
         results = build(warehouse, log=lambda line: None,
-                        absent_sources=settings.unconfigured_sources())
+                        absent_sources=unconfigured_sources())
     print(f"rebuilt {len(results)} models: staging and marts hold no trace of them; the next "
           "`thoth run` (or `thoth check` then `thoth publish`) replaces the published KPIs")
     return 0
@@ -166,7 +166,7 @@ def _erase_user(args: argparse.Namespace) -> int:
 def _docs(args: argparse.Namespace) -> int:
     from thoth.faces.docs import write_site
 
-    index = write_site(settings.warehouse_path(), Path(args.out))
+    index = write_site(config.warehouse_path(), Path(args.out))
     print(f"wrote the data catalog: {index} (open it in a browser; works offline)")
     return 0
 
@@ -174,7 +174,7 @@ def _docs(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from thoth.faces.report import write_report
 
-    page = write_report(settings.warehouse_path(), Path(args.out))
+    page = write_report(config.warehouse_path(), Path(args.out))
     print(f"wrote the KPI report: {page} (open it in a browser; works offline)")
     return 0
 
@@ -309,9 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     kpis = commands.add_parser(
         "kpis", help="the KPI catalogue with each KPI's freshness",
-        description="Print every KPI: objective, key result, owner, grain, and freshness (the "
-        "oldest load among the raw tables it is built from).",
+        description="Print every KPI as its model's YAML states it (objective, key result, "
+        "flywheel stage, owner, grain, definition), the raw tables it is built from (its "
+        "lineage) and its freshness (the oldest load among them).",
     )
+    kpis.add_argument("--markdown", action="store_true",
+                      help="print the README's KPI table instead (no warehouse needed)")
     kpis.set_defaults(func=_kpis)
 
     status = commands.add_parser(

@@ -17,6 +17,7 @@ import polars as pl
 
 from thoth.core.duck import open_warehouse, transaction, utc_now
 from thoth.core.errors import ThothError
+from thoth.core.platform import builds
 from transforms.project import (
     MODEL_SCHEMAS,
     Model,
@@ -25,17 +26,6 @@ from transforms.project import (
     resolved_sql,
     unavailable,
 )
-
-DDL = """
-CREATE SCHEMA IF NOT EXISTS platform;
-CREATE TABLE IF NOT EXISTS platform.model_builds (
-    build_id  VARCHAR NOT NULL,
-    model     VARCHAR NOT NULL,
-    rows      BIGINT,            -- NULL for views
-    seconds   DOUBLE NOT NULL,
-    built_at  TIMESTAMP NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -102,7 +92,6 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
         order = build_order(models, sources)
         columns = source_columns(con)
         build_id, results = uuid.uuid4().hex[:12], []
-        con.execute(DDL)
         with transaction(con):
             for schema in MODEL_SCHEMAS:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -119,10 +108,7 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
                 log(f"{model.qualified}: {'view' if rows is None else f'{rows:,} rows'}, "
                     f"{results[-1].seconds:.2f} s")
             now = utc_now()
-            con.executemany(
-                "INSERT INTO platform.model_builds VALUES (?, ?, ?, ?, ?)",
-                [[build_id, r.model, r.rows, r.seconds, now] for r in results],
-            )
+            builds.record(con, build_id, [(r.model, r.rows, r.seconds, now) for r in results])
         return results
     finally:
         con.close()

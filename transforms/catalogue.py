@@ -1,9 +1,13 @@
-"""The KPI catalogue (`transforms/kpis.yml`): Objectives → Key Results → the KPIs that measure
-them → the raw data they need. `requires` is checked against each model's real lineage, so the
-catalogue cannot drift from the SQL, and a KPI whose raw data is not loaded is an error."""
+"""The KPI catalogue. Every mart `marts.kpi_*` is a KPI and its YAML says, once, what it means:
+the objective and key result it serves, its owner, the flywheel stage it measures, its grain and
+its definition. `kpis.yml` names the objectives and their key results, nothing else. What a KPI
+needs (`requires`) is its lineage, read from the models themselves (sqlglot over the SQL, a
+Polars model's declared inputs), never written down; `thoth check` reports a KPI whose YAML is
+incomplete or names an unknown objective, and one whose raw data is not loaded."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -11,79 +15,151 @@ from pathlib import Path
 
 import yaml
 
-from thoth.core import load_state
+from thoth.core import platform
 from thoth.core.duck import age, open_warehouse, utc_now
 from thoth.core.errors import ThothError
+from thoth.core.platform import load_state
 from transforms.project import Model, discover, lineage, optional_sources
 
-CATALOGUE = Path(__file__).parent / "kpis.yml"
-FIELDS = ("name", "objective", "key_result", "owner", "grain", "definition", "requires")
+OKRS = Path(__file__).parent / "kpis.yml"
+# What each mart's YAML must say to be a KPI (beside its description, columns and tests).
+FIELDS = ("objective", "key_result", "owner", "flywheel", "grain", "definition")
+# The User and Product Intelligence Flywheel, in the order it turns: more & happier users →
+# more data → more insights → more & better features → more & happier users (and, open core,
+# features → contributions → features).
+FLYWHEEL = ("users", "data", "insights", "features", "contributions")
 
 
 @dataclass(frozen=True)
 class Kpi:
     name: str
-    objective: str
-    key_result: str
+    objective: str  # "O1 Students keep up with their units …": id and words
+    key_result: str  # "KR1.1 85 % of expected tasks submitted …"
     owner: str
+    flywheel: str  # one of FLYWHEEL
     grain: list[str]
-    definition: str
-    requires: list[str]
+    definition: str  # one paragraph, whitespace normalised
+    description: str  # the one-line summary (the README table's "what")
+    requires: list[str]  # raw tables, from lineage
 
     @property
     def model(self) -> str:
         return f"marts.{self.name}"
 
 
-def load_catalogue(path: Path | None = None) -> list[Kpi]:
-    path = path or CATALOGUE
+@dataclass(frozen=True)
+class Okrs:
+    objectives: dict[str, str]  # O1 → words
+    key_results: dict[str, tuple[str, str]]  # KR1.1 → (O1, words)
+
+
+def okrs(path: Path | None = None) -> Okrs:
+    """The objectives and their key results (`kpis.yml`)."""
+    path = path or OKRS
     doc = yaml.safe_load(path.read_text())
-    kpis = []
-    for entry in doc["kpis"]:
-        name = entry.get("name", "?")
-        missing = [f for f in FIELDS if not entry.get(f)]
-        if missing:
-            raise ThothError(f"{path.name}: KPI {name} lacks {', '.join(missing)}")
-        # Objectives and key results are named once at the top and referred to by id.
-        for field, known in (("objective", doc["objectives"]), ("key_result", doc["key_results"])):
-            if entry[field] not in known:
-                raise ThothError(f"{path.name}: KPI {name} names unknown {field} {entry[field]}")
-            entry[field] = f"{entry[field]} {known[entry[field]]}"
-        kpis.append(Kpi(**{f: entry[f] for f in FIELDS}))
-    return kpis
+    if not isinstance(doc, dict) or not isinstance(doc.get("objectives"), dict):
+        raise ThothError(f"{path.name}: write `objectives:`, a mapping of O1, O2, … to each "
+                         "objective's words and key results")
+    objectives: dict[str, str] = {}
+    key_results: dict[str, tuple[str, str]] = {}
+    for oid, entry in doc["objectives"].items():
+        if not (isinstance(entry, dict) and entry.get("objective")
+                and isinstance(entry.get("key_results"), dict)):
+            raise ThothError(f"{path.name}: objective {oid} needs `objective:` (its words) and "
+                             "`key_results:` (id: words)")
+        objectives[oid] = entry["objective"]
+        for kr, words in entry["key_results"].items():
+            if kr in key_results:
+                raise ThothError(f"{path.name}: key result {kr} is listed twice")
+            key_results[kr] = (oid, words)
+    return Okrs(objectives, key_results)
+
+
+def is_kpi(name: str) -> bool:
+    return name.startswith("marts.kpi_")
+
+
+def metadata_problems(model: Model, known: Okrs) -> list[str]:
+    """Every way a KPI's YAML is incomplete or names something unknown, one line each."""
+    meta, name, yml = model.meta, model.name, f"{model.path.parent.name}/{model.name}.yml"
+    missing = [f for f in FIELDS if not meta.get(f)]
+    if missing:
+        return [f"{name}: {yml} lacks {', '.join(missing)} (a KPI states them in its YAML)"]
+    problems = []
+    objective, key_result, stage = meta["objective"], meta["key_result"], meta["flywheel"]
+    if objective not in known.objectives:
+        problems.append(f"{name}: objective {objective} is not in kpis.yml "
+                        f"({', '.join(known.objectives)})")
+    if key_result not in known.key_results:
+        problems.append(f"{name}: key result {key_result} is not in kpis.yml")
+    elif known.key_results[key_result][0] != objective:
+        problems.append(f"{name}: key result {key_result} belongs to objective "
+                        f"{known.key_results[key_result][0]}, not {objective}")
+    if stage not in FLYWHEEL:
+        problems.append(f"{name}: flywheel {stage!r} is not one of {', '.join(FLYWHEEL)}")
+    grain = meta["grain"]
+    columns = meta.get("columns") or {}
+    if not isinstance(grain, list):
+        problems.append(f"{name}: grain must be a list of columns")
+    else:
+        unknown = [c for c in grain if c not in columns]
+        if unknown:
+            problems.append(f"{name}: grain column {', '.join(unknown)} is not among its columns")
+    return problems
+
+
+def _ordered(ids: str) -> tuple[int, ...]:
+    """KR1.10 after KR1.9."""
+    return tuple(int(n) for n in re.findall(r"\d+", ids))
+
+
+def kpis(models: dict[str, Model] | None = None, okrs_path: Path | None = None) -> list[Kpi]:
+    """Every KPI, from its mart's YAML, ordered by key result then name. A KPI whose YAML is
+    incomplete is an error naming the file and what to write (`thoth check` lists them all)."""
+    models = discover() if models is None else models
+    known = okrs(okrs_path)
+    out = []
+    for model in (m for q, m in models.items() if is_kpi(q)):
+        problems = metadata_problems(model, known)
+        if problems:
+            raise ThothError(problems[0])
+        meta = model.meta
+        out.append(Kpi(
+            name=model.name,
+            objective=f"{meta['objective']} {known.objectives[meta['objective']]}",
+            key_result=f"{meta['key_result']} {known.key_results[meta['key_result']][1]}",
+            owner=meta["owner"],
+            flywheel=meta["flywheel"],
+            grain=list(meta["grain"]),
+            definition=" ".join(str(meta["definition"]).split()),
+            description=" ".join(str(meta.get("description") or "").split()),
+            requires=sorted(lineage(models, model.qualified)),
+        ))
+    return sorted(out, key=lambda k: (_ordered(k.key_result.split()[0]), k.name))
+
+
+def load_catalogue() -> list[Kpi]:
+    """The same as `kpis()`: the name callers used before the catalogue moved into the model
+    YAML; remove once no branch calls it."""
+    return kpis()
 
 
 def catalogue_problems(models: dict[str, Model], built: set[str],
                        skipped: frozenset[str] = frozenset()) -> list[str]:
-    """Every way the catalogue disagrees with the models or the warehouse, one line each.
+    """Every KPI whose YAML is incomplete or whose raw data is not loaded, one line each.
     `skipped`: models whose source is not configured; their missing data is no problem."""
     problems = []
-    kpis = load_catalogue()
-    listed = {k.model for k in kpis}
-    for name in sorted(m for m in models if m.startswith("marts.kpi_") and m not in listed):
-        problems.append(f"{name} is not in the catalogue")
-    for kpi in kpis:
-        if kpi.model not in models:
-            problems.append(f"{kpi.name}: no model builds it")
+    known = okrs()
+    for name, model in models.items():
+        if not is_kpi(name):
             continue
-        # The model's YAML grain is the one its unique_grain test checks: the catalogue must say
-        # the same.
-        tested = models[kpi.model].meta.get("grain")
-        if kpi.grain != tested:
-            problems.append(f"{kpi.name}: grain [{', '.join(kpi.grain)}] differs from its model's "
-                            f"tested grain [{', '.join(tested or [])}]")
-        real = lineage(models, kpi.model)
-        declared = set(kpi.requires)
-        if declared != real:
-            extra, undeclared = sorted(declared - real), sorted(real - declared)
-            problems.append(f"{kpi.name}: requires disagrees with its SQL lineage"
-                            + (f"; not read: {', '.join(extra)}" if extra else "")
-                            + (f"; read but not listed: {', '.join(undeclared)}"
-                               if undeclared else ""))
-        # A table an older source generation lacks (source_may_lack) reads as empty there.
-        absent = sorted(t for t in real if t not in built and t not in optional_sources(models))
-        if absent and kpi.model not in skipped:
-            problems.append(f"{kpi.name}: required data not loaded: {', '.join(absent)}")
+        found = metadata_problems(model, known)
+        problems += found
+        # A table an older source generation lacks altogether reads as empty there.
+        absent = sorted(t for t in lineage(models, name)
+                        if t not in built and t not in optional_sources(models))
+        if absent and name not in skipped:
+            problems.append(f"{model.name}: required data not loaded: {', '.join(absent)}")
     return problems
 
 
@@ -110,37 +186,54 @@ def raw_loads(warehouse: Path) -> dict[str, datetime]:
 
 
 def render(warehouse: Path) -> str:
-    kpis, models = load_catalogue(), discover()
+    """`thoth kpis`: every KPI as its YAML states it, with what it reads and its freshness."""
+    models = discover()
+    catalogue = kpis(models)
     problems = catalogue_problems(models, _tables(warehouse))
     loads = raw_loads(warehouse)
     now = utc_now()
     lines = []
-    for kpi in kpis:
+    for kpi in catalogue:
         fresh = freshness(kpi, loads)
         when = f"{fresh:%Y-%m-%d %H:%M} UTC ({age(now - fresh)} ago)" if fresh else "never loaded"
         lines += [
-            f"{kpi.name}  [{', '.join(_tested_grain(kpi, models))}]",
+            f"{kpi.name}  [{', '.join(kpi.grain)}]",
             f"  objective:  {kpi.objective}",
             f"  key result: {kpi.key_result}",
+            f"  flywheel:   {kpi.flywheel}",
             f"  owner:      {kpi.owner}",
-            f"  definition: {' '.join(kpi.definition.split())}",
+            f"  definition: {kpi.definition}",
+            f"  requires:   {', '.join(kpi.requires)}",
             f"  freshness:  {when}",
             "",
         ]
+    lines.append(f"flywheel: {flywheel_summary(catalogue)}")
     lines += [f"problem: {p}" for p in problems]
     return "\n".join(lines).rstrip()
+
+
+def flywheel_summary(catalogue: list[Kpi]) -> str:
+    """How many KPIs measure each stage; a stage none measures says so."""
+    counts = {stage: sum(k.flywheel == stage for k in catalogue) for stage in FLYWHEEL}
+    return " · ".join(f"{stage} {n}" if n else f"{stage}: no KPI yet"
+                      for stage, n in counts.items())
+
+
+def readme_table(catalogue: list[Kpi]) -> str:
+    """The README's KPI table, rendered from the model YAML (`thoth kpis --markdown`); a test
+    keeps the README's copy equal to it."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    rows = ["| KPI | grain | flywheel | key result | what |", "| --- | --- | --- | --- | --- |"]
+    rows += [f"| `{k.name}` | {', '.join(k.grain)} | {k.flywheel} | {k.key_result.split()[0]} "
+             f"| {cell(k.description)} |" for k in catalogue]
+    return "\n".join(rows)
 
 
 def _tables(warehouse: Path) -> set[str]:
     con = open_warehouse(warehouse, read_only=True)
     try:
-        return {r[0] for r in con.execute(
-            "SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()}
+        return platform.relations(con)
     finally:
         con.close()
-
-
-def _tested_grain(kpi: Kpi, models: dict[str, Model]) -> list[str]:
-    """The grain the model's unique_grain test checks (the catalogue's when it has no model)."""
-    model = models.get(kpi.model)
-    return (model.meta.get("grain") if model else None) or kpi.grain

@@ -1,4 +1,5 @@
-"""`thoth check`: the data tests declared beside each model, plus the KPI catalogue's lineage.
+"""`thoth check`: the data tests declared beside each model, plus the KPI catalogue (each KPI's
+YAML complete, its raw data loaded).
 
 Each test is a query counting the rows that break it (transforms/data_tests.py), plus the
 row-count guard of history tables (transforms/row_drop.py). Every result has a severity: a
@@ -11,38 +12,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
-from thoth.core import classification
+from thoth.core import classification, platform
 from thoth.core.duck import open_warehouse, utc_now
+from thoth.core.platform.checks import last_results
 from transforms import row_drop
 from transforms.data_tests import ERROR, WARN, DataTest, data_tests, identity_detail
 from transforms.project import discover, unavailable
 
-__all__ = ["CheckResult", "DataTest", "data_tests", "last_check", "last_check_passed",
-           "run_checks"]
-
-DDL = """
-CREATE SCHEMA IF NOT EXISTS platform;
-CREATE TABLE IF NOT EXISTS platform.check_results (
-    check_run_id VARCHAR NOT NULL,
-    checked_at   TIMESTAMP NOT NULL,
-    model        VARCHAR NOT NULL,
-    test         VARCHAR NOT NULL,
-    column_name  VARCHAR,
-    failures     BIGINT NOT NULL,
-    passed       BOOLEAN NOT NULL,
-    detail       VARCHAR
-);
--- Added later: warehouses checked before it have NULL there, read as 'error'.
-ALTER TABLE platform.check_results ADD COLUMN IF NOT EXISTS severity VARCHAR;
-"""
-# A failed test blocks publishing unless it is a warning; rows from before `severity` existed
-# count as errors, as they did then.
-BLOCKING = "NOT passed AND coalesce(severity, 'error') <> 'warn'"
+__all__ = ["CheckResult", "DataTest", "data_tests", "last_warnings", "run_checks"]
 
 
 @dataclass(frozen=True)
@@ -86,11 +67,8 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
     models = discover()
     con = open_warehouse(warehouse)
     try:
-        con.execute(DDL)
-        built = {r[0] for r in con.execute(
-            "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
-            "UNION ALL SELECT schema_name || '.' || view_name FROM duckdb_views()"
-        ).fetchall()}
+        platform.ensure(con, "check_results")
+        built = platform.relations(con)
         results: list[CheckResult] = []
         skipped = unavailable(models, built, absent_sources)
         for name, missing in skipped.items():
@@ -109,7 +87,7 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
             if drop:
                 results.append(CheckResult(model.qualified, "max_row_drop", None, *drop))
         for problem in catalogue_problems(models, built, frozenset(skipped)):
-            results.append(CheckResult("transforms/kpis.yml", "catalogue", None, 1, problem))
+            results.append(CheckResult("KPI catalogue", "catalogue", None, 1, problem))
         # Governance: no secret stored, no unclassified column in a model (classification.yml).
         for table, problem in classification.problems(con):
             results.append(CheckResult(table, "classification", None, 1, problem))
@@ -142,45 +120,10 @@ def _record(con: duckdb.DuckDBPyConnection, results: list[CheckResult]) -> None:
     )
 
 
-def _has_results(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
-                            "AND table_name = 'check_results'").fetchall())
-
-
-def _blocking(con: duckdb.DuckDBPyConnection) -> str:
-    has_severity = con.execute(
-        "SELECT 1 FROM duckdb_columns() WHERE schema_name = 'platform' AND table_name = "
-        "'check_results' AND column_name = 'severity'").fetchall()
-    return BLOCKING if has_severity else "NOT passed"
-
-
-def last_check(con: duckdb.DuckDBPyConnection) -> tuple[str, datetime, int, int, int] | None:
-    """The most recent `thoth check`: (run id, when, tests, errors, warnings); None if none ran.
-    Errors are the failed tests that block publishing; warnings never do."""
-    if not _has_results(con):
-        return None
-    return con.execute(
-        f"SELECT check_run_id, max(checked_at), count(*), count(*) FILTER ({_blocking(con)}), "
-        f"count(*) FILTER (NOT passed AND NOT ({_blocking(con)})) "
-        "FROM platform.check_results WHERE check_run_id = (SELECT check_run_id FROM "
-        "platform.check_results ORDER BY checked_at DESC LIMIT 1) GROUP BY check_run_id"
-    ).fetchone()
-
-
 def last_warnings(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The failed tests of the most recent `thoth check` that block nothing, one line each."""
-    if not _has_results(con) or _blocking(con) == "NOT passed":
-        return []
     return [f"{r.test} {r.where}: {r.detail or f'{r.failures:,} rows'}"
-            for r in (CheckResult(*row, severity=WARN) for row in con.execute(
-                f"SELECT model, test, column_name, failures, detail FROM platform.check_results "
-                f"WHERE NOT passed AND NOT ({_blocking(con)}) AND check_run_id = (SELECT "
-                "check_run_id FROM platform.check_results ORDER BY checked_at DESC LIMIT 1) "
-                "ORDER BY model, test").fetchall())]
-
-
-def last_check_passed(con: duckdb.DuckDBPyConnection) -> bool | None:
-    """Whether the most recent `thoth check` had no failed error-severity test; None when none
-    has run."""
-    last = last_check(con)
-    return None if last is None else last[3] == 0
+            for r in (CheckResult(model, test, column, failures, detail or "", severity)
+                      for model, test, column, failures, _, detail, severity
+                      in last_results(con, failed_only=True))
+            if r.severity == WARN]

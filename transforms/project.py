@@ -3,7 +3,8 @@
 A SQL model is `models/<schema>/<table>.sql` (one SELECT, DuckDB dialect, every table written
 `schema.table`); a Polars model is a function in `models/<schema>/*.py` decorated with
 `@polars_model(inputs=[...])`. Each may have `<table>.yml` beside it: description, grain, columns
-and data tests. Dependencies come from sqlglot's parse of the SQL, never from a hand-kept list.
+and data tests, and for a KPI what it means (read by `transforms.catalogue`). Dependencies come
+from sqlglot's parse of the SQL, never from a hand-kept list.
 
 A source has generations (OnTrack 2024-01, 8.0.x, 10.x): a model's YAML may say which source
 columns an older generation lacks, with their types, and which tables it lacks altogether (their

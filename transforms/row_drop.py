@@ -13,10 +13,12 @@ For a history table, a drop beyond `max_row_drop` (share, default 15 %) is an er
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import duckdb
 
+from thoth.core.platform import audit, builds
 from transforms.data_tests import ERROR, WARN
 from transforms.project import Model, lineage
 
@@ -32,17 +34,12 @@ def guarded(model: Model) -> bool:
 def _retention_since(con: duckdb.DuckDBPyConnection, since: datetime,
                      raw_tables: set[str]) -> list[str]:
     """Retention applies since `since` that deleted rows of `raw_tables`, one phrase each."""
-    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
-                       "AND table_name = 'audit'").fetchall():
-        return []
     found = []
-    for acted_at, target, rows in con.execute(
-            "SELECT acted_at, target, CAST(json_extract(details, '$.rows') AS BIGINT) "
-            "FROM platform.audit WHERE action = 'retention-archive' AND acted_at > ? "
-            "ORDER BY acted_at", [since]).fetchall():
+    for acted_at, _, _, _, target, details in audit.rows(con, "retention-archive"):
         table, _, archive = target.partition(" → ")
-        if table in raw_tables:
-            found.append(f"retention archived {rows or 0:,} rows of {table} "
+        if acted_at > since and table in raw_tables:
+            rows = json.loads(details or "{}").get("rows") or 0
+            found.append(f"retention archived {rows:,} rows of {table} "
                          f"({archive}, {acted_at:%Y-%m-%d %H:%M} UTC)")
     return found
 
@@ -52,13 +49,10 @@ def check(con: duckdb.DuckDBPyConnection, model: Model,
     """(failures, detail, severity) for a guarded table with two builds, else None."""
     if not guarded(model):
         return None
-    builds = con.execute(
-        "SELECT rows, built_at FROM platform.model_builds WHERE model = ? AND rows IS NOT NULL "
-        "ORDER BY built_at DESC LIMIT 2", [model.qualified],
-    ).fetchall()
-    if len(builds) < 2 or not builds[1][0]:
+    last_two = builds.last_two_row_counts(con, model.qualified)
+    if len(last_two) < 2 or not last_two[1][0]:
         return None
-    (now, _), (before, before_at) = builds
+    (now, _), (before, before_at) = last_two
     limit = model.meta.get("max_row_drop", DEFAULT_MAX_ROW_DROP)
     floor = model.meta.get("min_row_drop", DEFAULT_MIN_ROW_DROP)
     dropped = before - now

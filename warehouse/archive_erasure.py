@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from thoth.core import platform
 from thoth.core.duck import quote as _q
 from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
@@ -43,7 +44,7 @@ class ArchiveErasure:
 
     def erase(self, con: duckdb.DuckDBPyConnection, secret: str, erasure_id: str,
               log: Callable[[str], None]) -> list[dict]:
-        con.execute(retention.DDL)  # platform.archives, kept in step with the manifests
+        platform.ensure(con, "archives")  # kept in step with the manifests
         rewritten = []
         for archive_id in retention.archive_ids(self.target):
             done = self._rewrite(con, archive_id, secret, erasure_id, log)

@@ -28,25 +28,15 @@ from typing import Protocol
 
 import duckdb
 
-from thoth.core import audit
+from thoth.core import platform
 from thoth.core.duck import open_warehouse, transaction
 from thoth.core.duck import quote as _q
 from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
-from warehouse import retention
+from thoth.core.platform import audit
+from thoth.core.storage import storage_errors
 
 SCHEMA = "ontrack_raw"
-
-DDL = """
-CREATE SCHEMA IF NOT EXISTS platform;
-CREATE TABLE IF NOT EXISTS platform.erasures (
-    erasure_id  VARCHAR NOT NULL,
-    kind        VARCHAR NOT NULL,   -- user | project | task | unit_role | …
-    subject_key VARCHAR NOT NULL,   -- sha256 of '<secret>:<kind>:<id>', never the id
-    recorded_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (kind, subject_key)
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -152,9 +142,7 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE database_name = "
-                            "current_database() AND schema_name = ? AND table_name = ?",
-                            [SCHEMA, table]).fetchall())
+    return platform.has_table(con, table, SCHEMA)
 
 
 def _apply(con: duckdb.DuckDBPyConnection, rule: Rule, secret: str, erasure_id: str,
@@ -189,8 +177,7 @@ def _apply(con: duckdb.DuckDBPyConnection, rule: Rule, secret: str, erasure_id: 
 
 
 def _ledger_empty(con: duckdb.DuckDBPyConnection) -> bool:
-    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
-                       "AND table_name = 'erasures'").fetchall():
+    if not platform.has_table(con, "erasures"):
         return True
     return con.execute("SELECT count(*) FROM platform.erasures").fetchone()[0] == 0
 
@@ -203,7 +190,7 @@ def apply_ledger(con: duckdb.DuckDBPyConnection, schema: str, table: str,
     if schema != SCHEMA or _ledger_empty(con):
         return 0
     if secret is None:
-        from thoth.core.settings import pseudonym_key  # needed only once someone is erased
+        from thoth.core.config import pseudonym_key  # needed only once someone is erased
 
         secret = ledger_secret(pseudonym_key())
     counts: dict[str, int] = {}
@@ -253,7 +240,7 @@ def erase_user(warehouse: Path, user_id: int, *, pseudonym_key: bytes,
     con = open_warehouse(warehouse)
     rewritten: dict[str, list[dict]] = {}
     try:
-        con.execute(DDL)
+        platform.ensure(con, "erasures")
         with transaction(con):
             (known,) = con.execute(
                 "SELECT count(*) FROM platform.erasures WHERE kind = 'user' AND subject_key = ?",
@@ -266,7 +253,7 @@ def erase_user(warehouse: Path, user_id: int, *, pseudonym_key: bytes,
             for step in steps:
                 try:
                     rewritten[step.name] = step.erase(con, secret, erasure_id, log)
-                except (ThothError, *retention.storage_errors()) as exc:
+                except (ThothError, *storage_errors()) as exc:
                     raise ThothError(
                         f"erasing from the {step.name} failed: {exc}. Nothing was recorded and "
                         "the warehouse is unchanged (copies already rewritten stay without the "

@@ -26,35 +26,16 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from thoth.core import audit
+from thoth.core import platform
 from thoth.core.duck import open_warehouse, transaction
 from thoth.core.duck import quote as _q
 from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
+from thoth.core.platform import audit
 from thoth.core.storage import Target
 
 POLICIES = Path(__file__).with_name("retention.yml")
 PERIOD = re.compile(r"^\s*(\d+)\s*(day|week|month|year)s?\s*$")
-
-DDL = """
-CREATE SCHEMA IF NOT EXISTS platform;
-CREATE TABLE IF NOT EXISTS platform.retention_state (
-    table_name      VARCHAR PRIMARY KEY,  -- schema.table
-    date_column     VARCHAR NOT NULL,
-    archived_before TIMESTAMP NOT NULL    -- loads drop rows older than this (archived already)
-);
-CREATE TABLE IF NOT EXISTS platform.archives (
-    archive_id  VARCHAR PRIMARY KEY,
-    table_name  VARCHAR NOT NULL,
-    url         VARCHAR NOT NULL,
-    rows        BIGINT NOT NULL,
-    sha256      VARCHAR NOT NULL,
-    checksum    VARCHAR NOT NULL,     -- count and sum of DuckDB row hashes, as read back
-    cutoff      TIMESTAMP NOT NULL,
-    archived_at TIMESTAMP NOT NULL,
-    restored_at TIMESTAMP
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -99,8 +80,7 @@ def _table(name: str) -> str:
 
 def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     schema, table = name.split(".", 1)
-    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND "
-                            "table_name = ?", [schema, table]).fetchall())
+    return platform.has_table(con, table, schema)
 
 
 def plan(con: duckdb.DuckDBPyConnection, policies: list[Policy],
@@ -138,14 +118,6 @@ def _sha256(path: Path) -> str:
 # `data.parquet`; an erasure writes the rewritten rows to `data-<sha12>.parquet` and then the
 # manifest (one object), so a reader sees the old pair or the new one, never a mix.
 DATA = "data.parquet"
-
-
-def storage_errors() -> tuple[type[BaseException], ...]:
-    """What an archive target raises when it refuses: the OS's errors, gcsfs's HTTP errors
-    (imported only when one is being handled: gcsfs is slow to import)."""
-    from gcsfs.retry import ChecksumError, HttpError
-
-    return (OSError, HttpError, ChecksumError)
 
 
 def data_name(manifest: dict) -> str:
@@ -219,7 +191,7 @@ def _archive_one(con: duckdb.DuckDBPyConnection, target: Target, move: Move,
                 "checksum": expected, "archived_at": _now().isoformat(), "by": audit.actor()}
     target.write_atomic(f"{archive_id}/manifest.json",
                         json.dumps(manifest, indent=2).encode())
-    con.execute(DDL)
+    platform.ensure(con, "retention_state", "archives")
     with transaction(con):
         (deleted,) = con.execute(f"DELETE FROM {_table(p.table)} WHERE {where}").fetchone()
         if deleted != move.rows:
@@ -264,7 +236,7 @@ def restore(warehouse: Path, target: Target, archive_id: str, *,
                     con, f"read_parquet('{local}')") != manifest["checksum"]:
                 raise ThothError(f"archive {archive_id} is damaged: it reads back different "
                                  "from its manifest; nothing was restored")
-            con.execute(DDL)
+            platform.ensure(con, "retention_state", "archives")
             with transaction(con):
                 restored = _insert(con, table, f"read_parquet('{local}')")
                 erased = erasure.apply_ledger(con, *table.split(".", 1))
@@ -306,8 +278,7 @@ def apply_cutoff(con: duckdb.DuckDBPyConnection, schema: str, table: str,
                  changed: str | None = None) -> int:
     """After a load: drop rows older than the table's last applied cut-off (already archived).
     `changed`: a relation with the ids just loaded (only those can be old), None: the table."""
-    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
-                       "AND table_name = 'retention_state'").fetchall():
+    if not platform.has_table(con, "retention_state"):
         return 0
     row = con.execute("SELECT date_column, archived_before FROM platform.retention_state "
                       "WHERE table_name = ?", [f"{schema}.{table}"]).fetchone()

@@ -1,25 +1,20 @@
-"""The GA4 pipeline's configuration, read through dlt's providers and checked before any I/O.
+"""The GA4 pipeline's configuration, `[sources.ga4]`: a dlt config spec, checked before any I/O.
 
 Every mistake names the key to set, e.g. SOURCES__GA4__PROPERTY_IDS, in one line."""
 
-from __future__ import annotations
-
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Annotated, ClassVar
 
-import dlt
-from dlt.common.configuration import resolve_configuration
-from dlt.common.configuration.exceptions import (
-    ConfigFieldMissingException,
-    ConfigValueCannotBeCoercedException,
-)
+from dlt.common.configuration import configspec
 from dlt.common.configuration.specs import GcpServiceAccountCredentialsWithoutDefaults
-from dlt.common.configuration.specs.exceptions import InvalidGoogleServicesJson
+from dlt.common.configuration.specs.base_configuration import NotResolved
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from pipelines.ga4 import settings
+from thoth.core.config import Raw, Spec, env_key, resolve
 from thoth.core.errors import ThothError
 
 _NAMING = NamingConvention()
@@ -44,18 +39,56 @@ class Report:
         return ["property_id", *(column_name(d) for d in self.dimensions)]
 
 
-@dataclass(frozen=True)
-class Ga4Config:
-    property_ids: tuple[str, ...]
-    reports: tuple[Report, ...]
-    start_date: date  # the first day a first run (or a full refresh) loads
+@configspec
+class Ga4Switch(Spec):
+    """Whether GA4 is configured here at all: its property ids (the rest is read when it runs)."""
+
+    property_ids: Raw = None  # numeric ids, "1,2" or a list; a tuple of str once resolved
+    __section__: ClassVar[str] = "ga4"
+    __sections__: ClassVar[tuple[str, ...]] = ("sources",)
+
+
+def configured() -> bool:
+    return bool(str(resolve(Ga4Switch()).property_ids or "").strip())
+
+
+@configspec
+class Ga4Config(Ga4Switch):
+    """`[sources.ga4]`; `load_config` resolves and checks it."""
+
+    reports: Raw = None  # [[sources.ga4.reports]] or JSON; a tuple of Report once resolved
+    start_date: Raw = None  # the first day a first run (or a full refresh) loads; a date
     lookback_days: int = settings.DEFAULT_LOOKBACK_DAYS
     api_endpoint: str = settings.DEFAULT_API_ENDPOINT
     page_size: int = settings.DEFAULT_PAGE_SIZE
     retry_initial_seconds: float = settings.DEFAULT_RETRY_INITIAL_SECONDS
     retry_attempts: int = settings.DEFAULT_RETRY_ATTEMPTS
     retry_timeout_seconds: float = settings.DEFAULT_RETRY_TIMEOUT_SECONDS
-    credentials: dict | None = field(default=None, repr=False)  # service-account key fields
+    window_days: int = settings.DEFAULT_WINDOW_DAYS  # days a request asks for
+    currency_code: str | None = None  # ISO 4217 for every request; None: each property's own
+    server_error_retries: int = settings.DEFAULT_SERVER_ERROR_RETRIES  # per property, per run
+    fractional_metrics: Raw = settings.FRACTIONAL_METRICS  # plus any named (or `prefix:`)
+    # The service-account key's fields: ServiceAccountKey, resolved for Google's endpoint only.
+    credentials: Annotated[dict | None, NotResolved()] = None
+    __bounds__: ClassVar[dict] = {
+        "lookback_days": (0, 60), "page_size": (1, settings.MAX_PAGE_SIZE),
+        "retry_initial_seconds": (0, None), "retry_attempts": (1, 50),
+        "retry_timeout_seconds": (1, None), "window_days": (1, settings.MAX_WINDOW_DAYS),
+        "server_error_retries": (0, 9)}
+
+    def on_resolved(self) -> None:
+        self.property_ids = parse_property_ids(self.property_ids)
+        self.reports = parse_reports(self.reports)
+        if self.start_date is not None:
+            self.start_date = parse_date(self.start_date, _env("start_date"))
+        self.api_endpoint = self.api_endpoint.rstrip("/")
+        self.currency_code = parse_currency(self.currency_code)
+        self.fractional_metrics = parse_fractional(self.fractional_metrics)
+
+    def fractional(self, metric: str) -> bool:
+        """A whole-number metric GA4 may report with a fraction: stored as DOUBLE."""
+        return any(metric == name or (name.endswith(":") and metric.startswith(name))
+                   for name in self.fractional_metrics)
 
     @property
     def anonymous(self) -> bool:
@@ -63,12 +96,20 @@ class Ga4Config:
         return self.api_endpoint.startswith("http://")
 
 
-def _get(key: str) -> object:
-    return dlt.config.get(f"sources.ga4.{key}")
+@configspec
+class ServiceAccountKey(GcpServiceAccountCredentialsWithoutDefaults):
+    """The GA4 service account's JSON key: whole (SOURCES__GA4__CREDENTIALS) or its fields."""
+
+    __sections__: ClassVar[tuple[str, ...]] = ("sources", "ga4")
+    __what__: ClassVar[dict[str, str]] = {
+        "": "a service-account key: paste the key file's JSON, or its fields under "
+            "[sources.ga4.credentials]",
+        "fields": "copy the fields of the service account's JSON key "
+                  "(see .dlt/example.secrets.toml)"}
 
 
 def _env(key: str) -> str:
-    return f"SOURCES__GA4__{key.upper()}"
+    return env_key(Ga4Config, key)
 
 
 def parse_property_ids(value: object) -> tuple[str, ...]:
@@ -104,20 +145,6 @@ def parse_date(value: object, what: str) -> date:
         return date.fromisoformat(str(value).strip())
     except ValueError:
         raise ThothError(f"{what} is {value!r}: expected a date as YYYY-MM-DD") from None
-
-
-def _number(key: str, default: float, cast: type, minimum: float, maximum: float | None = None):
-    value = _get(key)
-    if value is None or value == "":
-        return default
-    try:
-        number = cast(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or number < minimum or (maximum is not None and number > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"≥ {minimum}"
-        raise ThothError(f"{_env(key)} is {value!r}: expected a number {bound}")
-    return number
 
 
 def _names(report: str, value: object, what: str) -> tuple[str, ...]:
@@ -188,52 +215,40 @@ def parse_reports(value: object) -> tuple[Report, ...]:
     return tuple(reports)
 
 
-def _credentials() -> dict | None:
-    """The service-account key's fields through dlt's spec (a TOML table, SOURCES__GA4__
-    CREDENTIALS__<FIELD> variables, or the whole key JSON); None: Application Default
-    Credentials."""
-    spec = GcpServiceAccountCredentialsWithoutDefaults()
-    try:
-        resolved = resolve_configuration(spec, sections=("sources", "ga4"))
-    except ConfigFieldMissingException as exc:
-        missing = set(exc.fields)
-        if {"client_email", "private_key"} <= missing:
-            return None  # no key given
-        raise ThothError(f"[sources.ga4.credentials] lacks {', '.join(sorted(missing))}: copy "
-                         "the fields of the service account's JSON key "
-                         "(see .dlt/example.secrets.toml)") from None
-    except (InvalidGoogleServicesJson, ConfigValueCannotBeCoercedException):
-        raise ThothError("SOURCES__GA4__CREDENTIALS is not a service-account key: paste the key "
-                         "file's JSON, or its fields under [sources.ga4.credentials]") from None
-    return dict(resolved)
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def parse_currency(value: object) -> str | None:
+    if value is None or str(value).strip() == "":
+        return None
+    code = str(value).strip().upper()
+    if not _CURRENCY.match(code):
+        raise ThothError(f"{_env('currency_code')} is {value!r}: expected an ISO 4217 code such "
+                         "as AUD or USD, or nothing for each property's own currency")
+    return code
+
+
+def parse_fractional(value: object) -> tuple[str, ...]:
+    """[sources.ga4] fractional_metrics: more metric names (or `prefix:`) stored as DOUBLE."""
+    if value is None or value == "":
+        return settings.FRACTIONAL_METRICS
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise ThothError(f"{_env('fractional_metrics')} must be a list of GA4 metric names")
+    extra = [n.strip() for n in names if n.strip()]
+    return tuple(dict.fromkeys([*settings.FRACTIONAL_METRICS, *extra]))
 
 
 def load_config(today: date | None = None) -> Ga4Config:
     """Read and check `[sources.ga4]` (environment, .dlt/secrets.toml, .dlt/config.toml)."""
-    property_ids = parse_property_ids(_get("property_ids"))
-    reports = parse_reports(_get("reports"))
+    config = resolve(Ga4Config())
     today = today or date.today()
-    configured = _get("start_date")
-    if configured:
-        start_date = parse_date(configured, _env("start_date"))
-        if start_date > today:
-            raise ThothError(f"{_env('start_date')} is {start_date}, after today: "
-                             "expected the first day to load, YYYY-MM-DD")
-    else:
-        start_date = today - timedelta(days=settings.DEFAULT_BACKFILL_DAYS)
-    endpoint = str(_get("api_endpoint") or settings.DEFAULT_API_ENDPOINT).rstrip("/")
-    return Ga4Config(
-        property_ids=property_ids,
-        reports=reports,
-        start_date=start_date,
-        lookback_days=int(_number("lookback_days", settings.DEFAULT_LOOKBACK_DAYS, int, 0, 60)),
-        api_endpoint=endpoint,
-        page_size=int(_number("page_size", settings.DEFAULT_PAGE_SIZE, int, 1,
-                              settings.MAX_PAGE_SIZE)),
-        retry_initial_seconds=_number("retry_initial_seconds",
-                                      settings.DEFAULT_RETRY_INITIAL_SECONDS, float, 0),
-        retry_attempts=int(_number("retry_attempts", settings.DEFAULT_RETRY_ATTEMPTS, int, 1, 50)),
-        retry_timeout_seconds=_number("retry_timeout_seconds",
-                                      settings.DEFAULT_RETRY_TIMEOUT_SECONDS, float, 1),
-        credentials=None if endpoint.startswith("http://") else _credentials(),
-    )
+    if config.start_date is None:
+        config.start_date = today - timedelta(days=settings.DEFAULT_BACKFILL_DAYS)
+    elif config.start_date > today:
+        raise ThothError(f"{_env('start_date')} is {config.start_date}, after today: "
+                         "expected the first day to load, YYYY-MM-DD")
+    if not config.anonymous:  # None: no key given, Application Default Credentials
+        key = resolve(ServiceAccountKey(), optional=True)
+        config.credentials = None if key is None else dict(key)
+    return config

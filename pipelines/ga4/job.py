@@ -8,10 +8,8 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from pipelines.ga4.config import load_config
-from pipelines.ga4.load import extract
 from thoth.core.errors import ThothError
-from thoth.core.load_state import TableLoad
+from thoth.core.platform.load_state import TableLoad
 
 DESCRIPTION = ("Load the configured GA4 Data API reports ([sources.ga4] reports in "
                ".dlt/config.toml) into the warehouse schema ga4_raw, one table per report: by "
@@ -36,6 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(warehouse: Path, *, full_refresh: bool = False, start_date: date | None = None,
         log: Callable[[str], None] = print) -> list[TableLoad]:
     """Load the reports configured in `[sources.ga4]`, checked before any request."""
+    # Imported here: the CLI builds its parser from this module, and the client is slow to load.
+    from pipelines.ga4.config import load_config
+    from pipelines.ga4.load import extract
+
     config = load_config()
     if start_date and start_date > date.today():
         raise ThothError(f"--start-date {start_date} is in the future")

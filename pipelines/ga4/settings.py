@@ -24,14 +24,42 @@ DEFAULT_BACKFILL_DAYS = 30
 MAX_PAGE_SIZE = 250_000
 DEFAULT_PAGE_SIZE = 100_000
 
-# Quota errors (429) and server errors (500, 503) are retried with exponential backoff, bounded
-# by both an attempt count and a total time; a day's quota exhausted is never retried.
+# Backfills and look-backs ask for this many days a request (Airbyte's `window_in_days`, default
+# 1, 1..364): a longer range raises sampling and the "(other)" row.
+DEFAULT_WINDOW_DAYS = 1
+MAX_WINDOW_DAYS = 364
+
+# "Exhausted concurrent requests quota." (and any other 429 without a known quota) is retried
+# with exponential backoff, bounded by an attempt count and a total time.
 DEFAULT_RETRY_INITIAL_SECONDS = 2.0
 RETRY_MAXIMUM_SECONDS = 60.0
 DEFAULT_RETRY_ATTEMPTS = 6
 DEFAULT_RETRY_TIMEOUT_SECONDS = 300.0
 REQUEST_TIMEOUT_SECONDS = 120.0
-DAILY_QUOTA_MESSAGE = "Exhausted property tokens per day"
+# 500 / 503: a property and Cloud project pair may have 10 server errors an hour
+# (PropertyQuota.server_errors_per_project_per_hour); Google asks for "exponential backoff with a
+# retry limit to avoid exceeding the server errors quota". So at most this many retries of a
+# server error per property in a run, and none once Google says fewer than
+# SERVER_ERRORS_RESERVE are left this hour.
+DEFAULT_SERVER_ERROR_RETRIES = 2
+SERVER_ERRORS_RESERVE = 3
+SERVER_ERRORS_PER_HOUR = 10  # a standard property (PropertyQuota's docs)
+
+# Quotas Google meters per property and reports as exhausted in a 429's message (texts quoted in
+# /work/notes/ga4-research.md; Airbyte's api_quota.py matches the same phrases). Each stops that
+# property's requests for the rest of the run; the next run continues where it stopped.
+QUOTA_MESSAGES = (  # (what the message contains, lower case) → what ran out
+    ("per day", "daily quota"),
+    ("potentially thresholded requests", "hourly quota of potentially thresholded requests"),
+    ("for a project per hour", "hourly quota of the Cloud project for this property"),
+    ("per hour", "hourly quota"),
+)
+
+# Whole-number metrics GA4 declares TYPE_INTEGER but reports with fractions (attribution credit
+# split across touchpoints: "6346.2638449999995", estuary/connectors#2366; Airbyte rounds them,
+# PR #34708, which the platform must not). Stored as DOUBLE; a name ending in ":" covers the
+# per-event forms (keyEvents:purchase). [sources.ga4] fractional_metrics adds more.
+FRACTIONAL_METRICS = ("conversions", "keyEvents", "conversions:", "keyEvents:")
 
 # The reports loaded when [sources.ga4] reports is not configured; .dlt/config.toml ships the
 # same list (a test keeps them equal). Only additive parts: ratios such as engagementRate

@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipelines.landing.config import load_config
-from pipelines.landing.load import FeedRun, extract
-from thoth.core.load_state import TableLoad
+from thoth.core.platform.load_state import TableLoad
+
+if TYPE_CHECKING:
+    from pipelines.landing.load import FeedRun
 
 DESCRIPTION = ("Ingest the files producers landed under LANDING__BUCKET_URL (OnTrack logs, "
                "OnTrack metrics, SplashKit usage) that the warehouse does not hold yet, each "
@@ -25,5 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(warehouse: Path, *, full_refresh: bool = False, log: Callable[[str], None] = print,
         feed_runs: list[FeedRun] | None = None) -> list[TableLoad]:
     """Ingest the landing zone configured in `[landing]`, checked before any listing."""
+    from pipelines.landing.config import load_config  # here: the CLI imports this module
+    from pipelines.landing.load import extract
+
     return extract(load_config(), warehouse, full_refresh=full_refresh, log=log,
                    feed_runs=feed_runs)

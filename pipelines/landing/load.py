@@ -50,11 +50,12 @@ from pipelines.landing.parsed import Parsed
 from pipelines.landing.privacy import mask_line
 from pipelines.landing.rails_log import RailsLogParser
 from pipelines.landing.settings import DATASET, LEDGER, QUARANTINE, Feed
-from thoth.core import load_state
+from thoth.core import platform
 from thoth.core.duck import STREAMING_MEMORY_LIMIT, open_warehouse
 from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
-from thoth.core.load_state import TableLoad
+from thoth.core.platform import load_state
+from thoth.core.platform.load_state import TableLoad
 from thoth.core.storage import Target, open_target
 
 SOURCE = "landing"
@@ -86,7 +87,7 @@ class FeedRun:
 
 def open_landing(config: LandingConfig) -> Target:
     return open_target(config.bucket_url, endpoint_url=config.endpoint_url,
-                       credentials=config.credentials)
+                       credentials=config.credentials, section="landing")
 
 
 def list_files(target: Target, config: LandingConfig) -> dict[str, list[LandingFile]]:
@@ -384,5 +385,4 @@ def extract(config: LandingConfig, warehouse: Path, *, full_refresh: bool = Fals
 
 
 def _has_load_state(con: duckdb.DuckDBPyConnection) -> bool:
-    return con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' AND "
-                       "table_name = 'load_state'").fetchall() != []
+    return platform.has_table(con, "load_state")

@@ -20,11 +20,12 @@ from dlt.common.configuration.specs import ConnectionStringCredentials
 from pipelines.ontrack import generation, settings
 from pipelines.ontrack.load import Guard, TablePlan, load_table, plan_table
 from pipelines.ontrack.source_db import Column, SourceDB
-from thoth.core import classification, load_state
+from thoth.core import classification, platform
 from thoth.core.classification import shown
 from thoth.core.duck import STREAMING_MEMORY_LIMIT, open_warehouse, quote, transaction
 from thoth.core.errors import ThothError
-from thoth.core.load_state import TableLoad
+from thoth.core.platform import load_state
+from thoth.core.platform.load_state import TableLoad
 
 
 @dataclass
@@ -119,9 +120,7 @@ def _drop_stored_secret_tables(con: duckdb.DuckDBPyConnection,
                                log: Callable[[str], None]) -> None:
     """A table the rules call secret now, loaded before they did: it goes, with its state."""
     rules = classification.load()
-    for (table,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = "
-                                "current_database() AND schema_name = ?",
-                                [settings.DATASET]).fetchall():
+    for table in platform.tables(con, settings.DATASET):
         why = rules.secret_table(settings.DATASET, table)
         if why:
             with transaction(con):

@@ -7,11 +7,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipelines.ontrack import extract, settings
-from pipelines.ontrack.load import Guard
-from thoth.core import settings as config
-from thoth.core.load_state import TableLoad
+from thoth.core.platform.load_state import TableLoad
+
+if TYPE_CHECKING:
+    from pipelines.ontrack.load import Guard
 
 
 def _tables(value: str) -> list[str]:
@@ -31,9 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(warehouse: Path, *, guard: Guard, full_refresh: bool = False,
         tables: list[str] | None = None, log: Callable[[str], None] = print) -> list[TableLoad]:
     """Load OnTrack as configured in `[sources.ontrack]`."""
-    return extract(
-        config.source_credentials("ontrack"), warehouse, guard=guard,
-        full_refresh=full_refresh, tables=tables,
-        lookback_minutes=int(config.source_option("ontrack", "lookback_minutes",
-                                                  settings.DEFAULT_LOOKBACK_MINUTES)),
-        schema=config.source_option("ontrack", "schema", None), log=log)
+    from pipelines.ontrack import extract  # here: the CLI imports this module
+    from pipelines.ontrack.config import load_config
+
+    config = load_config()
+    return extract(config.credentials, warehouse, guard=guard, full_refresh=full_refresh,
+                   tables=tables, lookback_minutes=config.lookback_minutes, schema=config.schema,
+                   log=log)

@@ -21,11 +21,12 @@ import duckdb
 
 from pipelines.ontrack import settings
 from pipelines.ontrack.source_db import Column, SourceDB
-from thoth.core import classification, load_state
+from thoth.core import classification, platform
 from thoth.core.classification import shown
 from thoth.core.duck import quote as _q
 from thoth.core.duck import transaction, utc_now
-from thoth.core.load_state import TableLoad
+from thoth.core.platform import load_state
+from thoth.core.platform.load_state import TableLoad
 
 SOURCE = "ontrack"
 
@@ -247,8 +248,7 @@ def _restore_dropped(con: duckdb.DuckDBPyConnection, plan: TablePlan,
     target = _target(plan.table)
     for name, dtype in dropped.items():
         con.execute(f"ALTER TABLE {target} ADD COLUMN {_q(name)} {dtype}")
-    if con.execute("SELECT 1 FROM duckdb_tables() WHERE database_name = 'temp' "
-                   "AND table_name = '_kept'").fetchall():
+    if platform.has_table(con, "_kept", temp=True):
         sets = ", ".join(f"{_q(n)} = k.{_q(n)}" for n in dropped)
         con.execute(f"UPDATE {target} t SET {sets} FROM _kept k WHERE t.id = k.id")
         con.execute("DROP TABLE _kept")

@@ -22,14 +22,16 @@ from pathlib import Path
 import duckdb
 from dlt.common.exceptions import DltException
 
+from pipelines import unconfigured_sources
 from thoth.app import alerts
 from thoth.app.progress import Progress
-from thoth.core import runs, settings
+from thoth.core import config, platform
 from thoth.core.duck import open_warehouse
 from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
+from thoth.core.platform import runs
+from thoth.core.platform.runs import StepResult
 from thoth.core.redaction import redactor
-from thoth.core.runs import StepResult
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL, as cron/thoth-cron
 
@@ -75,7 +77,7 @@ def _extract_ga4(warehouse: Path, run_id: str, log: Callable[[str], None]):
 
     # Not configured is not an error: the platform runs without GA4 until someone sets it (its
     # KPIs are skipped by transform and check while the warehouse holds no GA4 data).
-    if "ga4_raw" in settings.unconfigured_sources():
+    if "ga4_raw" in unconfigured_sources():
         raise Skip("SOURCES__GA4__PROPERTY_IDS is not set")
     loads = job.run(warehouse, log=log)
     return sum(x.rows_loaded for x in loads), f"{len(loads)} reports"
@@ -85,7 +87,7 @@ def _extract_landing(warehouse: Path, run_id: str, log: Callable[[str], None]):
     from pipelines.landing import job
 
     # Like GA4: no landing zone configured is no error; its KPIs are skipped meanwhile.
-    if "landing_raw" in settings.unconfigured_sources():
+    if "landing_raw" in unconfigured_sources():
         raise Skip("LANDING__BUCKET_URL is not set")
     feeds: list = []
     loads = job.run(warehouse, log=log, feed_runs=feeds)
@@ -99,7 +101,7 @@ def _extract_landing(warehouse: Path, run_id: str, log: Callable[[str], None]):
 def _transform(warehouse: Path, run_id: str, log: Callable[[str], None]):
     from transforms.build import build
 
-    results = build(warehouse, log=log, absent_sources=settings.unconfigured_sources())
+    results = build(warehouse, log=log, absent_sources=unconfigured_sources())
     return sum(r.rows or 0 for r in results), f"{len(results)} models"
 
 
@@ -112,7 +114,7 @@ def _check(warehouse: Path, run_id: str, log: Callable[[str], None]):
         lines.append(line)
         log(line)
 
-    if not run_checks(warehouse, log=keep, absent_sources=settings.unconfigured_sources()):
+    if not run_checks(warehouse, log=keep, absent_sources=unconfigured_sources()):
         raise ThothError(lines[-1] if lines else "data tests failed")
     return None, lines[-1] if lines else ""
 
@@ -123,8 +125,7 @@ def retention_done_today(warehouse: Path) -> tuple[str, datetime] | None:
     today = datetime.combine(_now().date(), datetime.min.time())
     con = open_warehouse(warehouse, read_only=True)
     try:
-        if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
-                           "AND table_name = 'runs'").fetchall():
+        if not platform.has_table(con, "runs"):
             return None
         rows = con.execute("SELECT run_id, started_at, CAST(steps AS VARCHAR) FROM platform.runs "
                            "WHERE started_at >= ? ORDER BY started_at", [today]).fetchall()
@@ -138,21 +139,21 @@ def retention_done_today(warehouse: Path) -> tuple[str, datetime] | None:
 
 
 def _retention(warehouse: Path, run_id: str, log: Callable[[str], None]):
-    from thoth.core.storage import open_target
+    from thoth.core.storage import configured_archive, storage_errors
     from warehouse import retention
 
     # Once a UTC day whatever cron's cadence; a failed day is retried by the next run.
-    if not settings.retention_in_run():
+    archive = config.resolve(config.RetentionConfig())
+    if not archive.in_run:
         raise Skip("RETENTION__IN_RUN is false: apply it with `thoth retention --apply`")
     done = retention_done_today(warehouse)
     if done:
         raise Skip(f"done today by run {done[0]} at {done[1]:%H:%M} UTC")
-    policies = retention.load_policies(settings.retention_policies_file())
-    target = open_target(settings.archive_target(), endpoint_url=settings.archive_endpoint(),
-                         credentials=settings.archive_credentials())
+    policies = retention.load_policies(archive.policies_path)
+    target = configured_archive()
     try:
         moves = retention.archive(warehouse, target, apply=True, policies=policies, log=log)
-    except retention.storage_errors() as exc:  # a directory or a bucket that refuses
+    except storage_errors() as exc:  # a directory or a bucket that refuses
         raise ThothError(f"archiving to {target.url} failed ({type(exc).__name__}: "
                          f"{_one_line(exc)}); nothing was deleted from that table") from None
     archived = [m for m in moves if m.archive_id]
@@ -164,14 +165,12 @@ def publish_step(target_url: str | None = None) -> Step:
     """Publish to `target_url`, or to the configured target (PUBLISH__BUCKET_URL)."""
 
     def _publish(warehouse: Path, run_id: str, log: Callable[[str], None]):
-        from thoth.core.storage import open_target
+        from thoth.core.storage import configured_publish
         from warehouse.publish import publish
 
-        target = open_target(target_url or settings.publish_target(),
-                             endpoint_url=settings.publish_endpoint(),
-                             credentials=settings.publish_credentials())
-        report = publish(warehouse, target, dataset=settings.bigquery_dataset(), run_id=run_id,
-                         log=log)
+        target = configured_publish(target_url)
+        dataset = config.resolve(config.PublishConfig()).bigquery_dataset
+        report = publish(warehouse, target, dataset=dataset, run_id=run_id, log=log)
         return report.rows, (f"{report.tables} tables to {report.target}: "
                              f"{len(report.uploaded)} files uploaded, "
                              f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed")
@@ -222,14 +221,15 @@ def run(warehouse: Path, *, steps: list[Step] | None = None, progress: Progress 
     # Every line, error and alert of the run passes through it: no configured secret leaves.
     redact = redactor()
     log = lambda line: progress.log(redact(line))  # noqa: E731
-    with run_lock(settings.run_lock_file(warehouse)):
+    with run_lock(config.run_lock_file(warehouse)):
         return _run_locked(warehouse, steps, progress, log, redact,
                            alert or _configured_alert(log))
 
 
 def _configured_alert(log: Callable[[str], None]) -> Callable[[dict], None]:
-    command, webhook = settings.alert_command(), settings.alert_webhook_url()
-    return lambda payload: alerts.send(payload, command=command, webhook_url=webhook, log=log)
+    alerting = config.resolve(config.AlertsConfig())
+    return lambda payload: alerts.send(payload, command=alerting.command,
+                                       webhook_url=alerting.webhook_url, log=log)
 
 
 def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,

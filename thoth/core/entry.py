@@ -3,8 +3,10 @@ exit, never a traceback. Shared by `thoth` and each pipeline's `python -m`."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
+from types import ModuleType
 
 import duckdb
 from dlt.common.exceptions import DltException
@@ -32,3 +34,19 @@ def guarded(func: Callable[[], int], program: str = "thoth") -> int:
 def printed(line: str) -> None:
     """A pipeline's log line on stdout, at once (cron's log shows progress as it happens)."""
     print(line, flush=True)
+
+
+def job_main(job: ModuleType, program: str) -> int:
+    """`python -m pipelines.<source>`: the source's job (its `DESCRIPTION`, `add_arguments` and
+    `run`) on the configured warehouse, as `thoth extract <source>` runs it."""
+    from thoth.core.config import warehouse_path
+
+    parser = argparse.ArgumentParser(prog=program, description=job.DESCRIPTION)
+    job.add_arguments(parser)
+    args = vars(parser.parse_args())
+
+    def main() -> int:
+        job.run(warehouse_path(), log=printed, **args)
+        return 0
+
+    return guarded(main, program)

@@ -1,4 +1,6 @@
-"""The publish target through fsspec: GCS (gcsfs) or a local directory, one code path for both.
+"""Storage targets through fsspec: GCS (gcsfs) or a local directory, one code path for both;
+used by publish, the landing zone and retention archives alike (`section` names whose keys a
+message points at).
 
 Only what GCS can do atomically is relied on: writing one object. Moves are copy + delete (gcsfs's
 `mv` calls the `moveTo` API, which emulators lack and non-HNS buckets do as copy + delete anyway),
@@ -85,20 +87,35 @@ class Target:
                 os.rmdir(top)
 
 
+# The configuration key holding each section's URL (the credentials are `<SECTION>__CREDENTIALS`).
+URL_KEYS = {"publish": "BUCKET_URL", "landing": "BUCKET_URL", "retention": "ARCHIVE_URL",
+            "products": "BUCKET_URL", "lake": "BUCKET_URL"}
+
+
+def storage_errors() -> tuple[type[BaseException], ...]:
+    """What a target raises when it refuses: the OS's errors, gcsfs's HTTP errors (imported only
+    when one is being handled: gcsfs is slow to import)."""
+    from gcsfs.retry import ChecksumError, HttpError
+
+    return (OSError, HttpError, ChecksumError)
+
+
 def open_target(url: str, *, endpoint_url: str | None = None,
-                credentials: str | dict | None = None) -> Target:
+                credentials: str | dict | None = None, section: str = "publish") -> Target:
     """`gs://bucket/prefix` through gcsfs, anything else a local directory."""
     if url.startswith("gs://") or url.startswith("gcs://"):
-        return Target(_gcs(endpoint_url, credentials), url.split("://", 1)[1].rstrip("/"), url)
+        return Target(_gcs(endpoint_url, credentials, section),
+                      url.split("://", 1)[1].rstrip("/"), url)
     if "://" in url and not url.startswith("file://"):
-        raise ThothError(f"PUBLISH__BUCKET_URL is {url!r}: expected gs://bucket/prefix or a "
-                         "local directory")
+        raise ThothError(f"{section.upper()}__{URL_KEYS[section]} is {url!r}: expected "
+                         "gs://bucket/prefix or a local directory")
     root = os.path.abspath(url.removeprefix("file://"))
     # auto_mkdir: a local file's folders are created as it is written, as GCS needs none.
     return Target(LocalFileSystem(auto_mkdir=True), root.rstrip("/"), root)
 
 
-def _gcs(endpoint_url: str | None, credentials: str | dict | None) -> fsspec.AbstractFileSystem:
+def _gcs(endpoint_url: str | None, credentials: str | dict | None,
+         section: str) -> fsspec.AbstractFileSystem:
     # gcsfs ≥ 2026.3 first probes a bucket's layout over gRPC (zonal / hierarchical buckets) when
     # this is unset; emulators cannot answer and every first call hangs ~60 s. Plain buckets need
     # none of it, so it is off unless the operator turns it on.
@@ -109,7 +126,7 @@ def _gcs(endpoint_url: str | None, credentials: str | dict | None) -> fsspec.Abs
     if endpoint_url:
         options |= {"endpoint_url": endpoint_url, "token": "anon"}
     elif credentials:
-        options["token"] = _token(credentials)
+        options["token"] = _token(credentials, f"{section.upper()}__CREDENTIALS")
     try:
         return GCSFileSystem(**options)
     except (ValueError, KeyError) as exc:  # google-auth's text may quote the key: named only
@@ -118,7 +135,7 @@ def _gcs(endpoint_url: str | None, credentials: str | dict | None) -> fsspec.Abs
                          "JSON") from None
 
 
-def _token(credentials: str | dict) -> str | dict:
+def _token(credentials: str | dict, key: str) -> str | dict:
     """gcsfs takes a key file's path or the key's fields as a dict."""
     if isinstance(credentials, dict):
         return credentials
@@ -128,8 +145,26 @@ def _token(credentials: str | dict) -> str | dict:
         try:
             return json.loads(credentials)
         except ValueError:
-            raise ThothError("PUBLISH__CREDENTIALS is not a service-account key's JSON") from None
+            raise ThothError(f"{key} is not a service-account key's JSON") from None
     if not os.path.exists(credentials):
-        raise ThothError(f"PUBLISH__CREDENTIALS names {credentials}, which does not exist: give "
-                         "the path of a service-account JSON key file")
+        raise ThothError(f"{key} names {credentials}, which does not exist: give the path of a "
+                         "service-account JSON key file")
     return credentials
+
+
+def configured_archive() -> Target:
+    """The retention archive as configured (`[retention]`; endpoint and key: publish's if unset)."""
+    from thoth.core.config import RetentionConfig, resolve
+
+    archive = resolve(RetentionConfig())
+    return open_target(archive.archive_url, endpoint_url=archive.endpoint_url,
+                       credentials=archive.credentials, section="retention")
+
+
+def configured_publish(url: str | None = None) -> Target:
+    """The publish target as configured (`[publish]`), or `url` in its place."""
+    from thoth.core.config import PublishConfig, resolve
+
+    publishing = resolve(PublishConfig())
+    return open_target(url or publishing.bucket_url, endpoint_url=publishing.endpoint_url,
+                       credentials=publishing.credentials)

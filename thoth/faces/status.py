@@ -6,8 +6,9 @@ from datetime import datetime
 from pathlib import Path
 
 from pipelines.ontrack import generation
-from thoth.core import classification, load_state, runs
+from thoth.core import classification
 from thoth.core.duck import age, open_warehouse, utc_now
+from thoth.core.platform import load_state, runs
 
 
 def render(warehouse: Path, now: datetime | None = None) -> str:

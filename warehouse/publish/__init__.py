@@ -25,14 +25,15 @@ from pathlib import Path
 
 import duckdb
 
-from thoth.core import load_state
+from thoth.core import platform
 from thoth.core.classification import restricted_columns
 from thoth.core.duck import open_warehouse
 from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
+from thoth.core.platform import builds, load_state
+from thoth.core.platform.checks import last_check
 from thoth.core.storage import Target
 from transforms.catalogue import Kpi, freshness, load_catalogue
-from transforms.checks import last_check
 from transforms.project import discover
 from warehouse.publish import generated, manifest
 from warehouse.publish.render import RenderedTable, TableSpec, render, table_spec
@@ -68,9 +69,7 @@ def _data_tests(con: duckdb.DuckDBPyConnection) -> dict:
         raise ThothError(f"the last `thoth check` ({checked_at:%Y-%m-%d %H:%M} UTC) failed "
                          f"{failed} of {tests} data tests: fix them and run `thoth check` "
                          "again; the previous publish stays in place")
-    built = con.execute("SELECT max(built_at) FROM platform.model_builds").fetchone()[0] if \
-        con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
-                    "AND table_name = 'model_builds'").fetchall() else None
+    built = builds.last_built_at(con)
     if built is not None and built > checked_at:
         raise ThothError(f"the KPI tables were rebuilt ({built:%Y-%m-%d %H:%M:%S} UTC) after "
                          "the last `thoth check`: run `thoth check` before publishing")
@@ -79,9 +78,7 @@ def _data_tests(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def _kpi_specs(con: duckdb.DuckDBPyConnection) -> list[TableSpec]:
-    names = [r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
-        "AND table_name LIKE 'kpi\\_%' ESCAPE '\\' ORDER BY table_name").fetchall()]
+    names = [t for t in platform.tables(con, "marts") if t.startswith("kpi_")]
     if not names:
         raise ThothError("the warehouse has no marts.kpi_* tables: run `thoth transform`")
     models = discover()

@@ -20,6 +20,7 @@ import duckdb
 
 from thoth.core import classification
 from thoth.core.duck import open_warehouse, utc_now
+from thoth.core.platform import builds, checks, load_state
 from transforms.checks import data_tests
 from transforms.project import Model, discover
 
@@ -92,28 +93,16 @@ def collect(con: duckdb.DuckDBPyConnection, models: dict[str, Model]) -> dict[st
     return docs
 
 
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' AND "
-                            "table_name = ?", [table]).fetchall())
-
-
 def _tests(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
            docs: dict[str, TableDoc]) -> None:
     last: dict[tuple, tuple[bool, str]] = {}
     table_wide: list[tuple[str, str, str, bool, str]] = []  # guards and governance, per table
-    if _has(con, "check_results"):
-        severity = "severity" if con.execute(
-            "SELECT 1 FROM duckdb_columns() WHERE schema_name = 'platform' AND table_name = "
-            "'check_results' AND column_name = 'severity'").fetchall() else "'error'"
-        for model, test, column, passed, detail, level in con.execute(
-                "SELECT model, test, column_name, passed, coalesce(detail, failures || ' rows'), "
-                f"{severity} FROM platform.check_results WHERE check_run_id = (SELECT "
-                "check_run_id FROM platform.check_results ORDER BY checked_at DESC LIMIT 1)"
-                ).fetchall():
-            shown = detail if passed or level != "warn" else f"warning (not blocking): {detail}"
-            last[(model, test, column or "")] = (passed, shown)
-            if test in ("max_row_drop", "classification") and model in docs:
-                table_wide.append((model, test, column or "", passed, shown))
+    for model, test, column, failures, passed, detail, level in checks.last_results(con):
+        detail = detail or f"{failures} rows"
+        shown = detail if passed or level != "warn" else f"warning (not blocking): {detail}"
+        last[(model, test, column or "")] = (passed, shown)
+        if test in ("max_row_drop", "classification") and model in docs:
+            table_wide.append((model, test, column or "", passed, shown))
     for name, model in models.items():
         if name not in docs:
             continue
@@ -126,18 +115,13 @@ def _tests(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
 
 
 def _freshness(con: duckdb.DuckDBPyConnection, docs: dict[str, TableDoc]) -> None:
-    if _has(con, "load_state"):
-        for source, table, at, rows in con.execute(
-                "SELECT source, table_name, loaded_at, rows_total FROM platform.load_state"
-        ).fetchall():
-            if f"{source}_raw.{table}" in docs:
-                docs[f"{source}_raw.{table}"].freshness = \
-                    f"last loaded {at:%Y-%m-%d %H:%M} UTC ({rows:,} rows)"
-    if _has(con, "model_builds"):
-        for model, at in con.execute("SELECT model, max(built_at) FROM platform.model_builds "
-                                     "GROUP BY 1").fetchall():
-            if model in docs:
-                docs[model].freshness = f"last built {at:%Y-%m-%d %H:%M} UTC"
+    for load in load_state.read_all(con):
+        if f"{load.source}_raw.{load.table}" in docs:
+            docs[f"{load.source}_raw.{load.table}"].freshness = \
+                f"last loaded {load.loaded_at:%Y-%m-%d %H:%M} UTC ({load.rows_total:,} rows)"
+    for model, at in builds.built_at_by_model(con).items():
+        if model in docs:
+            docs[model].freshness = f"last built {at:%Y-%m-%d %H:%M} UTC"
 
 
 def edges(models: dict[str, Model]) -> set[tuple[str, str]]:

@@ -1,125 +1,146 @@
-"""`thoth report`: one static HTML page with the headline KPIs over time and their freshness, for
-people who do not open Looker. Charts are inline SVG (thoth/faces/svg.py); the page loads nothing
-from anywhere. A tiny inline script checks that every chart rendered and says so in the title
-and `data-status`, which the Chromium test reads."""
+"""`thoth report`: one static HTML page for people who do not open Looker — the flywheel (each
+stage's headline KPI and its last four weeks), a chart of every KPI with its values on hover and
+one unit filter for all of them, and each KPI's freshness. Charts are Vega-Lite (built with
+Altair, kpi_charts.py says what each draws); Vega's JavaScript is inlined, so the page opens
+offline and loads nothing from anywhere. page.js draws the charts, applies the filter and says in
+the title and `data-status` whether every chart rendered, which the Chromium test reads."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
 from datetime import datetime
 from html import escape
 from pathlib import Path
 
 import duckdb
 
+from thoth.core import platform
 from thoth.core.duck import age, open_warehouse, utc_now
-from thoth.faces import svg
-from transforms.catalogue import freshness, load_catalogue
+from thoth.core.platform import load_state
+from thoth.faces.report import flywheel, vega
+from thoth.faces.report.kpi_charts import CHARTS, KpiChart
+from transforms.catalogue import Kpi, freshness, load_catalogue
+from transforms.project import discover
 
-SCRIPT = """
-(function () {
-  var charts = document.querySelectorAll('figure');
-  var ok = 0;
-  charts.forEach(function (f) {
-    var s = f.querySelector('svg.chart');
-    if (s && s.childElementCount > 2 && s.getBoundingClientRect().width > 0) { ok++; }
-  });
-  var status = (charts.length > 0 && ok === charts.length) ? 'ok' : 'broken';
-  document.body.setAttribute('data-status', status);
-  document.body.setAttribute('data-charts', String(ok));
-  document.title = 'Thoth KPI report: ' + ok + ' of ' + charts.length + ' charts (' + status + ')';
-})();
-"""
-
-STYLE = """
-body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1200px; }
-figure { display: inline-block; margin: 8px 12px 16px 0; vertical-align: top; }
-figcaption { font-size: 12px; color: #555; max-width: 560px; }
-table { border-collapse: collapse; font-size: 13px; }
-td, th { border-bottom: 1px solid #ddd; padding: 3px 10px; text-align: left; }
-.stale { color: #b00; }
-"""
+HERE = Path(__file__).parent
 
 
-def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND "
-                            "table_name = ?", [schema, name]).fetchall())
+def _figure(kpi: Kpi, chart: KpiChart | None, records: list[dict] | None,
+            specs: dict[str, dict], stage: str) -> str:
+    """One KPI: its chart (its spec added to `specs`) or one line saying why there is none."""
+    title = (chart.measure if chart else kpi.name.removeprefix("kpi_").replace("_", " "))
+    note = f" ({chart.note})" if chart and chart.note else ""
+    caption = (f"<figcaption><b>{escape(title[0].upper() + title[1:])}</b>{escape(note)} — "
+               f"{escape(kpi.key_result)} — <code>marts.{kpi.name}</code></figcaption>")
+    attrs = f'id="{kpi.name}" data-kpi="{kpi.name}" data-stage="{stage}"'
+    if chart is None:
+        return (f"<figure {attrs}>{caption}<p class=missing>No chart is defined for this KPI "
+                "yet (thoth/faces/report/kpi_charts.py).</p></figure>")
+    if records is None:
+        return (f"<figure {attrs}>{caption}<p class=missing>Not built: the warehouse has no "
+                f"<code>marts.{kpi.name}</code> (its source is not loaded).</p></figure>")
+    if not records:
+        return (f"<figure {attrs}>{caption}<p class=missing>No rows yet in "
+                f"<code>marts.{kpi.name}</code>.</p></figure>")
+    box = f"chart-{kpi.name}"
+    specs[box] = vega.kpi_chart(chart, records)
+    per_unit = "unit_id" in records[0]
+    return (f'<figure {attrs} data-chart data-per-unit="{str(per_unit).lower()}">{caption}'
+            f'<div id="{box}" data-per-unit="{str(per_unit).lower()}"></div>'
+            f"<p class=empty hidden>No values for this unit.</p></figure>")
 
 
-def _by_unit(con: duckdb.DuckDBPyConnection, table: str, num: str, den: str) -> list:
-    return [(f"{code} {period or ''}".strip(), rate) for code, period, rate in con.execute(
-        f"SELECT unit_code, teaching_period, sum({num})::DOUBLE / nullif(sum({den}), 0) "
-        f"FROM marts.{table} GROUP BY ALL ORDER BY teaching_period, unit_code").fetchall()]
+def _records(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
+    cursor = con.execute(sql)
+    return vega.values(cursor.fetchall(), [d[0] for d in cursor.description])
 
 
-def _weekly(con: duckdb.DuckDBPyConnection, table: str, value: str) -> dict:
-    series: dict[str, list] = {}
-    for code, period, week, v in con.execute(
-            f"SELECT unit_code, teaching_period, week_start, {value} FROM marts.{table} "
-            "ORDER BY week_start").fetchall():
-        series.setdefault(f"{code} {period or ''}".strip(), []).append((week.isoformat(), v))
-    return series
-
-
-# (KPI table, chart) — each a function of the connection, returning the SVG.
-CHARTS: list[tuple[str, str, Callable[[duckdb.DuckDBPyConnection], str]]] = [
-    ("kpi_task_submission", "Submitted of expected tasks, per unit and teaching period "
-     "(target 85 %, KR1.1)", lambda con: svg.bar_chart(
-         "Submission rate", _by_unit(con, "kpi_task_submission", "submitted", "expected"),
-         percent=True, target=0.85)),
-    ("kpi_on_time", "Submissions on time by OnTrack's rule (target 80 %, KR1.2)",
-     lambda con: svg.bar_chart("On-time rate", _by_unit(con, "kpi_on_time", "on_time",
-                                                        "on_time + late"),
-                               percent=True, target=0.8)),
-    ("kpi_feedback_turnaround", "Median hours from submission to assessment, by week (target "
-     "≤ 48 h, KR2.1)", lambda con: svg.line_chart(
-         "Feedback turnaround (median hours)",
-         _weekly(con, "kpi_feedback_turnaround", "median_hours"))),
-    ("kpi_student_activity", "Students active in OnTrack each week (KR1.3)",
-     lambda con: svg.line_chart("Weekly active students",
-                                _weekly(con, "kpi_student_activity", "active_students"))),
-    ("kpi_web_traffic", "GA4 active users per day, all properties (KR3.1)",
-     lambda con: svg.line_chart("Web active users", {"active users": [
-         (d.isoformat(), v) for d, v in con.execute(
-             "SELECT day, sum(active_users) FROM marts.kpi_web_traffic GROUP BY 1 ORDER BY 1"
-         ).fetchall()]})),
-]
+def _stage_card(stage: flywheel.Stage, specs: dict[str, dict]) -> str:
+    kpis = ", ".join(f'<a href="#{k}">{k.removeprefix("kpi_")}</a>' for k in stage.kpis)
+    head = f'<section class=stage data-stage="{stage.name}"><h3>{stage.name}</h3>'
+    if not stage.kpis:
+        return (f"{head}<p class=none>No source yet: no KPI measures this stage, so there is "
+                "nothing to show until one does.</p></section>")
+    if stage.headline is None:
+        body = "<p class=none>None of its KPIs has a weekly series to follow.</p>"
+    elif not stage.weeks:
+        body = (f"<p>{escape(stage.headline.measure)}</p><p class=none>No weeks of "
+                f"<code>marts.{stage.headline.kpi}</code> yet.</p>")
+    else:
+        box = f"spark-{stage.name}"
+        specs[box] = vega.sparkline(stage.headline, stage.weeks)
+        body = (f"<p>{escape(stage.headline.measure)}: <b data-headline>{escape(stage.summary)}"
+                f"</b> (weeks of {stage.weeks[0]['week_start']} to "
+                f"{stage.weeks[-1]['week_start']})</p><div id={box}></div>")
+    return f"{head}{body}<p>KPIs ({len(stage.kpis)}): {kpis}</p></section>"
 
 
 def render(warehouse: Path, now: datetime | None = None) -> str:
     now = now or utc_now()
+    kpis, models = load_catalogue(), discover()
+    charts = {c.kpi: c for c in CHARTS}
     con = open_warehouse(warehouse, read_only=True)
     try:
-        figures = [f"<figure>{chart(con)}<figcaption>{escape(caption)} — "
-                   f"<code>marts.{table}</code></figcaption></figure>"
-                   for table, caption, chart in CHARTS if _has(con, f"marts.{table}")]
-        loads = {f"{s}_raw.{t}": at for s, t, at in con.execute(
-            "SELECT source, table_name, loaded_at FROM platform.load_state").fetchall()} \
-            if _has(con, "platform.load_state") else {}
+        built = platform.relations(con)
+        records = {k.name: _records(con, charts[k.name].sql) for k in kpis
+                   if k.name in charts and k.model in built}
+        found = flywheel.stages(con, kpis, models, built, now.date())
+        loads = {f"{x.source}_raw.{x.table}": x.loaded_at for x in load_state.read_all(con)}
     finally:
         con.close()
-    rows = []
-    for kpi in load_catalogue():
-        fresh = freshness(kpi, loads)
-        stale = fresh is None or (now - fresh).total_seconds() > 2 * 3600
-        when = f"{fresh:%Y-%m-%d %H:%M} UTC ({age(now - fresh)} ago)" if fresh else "never loaded"
-        rows.append(f"<tr><td><code>{kpi.name}</code></td><td>{escape(kpi.key_result)}</td>"
-                    f"<td{' class=stale' if stale else ''}>{when}</td></tr>")
+    specs: dict[str, dict] = {"flywheel-loop": vega.loop(*flywheel.drawing(found))}
+    cards = "".join(_stage_card(s, specs) for s in found)
+    sections = "".join(
+        f'<h2 id="stage-{s.name}">{s.name.capitalize()} ({len(s.kpis)} KPIs)</h2>' + "".join(
+            _figure(k, charts.get(k.name), records.get(k.name), specs, s.name)
+            for k in kpis if k.name in s.kpis)
+        for s in found if s.kpis)
+    units = sorted({(r["unit_id"], r["unit"]) for rows in records.values() for r in rows
+                    if "unit_id" in r}, key=lambda u: (u[1], u[0]))
+    options = "".join(f'<option value="{escape(i)}">{escape(label)}</option>'
+                      for i, label in units)
+    unassigned = next((len(s.kpis) for s in found if s.name == flywheel.UNASSIGNED), 0)
+    # "</" would end the script element early; JSON allows the escaped slash.
+    spec_json = json.dumps(specs, separators=(",", ":")).replace("</", "<\\/")
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         "<title>Thoth KPI report (loading)</title>"
-        f"<style>{STYLE}</style></head><body data-status=loading>"
-        f"<h1>Thoth Tech KPIs</h1><p>Built {now:%Y-%m-%d %H:%M} UTC from <code>"
-        f"{escape(str(warehouse))}</code>. Every number comes from the warehouse's "
-        "<code>marts.kpi_*</code> tables (the same ones published to Looker); the data catalog "
-        "(<code>thoth docs</code>) explains each column.</p>"
-        f"{''.join(figures)}"
-        "<h2>Freshness</h2><p>The oldest last load among the raw tables each KPI is built from "
-        "(red: more than two hours old, or never loaded).</p>"
-        "<table><tr><th>KPI</th><th>key result</th><th>data as of</th></tr>"
-        f"{''.join(rows)}</table><script>{SCRIPT}</script></body></html>"
+        f"<style>{(HERE / 'page.css').read_text()}</style></head><body data-status=loading>"
+        f"<header><h1>Thoth Tech KPIs</h1><label>Unit: <select id=unit>"
+        f"<option value=all>all units</option>{options}</select></label> "
+        "<small>(narrows every chart drawn per OnTrack unit; hover a mark for its values)"
+        "</small></header>"
+        f"<p>Built {now:%Y-%m-%d %H:%M} UTC from <code>{escape(str(warehouse))}</code>: "
+        f"{len(kpis)} KPIs. Every number comes from the warehouse's <code>marts.kpi_*</code> "
+        "tables (the same ones published to Looker); the data catalog (<code>thoth docs</code>) "
+        "explains each column.</p>"
+        "<h2 id=flywheel>The flywheel</h2><p>More and happier users → more data → more insights "
+        "→ more and better features → more and happier users; in the open-core loop, features "
+        "→ contributions → features. Each stage's headline KPI and its last four complete weeks"
+        + (f"; {unassigned} KPIs name no stage yet (unassigned)" if unassigned else "")
+        + ".</p><div class=flywheel><div id=flywheel-loop></div>"
+        f"<div class=stages>{cards}</div></div>{sections}"
+        f"{_freshness(kpis, found, loads, now)}"
+        f"<script type=application/json id=vega-specs>{spec_json}</script>"
+        f"<script>{vega.javascript()}</script>"
+        f"<script>{(HERE / 'page.js').read_text()}</script></body></html>"
     )
+
+
+def _freshness(kpis: list[Kpi], found: list[flywheel.Stage], loads: dict[str, datetime],
+               now: datetime) -> str:
+    stage_of = {k: s.name for s in found for k in s.kpis}
+    rows = []
+    for kpi in kpis:
+        fresh = freshness(kpi, loads)
+        stale = fresh is None or (now - fresh).total_seconds() > 2 * 3600
+        when = f"{fresh:%Y-%m-%d %H:%M} UTC ({age(now - fresh)} ago)" if fresh else "never loaded"
+        rows.append(f"<tr><td><code>{kpi.name}</code></td><td>{stage_of[kpi.name]}</td>"
+                    f"<td>{escape(kpi.key_result)}</td>"
+                    f"<td{' class=stale' if stale else ''}>{when}</td></tr>")
+    return ("<h2>Freshness</h2><p>The oldest last load among the raw tables each KPI is built "
+            "from (red: more than two hours old, or never loaded).</p><table><tr><th>KPI</th>"
+            f"<th>stage</th><th>key result</th><th>data as of</th></tr>{''.join(rows)}</table>")
 
 
 def write_report(warehouse: Path, out: Path) -> Path:

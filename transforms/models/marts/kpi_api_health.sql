@@ -1,11 +1,6 @@
--- OnTrack API health per day (UTC) and path template, each request counted once.
--- One source per day: a request nginx logged is usually in Rails' log too, so a day with any
--- nginx rows is read from nginx alone (status, bytes and, with $request_time, the duration of
--- every request), any other day from the application's logs (source = rails). What a Rails day
--- can say: every request (Doubtfire logs each Started), its 5xx (Grape's 500s as unhandled
--- exceptions, controller routes' Completed), durations only where a Completed gave one; Grape's
--- 4xx log nothing, so client_errors is NULL unless every request's status is known.
--- error_rate is the 5xx share of all requests; percentiles are continuous quantiles.
+-- What this table means (grain, definition, owner, flywheel): kpi_api_health.yml beside it.
+-- A day is read from one source because a request nginx logged is usually in Rails' log too:
+-- counting both would count it twice.
 WITH api AS (
     SELECT *
     FROM staging.stg_landing__ontrack_logs

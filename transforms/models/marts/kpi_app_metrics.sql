@@ -1,5 +1,4 @@
--- OnTrack application metrics per day (UTC) and metric name: how many observations, their sum
--- and 95th percentile (continuous), with min and max to see the range.
+-- What this table means (grain, definition, owner, flywheel): kpi_app_metrics.yml beside it.
 SELECT
     day,
     metric_name,

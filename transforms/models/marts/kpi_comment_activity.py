@@ -18,9 +18,7 @@ from transforms.project import polars_model
 })
 def kpi_comment_activity(comments: pl.DataFrame, tasks: pl.DataFrame, projects: pl.DataFrame,
                          units: pl.DataFrame, periods: pl.DataFrame) -> pl.DataFrame:
-    """Per unit, ISO week and content type: comments on tasks of enrolled students
-    (int_enrolled_projects, as kpi_feedback_read) by the student and by staff, and the median
-    hours from a student's comment to the next staff comment on the same task."""
+    """What the table means (grain, definition, owner, flywheel): kpi_comment_activity.yml."""
     authored = (
         comments.join(tasks, on="task_id").join(projects, on="project_id")
         .with_columns(

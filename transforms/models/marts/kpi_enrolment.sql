@@ -1,4 +1,4 @@
--- Enrolled and withdrawn students, staff, and students per tutor, per unit and teaching period.
+-- What this table means (grain, definition, owner, flywheel): kpi_enrolment.yml beside it.
 -- Staff by role_name: 10.x's observer_only staff are neither tutors nor convenors.
 WITH students AS (
     SELECT

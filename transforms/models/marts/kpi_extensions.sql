@@ -1,8 +1,4 @@
--- Extension requests (ExtensionComment) on expected tasks (intermediate.int_expected_tasks)
--- per task definition: how many, the share granted of those answered, the median hours to an
--- answer; and, by OnTrack's deadline (intermediate.int_task_deadlines), the tasks extended and
--- those whose extensions ran into the hard due date (the task definition's, else the unit's
--- end), where OnTrack caps them.
+-- What this table means (grain, definition, owner, flywheel): kpi_extensions.yml beside it.
 WITH requests AS (
     SELECT
         x.task_definition_id,

@@ -1,8 +1,4 @@
--- Tasks waiting in "Ready for Feedback" (status 9) per unit and tutor, at build time, among
--- the expected tasks (intermediate.int_expected_tasks: enrolled students, tasks up to their
--- target grade, as UnitRole#tasks_awaiting_feedback counts them). The tutor is the one of the
--- student's tutorial in the task's stream (the lowest tutorial id when the task has no
--- stream); no tutorial gives a NULL tutor_key.
+-- What this table means (grain, definition, owner, flywheel): kpi_feedback_backlog.yml beside it.
 WITH waiting AS (
     SELECT task_id, project_id, submission_date, unit_id, tutorial_stream_id
     FROM intermediate.int_expected_tasks

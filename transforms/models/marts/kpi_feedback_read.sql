@@ -1,8 +1,6 @@
--- Staff comments addressed to the student on tasks of enrolled students
--- (intermediate.int_enrolled_projects, as kpi_comment_activity), per unit: the share their
--- recipient has read, and the median hours until then. Read as the loaded OnTrack generation
--- records it (intermediate.int_comment_reads: a read receipt, or 10.x's read cursor); a 10.x
--- comment that does not ask the student to read it is not counted.
+-- What this table means (grain, definition, owner, flywheel): kpi_feedback_read.yml beside it.
+-- Read as the loaded OnTrack generation records it (intermediate.int_comment_reads: a read
+-- receipt, or 10.x's read cursor); a 10.x comment that asks no one to read it is not counted.
 WITH staff_comments AS (
     SELECT r.task_comment_id, r.created_at, r.read_at, p.unit_id
     FROM intermediate.int_comment_reads AS r

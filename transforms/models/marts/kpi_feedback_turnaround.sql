@@ -1,7 +1,6 @@
--- Hours from a submission to its assessment, by the ISO week (Monday) of the submission, over
--- the assessed submissions of expected tasks (intermediate.int_task_submissions: the same ones
--- kpi_resubmission counts as assessed). An assessment stamped before its submission (clock
--- skew) counts as assessed but not in the percentiles, which need a duration >= 0.
+-- What this table means (grain, definition, owner, flywheel): kpi_feedback_turnaround.yml beside it.
+-- Clock skew can stamp an assessment before its submission: it is assessed, but has no
+-- duration to put in a percentile.
 WITH assessed AS (
     SELECT
         unit_id,

@@ -1,6 +1,4 @@
--- Enrolled students (intermediate.int_enrolled_projects) by final grade and by target grade
--- (0 Pass, 1 Credit, 2 Distinction, 3 High Distinction), per unit and teaching period. OnTrack
--- stores 0 until a grade is given.
+-- What this table means (grain, definition, owner, flywheel): kpi_grade_distribution.yml beside it.
 WITH grades AS (
     SELECT 0 AS grade, 'Pass' AS grade_name
     UNION ALL SELECT 1, 'Credit'

@@ -1,7 +1,4 @@
--- Where students ask for help, among the expected tasks (intermediate.int_expected_tasks):
--- "Need Help" status changes per task definition, the students who asked, and the tasks still
--- sitting in Need Help (status 3). A unit chair's signal of a task whose brief or resources
--- need work.
+-- What this table means (grain, definition, owner, flywheel): kpi_help_requests.yml beside it.
 WITH asked AS (
     SELECT x.task_definition_id, x.project_id
     FROM staging.stg_ontrack__task_engagements AS e

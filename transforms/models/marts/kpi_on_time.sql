@@ -1,6 +1,4 @@
--- On time vs late among the submitted expected tasks: exactly the tasks kpi_task_submission
--- counts as submitted (intermediate.int_expected_tasks), judged by OnTrack's deadline
--- (intermediate.int_task_deadlines: 23:59:59.000000 AoE on the extended, capped due day).
+-- What this table means (grain, definition, owner, flywheel): kpi_on_time.yml beside it.
 WITH counts AS (
     SELECT
         task_definition_id,

@@ -1,5 +1,4 @@
--- Per day and page path (titles vary; the path is the page): views, users, and engagement
--- seconds per user, recomputed from the day's totals.
+-- What this table means (grain, definition, owner, flywheel): kpi_page_engagement.yml beside it.
 SELECT
     day,
     property_id,

@@ -1,6 +1,4 @@
--- How often work goes round again, among the submissions of expected tasks
--- (intermediate.int_task_submissions): of the assessed ones, the share sent back (Fix and
--- Resubmit, Redo), and submissions per task that has any.
+-- What this table means (grain, definition, owner, flywheel): kpi_resubmission.yml beside it.
 WITH counts AS (
     SELECT
         task_definition_id,

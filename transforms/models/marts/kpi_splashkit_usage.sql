@@ -1,12 +1,5 @@
--- SplashKit usage per ISO week, as (dimension, value) pairs so one table holds every breakdown:
---   total     / all            every event
---   event     / install, …     per event type (event = install counts new installs)
---   function  / draw_circle, … function_called events per function
---   language  / C++, …         per programming language
---   os        / Windows, …     per operating system
---   version   / 1.3.1, …       per SplashKit version: version adoption
--- active_installs: distinct installs with at least one such event that week; share_of_installs:
--- that over the week's active installs (an install seen on two versions counts in both).
+-- What this table means (grain, definition, owner, flywheel): kpi_splashkit_usage.yml beside it.
+-- (dimension, value) pairs, so one table holds every breakdown.
 WITH events AS (
     SELECT week_start, install_id, event, function_name, language, os, splashkit_version
     FROM staging.stg_landing__splashkit_usage

@@ -1,7 +1,4 @@
--- Weekly active students (a status change of their own, a submission or an own comment) per
--- unit and ISO week, and students with no activity in the 14 days up to the week's end (never
--- active counts as inactive), both among enrolled students (intermediate.int_enrolled_projects,
--- the population of kpi_enrolment.enrolled). Weeks are those in which the unit saw any activity.
+-- What this table means (grain, definition, owner, flywheel): kpi_student_activity.yml beside it.
 WITH events AS (
     -- Task engagements do not say who acted: the statuses a student can set (OnTrack's
     -- Task#trigger_transition; the others are tutors' assessments) are the student's activity.

@@ -1,5 +1,4 @@
--- Share of expected tasks (intermediate.int_expected_tasks, as in kpi_task_submission) that are
--- Complete (status 2), and the median days from the task's start date to its completion date.
+-- What this table means (grain, definition, owner, flywheel): kpi_task_completion.yml beside it.
 WITH counts AS (
     SELECT
         task_definition_id,

@@ -1,5 +1,4 @@
--- Expected tasks (intermediate.int_expected_tasks: OnTrack's own rule, untouched tasks
--- included) against those submitted, per task definition.
+-- What this table means (grain, definition, owner, flywheel): kpi_task_submission.yml beside it.
 WITH counts AS (
     SELECT
         task_definition_id,

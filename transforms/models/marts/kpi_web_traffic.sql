@@ -1,6 +1,6 @@
--- OnTrack's web traffic per day and GA4 property. The engagement rate is recomputed from its
--- parts (engaged sessions / sessions), never averaged. Active users are summed over device and
--- country: someone on two devices in a day counts twice (GA4 cannot de-duplicate after the fact).
+-- What this table means (grain, definition, owner, flywheel): kpi_web_traffic.yml beside it.
+-- Ratios are recomputed from their parts: an average of daily rates would weigh a quiet
+-- device like a busy one.
 SELECT
     day,
     property_id,

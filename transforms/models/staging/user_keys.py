@@ -8,7 +8,7 @@ import hmac
 
 import polars as pl
 
-from thoth.core.settings import pseudonym_key
+from thoth.core.config import pseudonym_key
 from transforms.project import polars_model
 
 

@@ -9,24 +9,7 @@ from datetime import datetime
 
 import duckdb
 
-DDL = """
-CREATE SCHEMA IF NOT EXISTS platform;
-CREATE TABLE IF NOT EXISTS platform.load_state (
-    source        VARCHAR NOT NULL,
-    table_name    VARCHAR NOT NULL,
-    mode          VARCHAR NOT NULL,   -- full | incremental
-    cursor_column VARCHAR,
-    cursor_value  VARCHAR,            -- the newest value loaded, ISO text whatever its type
-    rows_loaded   BIGINT NOT NULL,    -- read from the source in the last load
-    rows_deleted  BIGINT NOT NULL,    -- removed because the source no longer has them
-    rows_total    BIGINT NOT NULL,
-    seconds       DOUBLE NOT NULL,
-    loaded_at     TIMESTAMP NOT NULL, -- UTC, end of the last successful load
-    PRIMARY KEY (source, table_name)
-);
--- Caveats on the loaded data, e.g. GA4's "sampled 2d, thresholded 30d"; NULL when none.
-ALTER TABLE platform.load_state ADD COLUMN IF NOT EXISTS flags VARCHAR;
-"""
+from thoth.core import platform
 
 
 @dataclass(frozen=True)
@@ -45,7 +28,7 @@ class TableLoad:
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(DDL)
+    platform.ensure(con, "load_state")
 
 
 def record(con: duckdb.DuckDBPyConnection, load: TableLoad) -> None:
@@ -60,9 +43,7 @@ def record(con: duckdb.DuckDBPyConnection, load: TableLoad) -> None:
 
 
 def read_all(con: duckdb.DuckDBPyConnection) -> list[TableLoad]:
-    if not con.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' AND table_name = 'load_state'"
-    ).fetchall():
+    if not platform.has_table(con, "load_state"):
         return []
     rows = con.execute(
         "SELECT * FROM platform.load_state ORDER BY source, table_name"

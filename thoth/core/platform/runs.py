@@ -10,21 +10,9 @@ from pathlib import Path
 
 import duckdb
 
-from thoth.core import audit
+from thoth.core import platform
 from thoth.core.duck import open_warehouse
-
-DDL = """
-CREATE SCHEMA IF NOT EXISTS platform;
-CREATE TABLE IF NOT EXISTS platform.runs (
-    run_id      VARCHAR PRIMARY KEY,
-    started_at  TIMESTAMP NOT NULL,   -- UTC
-    ended_at    TIMESTAMP,            -- NULL while running (or if the process was killed)
-    status      VARCHAR NOT NULL,     -- running | succeeded | failed
-    steps       JSON,                 -- [{step, status, rows, seconds, detail}], in run order
-    failed_step VARCHAR,
-    error       VARCHAR
-);
-"""
+from thoth.core.platform import audit
 
 
 @dataclass
@@ -50,7 +38,7 @@ class RunRecord:
 def start(warehouse: Path, run_id: str, started_at: datetime) -> None:
     con = open_warehouse(warehouse)
     try:
-        con.execute(DDL)
+        platform.ensure(con, "runs")
         con.execute("INSERT INTO platform.runs (run_id, started_at, status, steps) "
                     "VALUES (?, ?, 'running', '[]')", [run_id, started_at])
     finally:
@@ -61,7 +49,7 @@ def finish(warehouse: Path, run_id: str, *, ended_at: datetime, status: str,
            steps: list[StepResult], failed_step: str | None, error: str | None) -> None:
     con = open_warehouse(warehouse)
     try:
-        con.execute(DDL)
+        platform.ensure(con, "runs")
         con.execute(
             "UPDATE platform.runs SET ended_at = ?, status = ?, steps = ?, failed_step = ?, "
             "error = ? WHERE run_id = ?",
@@ -76,8 +64,7 @@ def finish(warehouse: Path, run_id: str, *, ended_at: datetime, status: str,
 
 
 def last(con: duckdb.DuckDBPyConnection, limit: int = 5) -> list[RunRecord]:
-    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
-                       "AND table_name = 'runs'").fetchall():
+    if not platform.has_table(con, "runs"):
         return []
     rows = con.execute(
         "SELECT run_id, started_at, ended_at, status, CAST(steps AS VARCHAR), failed_step, "

@@ -10,19 +10,8 @@ import socket
 
 import duckdb
 
+from thoth.core import platform
 from thoth.core.duck import utc_now
-
-DDL = """
-CREATE SCHEMA IF NOT EXISTS platform;
-CREATE TABLE IF NOT EXISTS platform.audit (
-    acted_at TIMESTAMP NOT NULL, -- UTC
-    actor   VARCHAR NOT NULL,    -- THOTH_ACTOR, else the OS user
-    host    VARCHAR NOT NULL,
-    action  VARCHAR NOT NULL,    -- run | retention-archive | retention-restore | erase-user
-    target  VARCHAR NOT NULL,    -- a run id, a table and archive id, an erasure id
-    details JSON                 -- counts, never a person's identity
-);
-"""
 
 
 def actor() -> str:
@@ -41,15 +30,14 @@ def record(con: duckdb.DuckDBPyConnection, action: str, target: str,
            details: dict | None = None) -> None:
     """Add one row; runs inside the caller's transaction when it has one, so the action and its
     audit row commit together."""
-    con.execute(DDL)
+    platform.ensure(con, "audit")
     con.execute("INSERT INTO platform.audit VALUES (?, ?, ?, ?, ?, ?)",
                 [utc_now(), actor(), socket.gethostname(), action,
                  target, json.dumps(details or {}, default=str, sort_keys=True)])
 
 
 def rows(con: duckdb.DuckDBPyConnection, action: str | None = None) -> list[tuple]:
-    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'platform' "
-                       "AND table_name = 'audit'").fetchall():
+    if not platform.has_table(con, "audit"):
         return []
     where, params = ("WHERE action = ?", [action]) if action else ("", [])
     return con.execute(f"SELECT acted_at, actor, host, action, target, CAST(details AS VARCHAR) "

@@ -1,0 +1,232 @@
+"""Configuration: dlt's config specs, resolved in one place.
+
+Every setting is a field of a `@configspec` class, read the dlt way — environment
+(`SECTION__KEY`), `.dlt/secrets.toml`, `.dlt/config.toml` — under the spec's `__section__` (and
+the `__sections__` above it), never under a bare name: an unrelated variable such as PATH never
+stands in for `[warehouse] path`. The platform-wide specs are here; each pipeline's lives with it
+(`pipelines/<source>/config.py`). `resolve()` turns each of dlt's errors into one line naming the
+environment variable to set. A blank value counts as not set; secret fields are typed secret, so
+they stay out of dlt's traces and are read only from the environment or secrets.toml."""
+
+# No `from __future__ import annotations` in a module defining specs: dlt evaluates a spec's
+# string hints in the module of the class being resolved, so a spec derived elsewhere (as
+# pipelines/landing/config.py does) would not find this module's names.
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, TypeVar
+
+import dlt
+from dlt.common.configuration import configspec, resolve_configuration
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigValueCannotBeCoercedException,
+    InvalidNativeValue,
+    ValueNotSecretException,
+)
+from dlt.common.configuration.specs import BaseConfiguration
+from dlt.common.configuration.specs.base_configuration import (
+    is_hint_not_resolvable,
+    is_secret_hint,
+)
+from dlt.common.typing import TSecretStrValue, TSecretValue, extract_inner_type, is_optional_type
+
+from thoth.core.errors import ThothError
+
+S = TypeVar("S", bound=BaseConfiguration)
+
+# A value taken as given (text, number, list or table) for the spec's own check to parse;
+# optional (a bare `Any` would be required by dlt).
+Raw = Annotated[Any, "as given"] | None
+
+
+class Invalid(ValueError):
+    """A spec's check found `field` wrong; `text` follows the key's name in the message."""
+
+    def __init__(self, field: str, text: str) -> None:
+        super().__init__(text)
+        self.field, self.text = field, text
+
+
+@configspec
+class Spec(BaseConfiguration):
+    """One table of settings. `__what__` says what a required key is set to (for the message when
+    it is not), `__bounds__` the range of a number."""
+
+    __sections__: ClassVar[tuple[str, ...]] = ()
+    __what__: ClassVar[dict[str, str]] = {}
+    __bounds__: ClassVar[dict[str, tuple[float, float | None]]] = {}
+
+    def on_resolved(self) -> None:
+        defaults = type(self).__dataclass_fields__
+        for name, hint in self.get_resolvable_fields().items():
+            if is_hint_not_resolvable(hint):
+                continue
+            value = getattr(self, name)
+            if isinstance(value, str) and not value.strip():
+                value = defaults[name].default  # blank: as if not set
+            elif isinstance(value, str):
+                value = value.strip()
+            elif isinstance(value, Mapping):
+                value = dict(value)  # a TOML table
+            setattr(self, name, value)
+            if value is None and not is_optional_type(hint):
+                raise Invalid(name, not_set(self, name))
+            if name in self.__bounds__ and not _within(value, *self.__bounds__[name]):
+                raise Invalid(name, f"is {value!r}: expected {_expected(self, name, hint)}")
+
+
+def table(spec: BaseConfiguration) -> str:
+    """The spec's TOML table, e.g. `sources.ga4`."""
+    return ".".join((*getattr(spec, "__sections__", ()), spec.__section__))
+
+
+def env_key(spec: BaseConfiguration, field: str | None = None) -> str:
+    """The environment variable of a field (of the whole spec without one)."""
+    return "__".join((*table(spec).split("."), *([field] if field else []))).upper()
+
+
+def not_set(spec: BaseConfiguration, field: str) -> str:
+    hint = spec.get_resolvable_fields()[field]
+    where = "secrets" if is_secret_hint(hint) else "config"
+    return (f"is not set: set it (or [{table(spec)}] {field} in .dlt/{where}.toml) to "
+            f"{spec.__what__.get(field, 'its value')}")
+
+
+def resolve(spec: S, *, optional: bool = False) -> S | None:
+    """`spec` filled in from the environment and .dlt/*.toml and checked; ThothError otherwise.
+    `optional`: None when none of a credentials spec's fields is given."""
+    try:
+        return resolve_configuration(spec, sections=getattr(spec, "__sections__", ()))
+    except Invalid as exc:
+        raise ThothError(f"{env_key(spec, exc.field)} {exc.text}") from None
+    except ConfigFieldMissingException as exc:
+        if not isinstance(spec, Spec):  # a credentials spec (dlt's)
+            if optional and not exc.resolved_fields_set:
+                return None
+            raise ThothError(f"[{table(spec)}] lacks {', '.join(sorted(exc.fields))}: "
+                             f"{spec.__what__['fields']}") from None
+        raise ThothError(f"{env_key(spec, exc.fields[0])} {not_set(spec, exc.fields[0])}") from None
+    except ConfigValueCannotBeCoercedException as exc:
+        field = exc.field_name
+        hint = spec.get_resolvable_fields().get(field, exc.hint)
+        shown = "cannot be read" if is_secret_hint(hint) else f"is {exc.field_value!r}"
+        raise ThothError(f"{env_key(spec, field)} {shown}: expected "
+                         f"{_expected(spec, field, hint)}") from None
+    except InvalidNativeValue:
+        raise ThothError(f"{env_key(spec)} is not {spec.__what__['']}") from None
+    except ValueNotSecretException as exc:
+        raise ThothError(f"[{exc.key.rsplit('.', 1)[0]}] {exc.key.rsplit('.', 1)[-1]} is a "
+                         "secret: move it from .dlt/config.toml to .dlt/secrets.toml (or its "
+                         "environment variable)") from None
+
+
+def _within(value: Any, low: float, high: float | None) -> bool:
+    return value is None or (low <= value and (high is None or value <= high))
+
+
+def _expected(spec: BaseConfiguration, field: str, hint: Any) -> str:
+    if field in getattr(spec, "__bounds__", {}):
+        low, high = spec.__bounds__[field]
+        return f"a number between {low} and {high}" if high is not None else f"a number ≥ {low}"
+    kind = extract_inner_type(hint)
+    return {bool: "true or false", int: "a whole number", float: "a number"}.get(
+        kind, f"a {getattr(kind, '__name__', kind)}")
+
+
+# --- the platform's settings ----------------------------------------------------------------
+
+
+@configspec
+class WarehouseConfig(Spec):
+    path: str = "data/warehouse.duckdb"
+    __section__: ClassVar[str] = "warehouse"
+
+
+def warehouse_path() -> Path:
+    return Path(resolve(WarehouseConfig()).path)
+
+
+@configspec
+class TransformsConfig(Spec):
+    # The secret behind every `student_key` / `tutor_key`: stable across runs, never published.
+    pseudonym_key: TSecretStrValue = dlt.secrets.value
+    __section__: ClassVar[str] = "transforms"
+    __what__: ClassVar[dict[str, str]] = {
+        "pseudonym_key": "a long random secret, e.g. from `openssl rand -hex 32`, and keep it: a "
+                         "new key changes every student_key and tutor_key"}
+
+
+def pseudonym_key() -> bytes:
+    return resolve(TransformsConfig()).pseudonym_key.encode()
+
+
+@configspec
+class PublishConfig(Spec):
+    """Where `thoth publish` writes: `gs://bucket/prefix` or a local directory."""
+
+    bucket_url: str = "data/publish"
+    endpoint_url: str | None = None  # a GCS endpoint other than Google's (an emulator: anon)
+    # A service-account key: a key file's path, its JSON, or its fields as a TOML table; None:
+    # gcsfs's defaults (Application Default Credentials, the VM's service account).
+    credentials: TSecretValue | None = None
+    bigquery_dataset: str = "thoth_kpi"  # `project.dataset` or `dataset`, named in DDL and LookML
+    __section__: ClassVar[str] = "publish"
+
+
+@configspec
+class LandingConfig(Spec):
+    """The landing zone stream producers write to: `gs://bucket/prefix` or a directory."""
+
+    bucket_url: str | None = None
+    endpoint_url: str | None = None  # a GCS emulator (anonymous)
+    credentials: TSecretValue | None = None  # as [publish] credentials, with read access
+    __section__: ClassVar[str] = "landing"
+    __what__: ClassVar[dict[str, str]] = {
+        "bucket_url": "the landing zone, gs://bucket/prefix or a directory"}
+
+    @property
+    def is_gcs(self) -> bool:
+        return self.bucket_url.startswith(("gs://", "gcs://"))
+
+
+@configspec
+class RetentionConfig(Spec):
+    """Where `thoth retention` archives rows; the GCS endpoint and key default to [publish]'s."""
+
+    archive_url: str = "data/archive"
+    endpoint_url: str | None = None
+    credentials: TSecretValue | None = None
+    policies_file: str | None = None  # other than warehouse/retention.yml
+    in_run: bool = True  # `thoth run` applies retention itself, once a UTC day
+    __section__: ClassVar[str] = "retention"
+
+    def on_resolved(self) -> None:
+        if self.endpoint_url is None or self.credentials is None:
+            publish = resolve(PublishConfig())
+            self.endpoint_url = self.endpoint_url or publish.endpoint_url
+            self.credentials = self.credentials or publish.credentials
+
+    @property
+    def policies_path(self) -> Path | None:
+        return Path(self.policies_file) if self.policies_file else None
+
+
+@configspec
+class AlertsConfig(Spec):
+    """Called when `thoth run` fails: a command (the message as its last argument), a webhook."""
+
+    command: str | None = None
+    webhook_url: TSecretStrValue | None = None
+    __section__: ClassVar[str] = "alerts"
+
+
+@configspec
+class RunConfig(Spec):
+    lock_file: str | None = None
+    __section__: ClassVar[str] = "run"
+
+
+def run_lock_file(warehouse: Path) -> Path:
+    """One `thoth run` at a time per warehouse: the lock file beside it unless configured."""
+    value = resolve(RunConfig()).lock_file
+    return Path(value) if value else warehouse.parent / f"{warehouse.stem}.run.lock"

@@ -1,0 +1,151 @@
+"""The platform's own tables, `platform.*`: every one's DDL here, once, and the one probe for
+whether a warehouse holds a table. Each table's readers and writers are the modules beside it
+(load_state, runs, audit, checks, builds); governance keeps its ledger queries with its rules."""
+
+from __future__ import annotations
+
+import duckdb
+
+SCHEMA = "platform"
+
+DDL: dict[str, str] = {
+    # One row per loaded table, written with the load (OnTrack: in its transaction).
+    "load_state": """
+CREATE TABLE IF NOT EXISTS platform.load_state (
+    source        VARCHAR NOT NULL,
+    table_name    VARCHAR NOT NULL,
+    mode          VARCHAR NOT NULL,   -- full | incremental
+    cursor_column VARCHAR,
+    cursor_value  VARCHAR,            -- the newest value loaded, ISO text whatever its type
+    rows_loaded   BIGINT NOT NULL,    -- read from the source in the last load
+    rows_deleted  BIGINT NOT NULL,    -- removed because the source no longer has them
+    rows_total    BIGINT NOT NULL,
+    seconds       DOUBLE NOT NULL,
+    loaded_at     TIMESTAMP NOT NULL, -- UTC, end of the last successful load
+    PRIMARY KEY (source, table_name)
+);
+-- Caveats on the loaded data, e.g. GA4's "sampled 2d, thresholded 30d"; NULL when none.
+ALTER TABLE platform.load_state ADD COLUMN IF NOT EXISTS flags VARCHAR;
+""",
+    # One row per `thoth run`, written as it starts and again as it ends.
+    "runs": """
+CREATE TABLE IF NOT EXISTS platform.runs (
+    run_id      VARCHAR PRIMARY KEY,
+    started_at  TIMESTAMP NOT NULL,   -- UTC
+    ended_at    TIMESTAMP,            -- NULL while running (or if the process was killed)
+    status      VARCHAR NOT NULL,     -- running | succeeded | failed
+    steps       JSON,                 -- [{step, status, rows, seconds, detail}], in run order
+    failed_step VARCHAR,
+    error       VARCHAR
+);
+""",
+    # Who did what to the data, and when; never a person's identity.
+    "audit": """
+CREATE TABLE IF NOT EXISTS platform.audit (
+    acted_at TIMESTAMP NOT NULL, -- UTC
+    actor   VARCHAR NOT NULL,    -- THOTH_ACTOR, else the OS user
+    host    VARCHAR NOT NULL,
+    action  VARCHAR NOT NULL,    -- run | retention-archive | retention-restore | erase-user
+    target  VARCHAR NOT NULL,    -- a run id, a table and archive id, an erasure id
+    details JSON                 -- counts, never a person's identity
+);
+""",
+    # Every data test of every `thoth check`.
+    "check_results": """
+CREATE TABLE IF NOT EXISTS platform.check_results (
+    check_run_id VARCHAR NOT NULL,
+    checked_at   TIMESTAMP NOT NULL,
+    model        VARCHAR NOT NULL,
+    test         VARCHAR NOT NULL,
+    column_name  VARCHAR,
+    failures     BIGINT NOT NULL,
+    passed       BOOLEAN NOT NULL,
+    detail       VARCHAR
+);
+-- Added later: warehouses checked before it have NULL there, read as 'error'.
+ALTER TABLE platform.check_results ADD COLUMN IF NOT EXISTS severity VARCHAR;
+""",
+    # Each model of each `thoth transform`, with its row count (the row-drop guard reads it).
+    "model_builds": """
+CREATE TABLE IF NOT EXISTS platform.model_builds (
+    build_id  VARCHAR NOT NULL,
+    model     VARCHAR NOT NULL,
+    rows      BIGINT,            -- NULL for views
+    seconds   DOUBLE NOT NULL,
+    built_at  TIMESTAMP NOT NULL
+);
+""",
+    # Erased people and what identifies them, as keyed hashes only.
+    "erasures": """
+CREATE TABLE IF NOT EXISTS platform.erasures (
+    erasure_id  VARCHAR NOT NULL,
+    kind        VARCHAR NOT NULL,   -- user | project | task | unit_role
+    subject_key VARCHAR NOT NULL,   -- sha256 of '<secret>:<kind>:<id>', never the id
+    recorded_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (kind, subject_key)
+);
+""",
+    # The last retention cut-off applied to each table: loads drop rows older than it.
+    "retention_state": """
+CREATE TABLE IF NOT EXISTS platform.retention_state (
+    table_name      VARCHAR PRIMARY KEY,  -- schema.table
+    date_column     VARCHAR NOT NULL,
+    archived_before TIMESTAMP NOT NULL    -- loads drop rows older than this (archived already)
+);
+""",
+    # Every retention archive, kept in step with its manifest.
+    "archives": """
+CREATE TABLE IF NOT EXISTS platform.archives (
+    archive_id  VARCHAR PRIMARY KEY,
+    table_name  VARCHAR NOT NULL,
+    url         VARCHAR NOT NULL,
+    rows        BIGINT NOT NULL,
+    sha256      VARCHAR NOT NULL,
+    checksum    VARCHAR NOT NULL,     -- count and sum of DuckDB row hashes, as read back
+    cutoff      TIMESTAMP NOT NULL,
+    archived_at TIMESTAMP NOT NULL,
+    restored_at TIMESTAMP
+);
+""",
+}
+
+
+def ensure(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    """Create `platform` and the named tables (all when none is named), if missing."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    for table in tables or DDL:
+        con.execute(DDL[table])
+
+
+def has_table(con: duckdb.DuckDBPyConnection, table: str, schema: str = SCHEMA, *,
+              temp: bool = False) -> bool:
+    """Whether the warehouse holds `schema.table` (a table, not a view), or with `temp` the
+    connection's temporary `table`: the one probe."""
+    database = "'temp'" if temp else "current_database()"
+    return bool(con.execute(
+        f"SELECT 1 FROM duckdb_tables() WHERE database_name = {database} "
+        "AND schema_name = ? AND table_name = ?", ["main" if temp else schema, table]).fetchall())
+
+
+def tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    """The names of the tables (not views) in `schema`, sorted."""
+    return [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? ORDER BY table_name", [schema]).fetchall()]
+
+
+def has_column(con: duckdb.DuckDBPyConnection, table: str, column: str,
+               schema: str = SCHEMA) -> bool:
+    return bool(con.execute(
+        "SELECT 1 FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ? AND column_name = ?",
+        [schema, table, column]).fetchall())
+
+
+def relations(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every `schema.name` table and view of the warehouse."""
+    return {r[0] for r in con.execute(
+        "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() UNION ALL "
+        "SELECT schema_name || '.' || view_name FROM duckdb_views() "
+        "WHERE database_name = current_database() AND NOT internal").fetchall()}

@@ -1,0 +1,41 @@
+"""`platform.model_builds`: each model of each `thoth transform`, with its row count."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from thoth.core import platform
+
+
+def record(con: duckdb.DuckDBPyConnection, build_id: str,
+           rows: list[tuple[str, int | None, float, datetime]]) -> None:
+    """(model, rows or None for a view, seconds, built_at) of one build."""
+    platform.ensure(con, "model_builds")
+    con.executemany("INSERT INTO platform.model_builds VALUES (?, ?, ?, ?, ?)",
+                    [[build_id, *row] for row in rows])
+
+
+def last_built_at(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """When the newest model was built; None before any build."""
+    if not platform.has_table(con, "model_builds"):
+        return None
+    return con.execute("SELECT max(built_at) FROM platform.model_builds").fetchone()[0]
+
+
+def built_at_by_model(con: duckdb.DuckDBPyConnection) -> dict[str, datetime]:
+    if not platform.has_table(con, "model_builds"):
+        return {}
+    return dict(con.execute("SELECT model, max(built_at) FROM platform.model_builds "
+                            "GROUP BY model").fetchall())
+
+
+def last_two_row_counts(con: duckdb.DuckDBPyConnection,
+                        model: str) -> list[tuple[int, datetime]]:
+    """(rows, built_at) of the model's last two table builds, newest first."""
+    if not platform.has_table(con, "model_builds"):
+        return []
+    return con.execute(
+        "SELECT rows, built_at FROM platform.model_builds WHERE model = ? AND rows IS NOT NULL "
+        "ORDER BY built_at DESC LIMIT 2", [model]).fetchall()
