@@ -68,8 +68,9 @@ def test_requires_is_the_lineage_of_the_sql_and_of_polars_inputs():
     by_name = {k.name: k for k in catalogue.kpis()}
     # SQL, through intermediate models: read by sqlglot, never listed by hand.
     assert by_name["kpi_on_time"].requires == [
-        "ontrack_raw.projects", "ontrack_raw.task_definitions", "ontrack_raw.tasks",
-        "ontrack_raw.teaching_periods", "ontrack_raw.units"]
+        "ontrack_raw.campuses", "ontrack_raw.projects",
+        "ontrack_raw.task_definition_grade_due_dates", "ontrack_raw.task_definitions",
+        "ontrack_raw.tasks", "ontrack_raw.teaching_periods", "ontrack_raw.units"]
     assert by_name["kpi_web_traffic"].requires == ["ga4_raw.traffic"]
     assert by_name["kpi_api_health"].requires == ["landing_raw.ontrack_logs"]
     # A Polars model: its declared inputs, then their lineage.
