@@ -190,21 +190,27 @@ class LandingConfig(Spec):
 
 
 @configspec
-class RetentionConfig(Spec):
-    """Where `thoth retention` archives rows; the GCS endpoint and key default to [publish]'s."""
+class BesidePublish(Spec):
+    """A GCS target whose endpoint and key default to [publish]'s (retention, products)."""
 
-    archive_url: str = "data/archive"
     endpoint_url: str | None = None
     credentials: TSecretValue | None = None
-    policies_file: str | None = None  # other than warehouse/retention.yml
-    in_run: bool = True  # `thoth run` applies retention itself, once a UTC day
-    __section__: ClassVar[str] = "retention"
 
     def on_resolved(self) -> None:
         if self.endpoint_url is None or self.credentials is None:
             publish = resolve(PublishConfig())
             self.endpoint_url = self.endpoint_url or publish.endpoint_url
             self.credentials = self.credentials or publish.credentials
+
+
+@configspec
+class RetentionConfig(BesidePublish):
+    """Where `thoth retention` archives rows; the GCS endpoint and key default to [publish]'s."""
+
+    archive_url: str = "data/archive"
+    policies_file: str | None = None  # other than warehouse/retention.yml
+    in_run: bool = True  # `thoth run` applies retention itself, once a UTC day
+    __section__: ClassVar[str] = "retention"
 
     @property
     def policies_path(self) -> Path | None:
@@ -212,20 +218,12 @@ class RetentionConfig(Spec):
 
 
 @configspec
-class ProductsConfig(Spec):
+class ProductsConfig(BesidePublish):
     """Where `thoth publish` writes the data products (never the Looker target); the GCS
     endpoint and key default to [publish]'s."""
 
     bucket_url: str = "data/products"
-    endpoint_url: str | None = None
-    credentials: TSecretValue | None = None
     __section__: ClassVar[str] = "products"
-
-    def on_resolved(self) -> None:
-        if self.endpoint_url is None or self.credentials is None:
-            publish = resolve(PublishConfig())
-            self.endpoint_url = self.endpoint_url or publish.endpoint_url
-            self.credentials = self.credentials or publish.credentials
 
 
 def products_attention_option(name: str) -> str | None:
