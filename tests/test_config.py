@@ -22,7 +22,8 @@ PASSWORD = "s3cr3t-Pa55word-xyz"
 def clean_env(monkeypatch):
     for key in list(os.environ):
         if key.split("__")[0] in {"WAREHOUSE", "PUBLISH", "RETENTION", "RUN", "ALERTS",
-                                  "LANDING", "TRANSFORMS", "SOURCES", "ONTRACK", "GA4"}:
+                                  "LANDING", "TRANSFORMS", "SOURCES", "ONTRACK", "GA4",
+                                  "LAKE", "SPARK"}:
             monkeypatch.delenv(key)
     return monkeypatch
 
@@ -139,3 +140,28 @@ def test_a_secret_in_config_toml_is_refused_in_one_line(tmp_path):
                            "variable)\n")
     assert PASSWORD not in done.stdout + done.stderr
     assert not (tmp_path / "data").exists()  # nothing opened, nothing written
+
+
+def test_engine_lake_and_spark_settings(clean_env):
+    warehouse = config.resolve(config.WarehouseConfig())
+    assert warehouse.engine == "duckdb"
+    clean_env.setenv("WAREHOUSE__ENGINE", " Spark ")
+    assert config.resolve(config.WarehouseConfig()).engine == "spark"
+    clean_env.setenv("WAREHOUSE__ENGINE", "bigquery")
+    with pytest.raises(ThothError, match="^WAREHOUSE__ENGINE is 'bigquery': expected one of "
+                                         "duckdb, spark$"):
+        config.resolve(config.WarehouseConfig())
+
+    clean_env.setenv("PUBLISH__ENDPOINT_URL", "http://127.0.0.1:9")
+    lake = config.resolve(config.LakeConfig())
+    assert (lake.bucket_url, lake.endpoint_url) == ("data/lake", "http://127.0.0.1:9")
+
+    spark = config.resolve(config.SparkConfig())
+    assert (spark.master, spark.conf) == ("local[2]", {})
+    clean_env.setenv("SPARK__CONF", "spark.sql.shuffle.partitions=4, spark.ui.enabled=false")
+    assert config.resolve(config.SparkConfig()).conf == {"spark.sql.shuffle.partitions": "4",
+                                                         "spark.ui.enabled": "false"}
+    clean_env.setenv("SPARK__CONF", "spark.sql.shuffle.partitions")
+    with pytest.raises(ThothError, match="^SPARK__CONF is 'spark.sql.shuffle.partitions': "
+                                         "expected key=value,key=value$"):
+        config.resolve(config.SparkConfig())

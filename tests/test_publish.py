@@ -356,8 +356,9 @@ def test_refuses_when_the_check_never_ran_failed_or_is_stale(warehouse, tmp_path
         con.execute("UPDATE marts.kpi_enrolment SET enrolled = 3")
     assert run_checks(warehouse, log=lambda line: None)
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("INSERT INTO platform.model_builds SELECT 'later', model, rows, 0, "
-                    "built_at + INTERVAL 1 HOUR FROM platform.model_builds")
+        con.execute("INSERT INTO platform.model_builds BY NAME SELECT 'later' AS build_id, "
+                    "model, rows, 0 AS seconds, built_at + INTERVAL 1 HOUR AS built_at "
+                    "FROM platform.model_builds")
     assert main(["publish"]) == 1
     assert "rebuilt" in capsys.readouterr().err
     assert (publish_dir / "_control" / "manifest.json").read_bytes() == good

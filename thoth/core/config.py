@@ -136,10 +136,22 @@ def _expected(spec: BaseConfiguration, field: str, hint: Any) -> str:
 # --- the platform's settings ----------------------------------------------------------------
 
 
+ENGINES = ("duckdb", "spark")
+
+
 @configspec
 class WarehouseConfig(Spec):
     path: str = "data/warehouse.duckdb"
+    # Which engine builds the models: DuckDB in this process (default), or Spark over the lake
+    # ([lake], [spark]; `pip install .[spark]`). Loading, checks and publishing are DuckDB's.
+    engine: str = "duckdb"
     __section__: ClassVar[str] = "warehouse"
+
+    def on_resolved(self) -> None:
+        super().on_resolved()
+        self.engine = self.engine.lower()
+        if self.engine not in ENGINES:
+            raise Invalid("engine", f"is {self.engine!r}: expected one of {', '.join(ENGINES)}")
 
 
 def warehouse_path() -> Path:
@@ -224,6 +236,40 @@ class ProductsConfig(BesidePublish):
 
     bucket_url: str = "data/products"
     __section__: ClassVar[str] = "products"
+
+
+@configspec
+class LakeConfig(BesidePublish):
+    """Where the raw tables are mirrored as Parquet for a cluster to read (`gs://bucket/prefix`
+    or a directory; layout in thoth/core/lake.py); the GCS endpoint and key default to
+    [publish]'s. Written after each load when the engine is spark, or on `thoth lake`."""
+
+    bucket_url: str = "data/lake"
+    __section__: ClassVar[str] = "lake"
+
+
+@configspec
+class SparkConfig(Spec):
+    """The SparkSession the spark engine builds with: `master` (local[*] here; `yarn` on
+    Dataproc, `spark://host:7077` on a standalone cluster) and any `spark.*` settings as a TOML
+    table or `key=value,key=value` (e.g. the GCS connector's on a cluster reading gs://)."""
+
+    master: str = "local[2]"
+    app_name: str = "thoth"
+    conf: Raw = None
+    __section__: ClassVar[str] = "spark"
+
+    def on_resolved(self) -> None:
+        super().on_resolved()
+        conf = self.conf
+        if isinstance(conf, str):
+            pairs = [item.split("=", 1) for item in conf.split(",") if item.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise Invalid("conf", f"is {conf!r}: expected key=value,key=value")
+            conf = {k.strip(): v.strip() for k, v in pairs}
+        elif conf is not None and not isinstance(conf, Mapping):
+            raise Invalid("conf", f"is {conf!r}: expected a table of spark.* settings")
+        self.conf = {str(k): str(v) for k, v in (conf or {}).items()}
 
 
 def products_attention_option(name: str) -> str | None:

@@ -74,6 +74,10 @@ CREATE TABLE IF NOT EXISTS platform.model_builds (
     seconds   DOUBLE NOT NULL,
     built_at  TIMESTAMP NOT NULL
 );
+-- Added later (NULL before): the data's snapshot time — the last load of the sources — that
+-- "now" means in the models, and the engine that built them (duckdb | spark).
+ALTER TABLE platform.model_builds ADD COLUMN IF NOT EXISTS snapshot_at TIMESTAMP;
+ALTER TABLE platform.model_builds ADD COLUMN IF NOT EXISTS engine VARCHAR;
 """,
     # Erased people and what identifies them, as keyed hashes only.
     "erasures": """

@@ -10,11 +10,14 @@ from thoth.core import platform
 
 
 def record(con: duckdb.DuckDBPyConnection, build_id: str,
-           rows: list[tuple[str, int | None, float, datetime]]) -> None:
-    """(model, rows or None for a view, seconds, built_at) of one build."""
+           rows: list[tuple[str, int | None, float, datetime]], *,
+           snapshot_at: datetime | None = None, engine: str = "duckdb") -> None:
+    """(model, rows or None for a view, seconds, built_at) of one build, built by `engine` from
+    the data as of `snapshot_at`."""
     platform.ensure(con, "model_builds")
-    con.executemany("INSERT INTO platform.model_builds VALUES (?, ?, ?, ?, ?)",
-                    [[build_id, *row] for row in rows])
+    con.executemany("INSERT INTO platform.model_builds (build_id, model, rows, seconds, "
+                    "built_at, snapshot_at, engine) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [[build_id, *row, snapshot_at, engine] for row in rows])
 
 
 def last_built_at(con: duckdb.DuckDBPyConnection) -> datetime | None:

@@ -1,0 +1,54 @@
+"""The lake: the raw tables as Parquet, for a cluster to read (written by warehouse/lake, read by
+the spark engine). Its layout is this module's contract, stated once:
+
+    <root>/<schema>/<table>/[<column>=<value>/]part-<sha256 of the content, 16 hex>.parquet
+    <root>/_manifest.json
+
+Every Parquet file holds all of its table's columns (partition columns included), so a reader
+needs only the manifest's file list, never a directory listing. The manifest is written last and
+whole: a reader sees the previous load or the new one, never half of one. Files the manifest no
+longer names are removed after it is written.
+
+    {"format": 1,
+     "written_at": "2026-11-30T16:00:00Z",
+     "snapshot_at": "2026-11-30T15:59:12Z",   # the newest load of any table below
+     "tables": {"ontrack_raw.tasks": {
+         "files": ["ontrack_raw/tasks/due_month=2026-11/part-0123456789abcdef.parquet", …],
+         "rows": 1234,
+         "columns": {"id": "BIGINT", "due_date": "DATE", …},   # DuckDB types, in order
+         "partition_by": "due_month",                          # or null
+         "loaded_at": "2026-11-30T15:59:12Z"}}}                # platform.load_state's
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from thoth.core.errors import ThothError
+from thoth.core.storage import Target
+
+FORMAT = 1
+MANIFEST = "_manifest.json"
+
+
+def read_manifest(target: Target) -> dict[str, Any] | None:
+    """The lake's manifest; None when nothing was written there yet."""
+    data = target.read(MANIFEST)
+    if data is None:
+        return None
+    try:
+        manifest = json.loads(data)
+    except ValueError:
+        raise ThothError(f"{target.url}/{MANIFEST} is not JSON: rewrite the lake with "
+                         "`thoth lake --full`") from None
+    if manifest.get("format") != FORMAT:
+        raise ThothError(f"{target.url}/{MANIFEST} has format {manifest.get('format')!r}, this "
+                         f"version reads {FORMAT}: rewrite the lake with `thoth lake --full`")
+    return manifest
+
+
+def write_manifest(target: Target, manifest: dict[str, Any]) -> None:
+    """Written last, in one object: the moment the new load becomes visible."""
+    target.write_atomic(MANIFEST, json.dumps({"format": FORMAT, **manifest}, indent=1,
+                                             sort_keys=True).encode())
