@@ -195,8 +195,8 @@ def build_warehouse(raw: Raw, path: Path) -> Path:
         raw.write(path)
         with duckdb.connect(str(path)) as con:
             load_state.ensure(con)
-            con.execute("INSERT INTO platform.load_state (source, table_name, mode, rows_loaded, "
-                        "rows_deleted, rows_total, seconds, loaded_at) SELECT "
+            con.execute("INSERT OR REPLACE INTO platform.load_state (source, table_name, mode, "
+                        "rows_loaded, rows_deleted, rows_total, seconds, loaded_at) SELECT "
                         "replace(schema_name, '_raw', ''), table_name, 'full', 0, 0, 0, 0, "
                         "TIMESTAMP '2024-04-01 10:00' + (row_number() OVER (ORDER BY "
                         "schema_name, table_name) * INTERVAL 1 MINUTE) FROM duckdb_tables() "

@@ -33,6 +33,9 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
   ALERTS__COMMAND, ALERTS__WEBHOOK_URL   called when `thoth run` fails
   RETENTION__ARCHIVE_URL         where `thoth retention --apply` archives (default: data/archive)
   RETENTION__IN_RUN              `thoth run` applies retention once a UTC day (default: true)
+  LAKE__BUCKET_URL               where `thoth lake` writes the raw tables as Parquet (default:
+                                 data/lake); LAKE__IN_RUN: `thoth run` writes it (default: only
+                                 with WAREHOUSE__ENGINE=spark)
   THOTH_ACTOR                    who platform.audit says acted (default: the OS user)
 """
 
@@ -96,6 +99,19 @@ def _publish(args: argparse.Namespace) -> int:
     print(f"published {report.tables} tables, {report.rows:,} rows to {report.target} in "
           f"{report.seconds:.1f} s: {len(report.uploaded)} files uploaded, "
           f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed")
+    return 0
+
+
+def _lake(args: argparse.Namespace) -> int:
+    from thoth.app.run import run_lock, write_lake
+
+    warehouse = config.warehouse_path()
+    with run_lock(config.run_lock_file(warehouse)):  # never beside a `thoth run`
+        report = write_lake(warehouse, full=args.full, log=lambda line: print(line, flush=True))
+    print(f"lake {report.target}: {len(report.tables)} tables, {report.rows:,} rows; "
+          f"{report.written} files written, {report.kept} kept, {len(report.removed)} removed; "
+          f"manifest {'written' if report.manifest_written else 'unchanged'} "
+          f"({report.seconds:.1f} s)")
     return 0
 
 
@@ -256,11 +272,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     publish.set_defaults(func=_publish)
 
+    lake = commands.add_parser(
+        "lake", help="write the raw tables as Parquet to the lake, for Spark",
+        description="Write every raw table the pipelines loaded (and platform.load_state) as "
+        "Parquet under LAKE__BUCKET_URL (a directory or gs://): <schema>/<table>/[<key>=<value>/]"
+        "part-<sha256>.parquet, the large tables partitioned by month or day, then _manifest.json "
+        "last. Only files whose content changed are written; files the manifest no longer names "
+        "are removed after it. `thoth run` does this after the loads when WAREHOUSE__ENGINE=spark "
+        "(or LAKE__IN_RUN=true).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lake.add_argument("--full", action="store_true",
+                      help="write every file again, whatever the lake holds")
+    lake.set_defaults(func=_lake)
+
     run = commands.add_parser(
         "run", help="the hourly job: extract → retention → transform → check → publish",
         description="Extract OnTrack, GA4 (skipped when SOURCES__GA4__PROPERTY_IDS is not "
         "set) and the landing zone (skipped when LANDING__BUCKET_URL is not set), apply "
-        "retention (once a UTC day; RETENTION__IN_RUN=false: never), transform, "
+        "retention (once a UTC day; RETENTION__IN_RUN=false: never), write the lake "
+        "(WAREHOUSE__ENGINE=spark or LAKE__IN_RUN=true; else skipped), transform, "
         "check, publish; one run at a time (exit 75 when another holds the "
         "lock). A failing step stops the chain, keeps the last good publish, exits 1 and "
         "calls the alert hook. Every run is recorded in platform.runs.",

@@ -23,6 +23,7 @@ longer names are removed after it is written.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from thoth.core.errors import ThothError
@@ -30,6 +31,17 @@ from thoth.core.storage import Target
 
 FORMAT = 1
 MANIFEST = "_manifest.json"
+
+
+def iso(value: datetime | None) -> str | None:
+    """A warehouse timestamp (naive UTC) as the manifest writes it: ISO 8601, `Z`, microseconds
+    kept (a snapshot compared across engines must not lose them)."""
+    return None if value is None else value.isoformat(timespec="microseconds") + "Z"
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    """The manifest's timestamp back as naive UTC; the inverse of `iso`."""
+    return None if text is None else datetime.fromisoformat(text.removesuffix("Z"))
 
 
 def read_manifest(target: Target) -> dict[str, Any] | None:
@@ -49,6 +61,6 @@ def read_manifest(target: Target) -> dict[str, Any] | None:
 
 
 def write_manifest(target: Target, manifest: dict[str, Any]) -> None:
-    """Written last, in one object: the moment the new load becomes visible."""
-    target.write_atomic(MANIFEST, json.dumps({"format": FORMAT, **manifest}, indent=1,
-                                             sort_keys=True).encode())
+    """Written last, in one object: the moment the new load becomes visible. Keys in the order
+    given, not sorted: a table's `columns` are in the table's order."""
+    target.write_atomic(MANIFEST, json.dumps({"format": FORMAT, **manifest}, indent=1).encode())
