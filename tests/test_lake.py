@@ -330,3 +330,47 @@ def test_every_partitioned_table_names_a_time_column_of_its_table(tmp_path):
         columns = dict(c.strip().split(" ", 1) for c in RAW_COLUMNS[table].split(","))
         assert columns[part.column].split()[0] in ("TIMESTAMP", "DATE"), table
         assert part.grain in ("month", "day")
+
+
+def test_run_writes_the_lake_after_the_loads_only_when_asked(warehouse, tmp_path, monkeypatch,
+                                                             capsys):
+    from thoth.app.run import LAKE, STEPS, run
+
+    names = [s.name for s in STEPS]
+    assert names.index("lake") == names.index("retention") + 1 == names.index("transform") - 1
+    monkeypatch.setenv("WAREHOUSE__PATH", str(warehouse))
+    monkeypatch.setenv("LAKE__BUCKET_URL", str(tmp_path / "lake"))
+    monkeypatch.setenv("WAREHOUSE__ENGINE", "duckdb")
+    monkeypatch.delenv("LAKE__IN_RUN", raising=False)
+    assert run(warehouse, steps=[LAKE], alert=lambda payload: None) == 0
+    assert ("lake: skipped (WAREHOUSE__ENGINE is duckdb and LAKE__IN_RUN is false)"
+            in capsys.readouterr().out)
+    assert not (tmp_path / "lake").exists()
+
+    monkeypatch.setenv("LAKE__IN_RUN", "true")
+    assert run(warehouse, steps=[LAKE], alert=lambda payload: None) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^lake ontrack_raw\.tasks: 5 rows; 4 files written, 0 kept, 0 removed$",
+                     out, re.M)
+    assert re.search(rf"^lake: ok, [\d,]+ rows, [\d.]+ s; \d+ tables to "
+                     rf"{re.escape(str(tmp_path / 'lake'))}: \d+ files written, 0 kept, "
+                     r"0 removed$", out, re.M)
+    assert read_manifest(open_target(str(tmp_path / "lake")))["tables"]["ontrack_raw.tasks"]
+
+    # A lake that refuses fails the step in one line, and the run with it.
+    monkeypatch.setenv("LAKE__BUCKET_URL", "s3://elsewhere/lake")
+    assert run(warehouse, steps=[LAKE], alert=lambda payload: None) == 1
+    assert "lake: failed" in capsys.readouterr().out
+
+
+def test_the_lake_is_never_where_the_kpis_products_or_archives_go(warehouse, tmp_path,
+                                                                  monkeypatch, capsys):
+    monkeypatch.setenv("WAREHOUSE__PATH", str(warehouse))
+    monkeypatch.setenv("PUBLISH__BUCKET_URL", str(tmp_path / "out"))
+    monkeypatch.setenv("LAKE__BUCKET_URL", str(tmp_path / "out" / "lake"))
+    assert main(["lake"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "LAKE__BUCKET_URL" in err and "PUBLISH__BUCKET_URL" in err
+    assert "nothing was written" in err
+    assert not (tmp_path / "out").exists()

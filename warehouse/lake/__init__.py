@@ -28,6 +28,7 @@ from thoth.core.lake import MANIFEST, iso, read_manifest, write_manifest
 from thoth.core.platform import load_state
 from thoth.core.storage import Target, storage_errors
 from transforms.build import warehouse_sources
+from warehouse.products.store import overlaps
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,16 @@ def _render(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],
         files.append(_File(local, f"{schema}/{name}/{folder}part-{digest}.parquet",
                            local.stat().st_size))
     return files
+
+
+def check_apart(lake: Target, others: dict[str, Target]) -> None:
+    """The lake sweeps files it does not name: it must not be, hold, or sit inside another
+    target (`others`: its setting's name → the target), or the sweep could reach their files."""
+    for setting, other in others.items():
+        if overlaps(lake, other):
+            raise ThothError(f"LAKE__BUCKET_URL ({lake.url}) and {setting} ({other.url}) are the "
+                             "same place or one holds the other: give the lake its own bucket "
+                             "or folder; nothing was written")
 
 
 def write_lake(warehouse: Path, target: Target, *, full: bool = False,
