@@ -374,3 +374,41 @@ def test_the_lake_is_never_where_the_kpis_products_or_archives_go(warehouse, tmp
     assert "LAKE__BUCKET_URL" in err and "PUBLISH__BUCKET_URL" in err
     assert "nothing was written" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_erase_user_rewrites_the_lake_without_the_person(warehouse, tmp_path, monkeypatch,
+                                                         capsys):
+    from kpi_fixtures import PSEUDONYM_KEY
+
+    lake = tmp_path / "lake"
+    for key, value in {"WAREHOUSE__PATH": str(warehouse), "LAKE__BUCKET_URL": str(lake),
+                       "RETENTION__ARCHIVE_URL": str(tmp_path / "archive"),
+                       "TRANSFORMS__PSEUDONYM_KEY": PSEUDONYM_KEY}.items():
+        monkeypatch.setenv(key, value)
+    assert main(["lake"]) == 0
+    target = open_target(str(lake))
+    before = read_manifest(target)
+    capsys.readouterr()
+
+    assert main(["erase-user", "11"]) == 0  # student 11: project 101, tasks 2 and 4, a comment
+    out = capsys.readouterr().out
+    assert re.search(rf"^  lake {re.escape(str(lake))}: [1-9]\d* files rewritten in [1-9]\d* "
+                     r"tables, [1-9]\d* old files removed$", out, re.M)
+    after = read_manifest(target)
+    changed = sorted(t for t in after["tables"] if after["tables"][t] != before["tables"][t])
+    assert {"ontrack_raw.users", "ontrack_raw.projects", "ontrack_raw.task_comments"} <= set(
+        changed)
+    assert "ontrack_raw.units" not in changed  # nothing of them there: not one byte written
+    files = {f for e in after["tables"].values() for f in e["files"]}
+    assert sorted(target.listing()) == sorted([*files, MANIFEST])  # the old files are gone
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for table in ("ontrack_raw.users", "ontrack_raw.projects", "ontrack_raw.task_comments",
+                      "ontrack_raw.tasks"):
+            local = [str(lake / f) for f in after["tables"][table]["files"]]
+            # The files in place, as a reader takes them: no columns from the folders' names.
+            assert con.execute(f"SELECT * FROM read_parquet({local!r}, hive_partitioning = "
+                               "false) ORDER BY ALL").fetchall() == con.execute(
+                f"SELECT * FROM {table} ORDER BY ALL").fetchall(), table
+        users = [str(lake / f) for f in after["tables"]["ontrack_raw.users"]["files"]]
+        assert con.execute(f"SELECT count(*) FROM read_parquet({users!r}) WHERE id = 11"
+                           ).fetchone()[0] == 0

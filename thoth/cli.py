@@ -163,21 +163,23 @@ def _retention(args: argparse.Namespace) -> int:
 
 
 def _erase_user(args: argparse.Namespace) -> int:
-    from thoth.app.run import run_lock
+    from thoth.app.run import lake_target, run_lock
     from thoth.core.storage import configured_archive, configured_products
     from transforms.build import build
     from warehouse.archive_erasure import ArchiveErasure
     from warehouse.erasure import check_user_id, erase_user
+    from warehouse.lake.erasure import LakeErasure
     from warehouse.products.erasure import ProductErasure
 
     warehouse, user_id = config.warehouse_path(), check_user_id(args.user_id)
     key = config.pseudonym_key()  # before anything changes
-    archives, products = configured_archive(), configured_products()
+    archives, products, lake = configured_archive(), configured_products(), lake_target()
     with run_lock(config.run_lock_file(warehouse)):
         print(f"erasing OnTrack user {user_id} from {warehouse}, the archives under "
-              f"{archives.url} and the data products under {products.url}:", flush=True)
+              f"{archives.url}, the data products under {products.url} and the lake under "
+              f"{lake.url}:", flush=True)
         erase_user(warehouse, user_id, pseudonym_key=key,
-                   steps=[ArchiveErasure(archives), ProductErasure(products)],
+                   steps=[ArchiveErasure(archives), ProductErasure(products), LakeErasure(lake)],
                    log=lambda line: print(line, flush=True))
         results = build(warehouse, log=lambda line: None,
                         absent_sources=unconfigured_sources())
@@ -324,8 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Delete an OnTrack user's rows (their user row, enrolments, tasks and what "
         "hangs off them, comments they wrote, logins, …) and clear references to them in other "
         "people's rows, in the warehouse and in every retention archive under "
-        "RETENTION__ARCHIVE_URL (rewritten and verified), and drop them from the data products' "
-        "attention files under PRODUCTS__BUCKET_URL; record a keyed hash of the id (never "
+        "RETENTION__ARCHIVE_URL (rewritten and verified), drop them from the data products' "
+        "attention files under PRODUCTS__BUCKET_URL and from the lake under LAKE__BUCKET_URL "
+        "(its partitions written again); record a keyed hash of the id (never "
         "the id) so later loads keep them out; rebuild the marts. Needs TRANSFORMS__PSEUDONYM_KEY.",
     )
     erase.add_argument("user_id", help="the OnTrack users.id")

@@ -171,15 +171,22 @@ def write_lake(warehouse: Path, *, full: bool = False, url: str | None = None,
                log: Callable[[str], None]) -> LakeReport:
     """The raw tables to the lake as configured (`[lake]`), or to `url`; never where the KPIs,
     the data products or the archives go."""
+    from warehouse.lake import write_lake as write
+
+    return write(warehouse, lake_target(url), full=full, log=log)
+
+
+def lake_target(url: str | None = None) -> Target:
+    """The lake as configured (or `url`), refused where the KPIs, the data products or the
+    archives go: its sweep removes files it does not name."""
     from thoth.core.storage import configured_archive, configured_lake
     from warehouse.lake import check_apart
-    from warehouse.lake import write_lake as write
 
     lake = configured_lake(url)
     looker, products = publish_targets()
     check_apart(lake, {"PUBLISH__BUCKET_URL": looker, "PRODUCTS__BUCKET_URL": products,
                        "RETENTION__ARCHIVE_URL": configured_archive()})
-    return write(warehouse, lake, full=full, log=log)
+    return lake
 
 
 def _lake(warehouse: Path, run_id: str, log: Callable[[str], None]):

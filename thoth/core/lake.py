@@ -5,9 +5,14 @@ the spark engine). Its layout is this module's contract, stated once:
     <root>/_manifest.json
 
 Every Parquet file holds all of its table's columns (partition columns included), so a reader
-needs only the manifest's file list, never a directory listing. The manifest is written last and
-whole: a reader sees the previous load or the new one, never half of one. Files the manifest no
-longer names are removed after it is written.
+needs only the manifest's file list, never a directory listing. The `<column>=<value>` folder is a
+name for people and listings, not a column: read the files without partition discovery (DuckDB:
+`read_parquet(files, hive_partitioning = false)`; Spark: the file paths themselves, no basePath).
+Partitioned tables are written by warehouse/lake (`PARTITIONS`): the key is a month or day of a
+time column (`created_month` of `created_at`), rows without one under
+`__HIVE_DEFAULT_PARTITION__`. The manifest is written last and whole: a reader sees the previous
+load or the new one, never half of one. Files the manifest no longer names are removed after it
+is written.
 
     {"format": 1,
      "written_at": "2026-11-30T16:00:00Z",

@@ -153,6 +153,16 @@ def check_apart(lake: Target, others: dict[str, Target]) -> None:
 def write_lake(warehouse: Path, target: Target, *, full: bool = False,
                log: Callable[[str], None] = print) -> LakeReport:
     """Mirror the warehouse's raw tables into the lake; `full`: upload every file again."""
+    con = open_warehouse(warehouse, read_only=True)
+    try:
+        return write_from(con, target, full=full, log=log)
+    finally:
+        con.close()
+
+
+def write_from(con: duckdb.DuckDBPyConnection, target: Target, *, full: bool = False,
+               log: Callable[[str], None] = print) -> LakeReport:
+    """The lake written from what `con` sees (an erasure's uncommitted state, too)."""
     started = time.perf_counter()
     report = LakeReport(target.url)
     try:
@@ -160,19 +170,12 @@ def write_lake(warehouse: Path, target: Target, *, full: bool = False,
         present = {} if full else target.listing()
     except storage_errors() as exc:
         raise _failed(target, exc) from None
-    con = open_warehouse(warehouse, read_only=True)
-    try:
-        # open_warehouse turns this off for fast loads; the files must follow the ORDER BY.
-        con.execute("SET preserve_insertion_order = true")
-        loads = {f"{x.source}_raw.{x.table}": x.loaded_at for x in load_state.read_all(con)}
-        with tempfile.TemporaryDirectory(prefix="thoth-lake-") as workdir:
-            entries: dict[str, dict] = {}
-            for table in lake_tables(con):
-                entries[table] = _table(con, table, loads.get(table), target, present,
-                                        Path(workdir), report, log)
-            con.close()
-    finally:
-        con.close()
+    # open_warehouse turns this off for fast loads; the files must follow the ORDER BY.
+    con.execute("SET preserve_insertion_order = true")
+    loads = {f"{x.source}_raw.{x.table}": x.loaded_at for x in load_state.read_all(con)}
+    with tempfile.TemporaryDirectory(prefix="thoth-lake-") as workdir:
+        entries = {table: _table(con, table, loads.get(table), target, present, Path(workdir),
+                                 report, log) for table in lake_tables(con)}
     snapshot = max(loads.values()) if loads else None
     manifest = {"snapshot_at": iso(snapshot), "tables": entries}
     unchanged = (previous is not None and previous.get("tables") == entries
