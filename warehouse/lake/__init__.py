@@ -42,12 +42,18 @@ class Partitioning:
 # created, when the event happened), so an hourly load adds to the newest partitions and leaves
 # the others' bytes, and so their files, unchanged. Not by updated_at: an update would move a row
 # and rewrite two partitions. Logs and events by day (millions a month at scale, and each hour
-# rewrites only today's file); OnTrack's tasks and comments by month (their age spreads over
-# years, and a task's update rewrites its month). Every other table is small: one file each, as
-# a partition per month would only multiply files.
+# rewrites only today's file); OnTrack's per-task tables by month (their age spreads over years;
+# an update rewrites only the row's month): tasks and their comments, submissions, status
+# changes (task_engagements, the largest at every scale), read receipts, and logins. Every other
+# table is small (units, users, definitions: thousands of rows at most): one file each, as a
+# partition per month would only multiply files.
 PARTITIONS: dict[str, Partitioning] = {
     "ontrack_raw.tasks": Partitioning("created_at", "created_month", "month"),
     "ontrack_raw.task_comments": Partitioning("created_at", "created_month", "month"),
+    "ontrack_raw.task_engagements": Partitioning("created_at", "created_month", "month"),
+    "ontrack_raw.task_submissions": Partitioning("created_at", "created_month", "month"),
+    "ontrack_raw.comments_read_receipts": Partitioning("created_at", "created_month", "month"),
+    "ontrack_raw.logins": Partitioning("created_at", "created_month", "month"),
     "landing_raw.ontrack_logs": Partitioning("requested_at", "requested_day", "day"),
     "landing_raw.ontrack_metrics": Partitioning("time", "time_day", "day"),
     "landing_raw.splashkit_usage": Partitioning("time", "time_day", "day"),
