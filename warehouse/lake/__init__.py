@@ -122,15 +122,19 @@ def _render(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],
     """The table's files, rows in the order of all their columns (the same rows: the same
     bytes)."""
     qualified = ".".join(_quote(n) for n in table.split(".", 1))
-    select = f"SELECT * FROM {qualified}"
     if part is None:
-        slices = [("", "TRUE", [])]
+        slices, source, select = [("", "TRUE", [])], qualified, "*"
     else:
+        # One pass over the table, sorted by partition, so each partition's read below skips
+        # the others' row groups (zone maps) instead of scanning the whole table again.
         value = f"strftime({_quote(part.column)}, '{FORMATS[part.grain]}')"
-        found = [v for (v,) in con.execute(f"SELECT DISTINCT {value} FROM {qualified} "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _lake_slices AS SELECT {value} AS _lake_key, "
+                    f"* FROM {qualified} ORDER BY _lake_key")
+        source, select = "_lake_slices", "* EXCLUDE (_lake_key)"
+        found = [v for (v,) in con.execute("SELECT DISTINCT _lake_key FROM _lake_slices "
                                            "ORDER BY 1 NULLS LAST").fetchall()]
         slices = [(f"{part.key}={v if v is not None else NULL_PARTITION}/",
-                   f"{value} = ?" if v is not None else f"{_quote(part.column)} IS NULL",
+                   "_lake_key = ?" if v is not None else "_lake_key IS NULL",
                    [v] if v is not None else []) for v in found]
         if not slices:  # an empty table is still one file: it carries the columns
             slices = [("", "TRUE", [])]
@@ -138,11 +142,13 @@ def _render(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],
     schema, name = table.split(".", 1)
     for n, (folder, where, params) in enumerate(slices):
         local = workdir / f"{schema}.{name}.{n}.parquet"
-        con.execute(f"COPY ({select} WHERE {where} ORDER BY ALL) TO '{local}' "
-                    "(FORMAT parquet, COMPRESSION zstd)", params)
+        con.execute(f"COPY (SELECT {select} FROM {source} WHERE {where} ORDER BY ALL) TO "
+                    f"'{local}' (FORMAT parquet, COMPRESSION zstd)", params)
         digest = hashlib.sha256(local.read_bytes()).hexdigest()[:16]
         files.append(_File(local, f"{schema}/{name}/{folder}part-{digest}.parquet",
                            local.stat().st_size))
+    if part is not None:
+        con.execute("DROP TABLE _lake_slices")
     return files
 
 
