@@ -331,6 +331,10 @@ def test_synthetic_10x_loads_transforms_and_passes_every_check(source_url, tmp_p
     assert flexible > 0 and fixed > 0
     assert _sql(warehouse, "SELECT count(*) FROM staging.stg_ontrack__unit_roles "
                            "WHERE role_name = 'Observer'")[0][0] > 0
+    # Campus zones in both of OnTrack's forms, each resolved; none unknown.
+    assert _sql(warehouse, "SELECT time_zone_name, time_zone FROM staging.stg_ontrack__campuses "
+                           "WHERE time_zone_name IN ('Melbourne', 'Perth') ORDER BY 1") == [
+        ("Melbourne", "Australia/Melbourne"), ("Perth", "Australia/Perth")]
     read = _sql(warehouse, "SELECT sum(read_comments) FROM marts.kpi_feedback_read")[0][0]
     assert read > 0  # read by cursor: the 10.x read rate does not drift to 0 %
 
