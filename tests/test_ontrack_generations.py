@@ -184,8 +184,8 @@ def test_10x_rails_zone_names_unknown_zones_and_a_units_own_grades(source_url, t
             "INSERT INTO campuses (id, name, mode, abbreviation, active, timezone, created_at, "
             f"updated_at) VALUES (3, 'Olympus', 0, 'O', TRUE, 'Mars/Olympus_Mons', '{stamp}', "
             f"'{stamp}')",
-            # SIT202 defines its own grades (Unit#grade_definitions=, Fail at -1); SIT101 the
-            # bare values an older 10.x wrote: 0-3 take OnTrack's defaults, 4 is "Grade 4".
+            # SIT202 defines its own grades (Unit#grade_definitions=, Fail at -1); SIT101 bare
+            # values (Unit#normalize_grade_definitions: 0-3 take the defaults, 4 is "Grade 4").
             f"UPDATE units SET grade_values = '{OWN_GRADES}' WHERE id = 2",
             "UPDATE units SET grade_values = '[0, 1, 2, 3, 4]' WHERE id = 1",
             # 10.x outcomes: polymorphic (a unit's, a task definition's), linked to each other.
