@@ -241,6 +241,11 @@ def test_10x_rails_zone_names_unknown_zones_and_a_units_own_grades(source_url, t
     warned = [line for line in out.splitlines() if line.startswith("WARN")]
     assert warned == ["WARN expression staging.stg_ontrack__campuses [NOT time_zone_unknown]: "
                       "1 rows (not blocking)"]
+    code, out, _ = thoth(monkeypatch, capsys, None, warehouse, "status")
+    assert code == 0
+    assert [line for line in out.splitlines() if line.startswith("warning:")] == [
+        "warning: last check: expression staging.stg_ontrack__campuses [NOT time_zone_unknown]: "
+        "1 rows"]
 
 
 def test_no_model_reads_learning_outcomes_in_either_shape():
