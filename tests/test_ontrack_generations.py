@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from ontrack_generations_fixtures import load
-from ontrack_helpers import thoth
+from ontrack_helpers import execute, thoth
 
 from pipelines.ontrack.generation import detect, version_text, warnings
 from thoth.core.errors import ThothError
@@ -118,6 +118,14 @@ def _sql(warehouse: Path, sql: str) -> list[tuple]:
         return con.sql(sql).fetchall()
 
 
+TEN_X_DEADLINES = {  # task: (due day, on time), as the 10.x rules give them
+    1: (date(2025, 3, 15), True), 2: (date(2025, 3, 14), False),
+    3: (date(2025, 3, 31), True), 4: (date(2025, 3, 15), True),
+    5: (date(2025, 3, 18), True), 6: (date(2025, 3, 16), True),
+    7: (date(2025, 3, 14), True), 9: (date(2025, 3, 14), False),
+    10: (date(2025, 3, 21), True), 11: (date(2025, 3, 21), False)}
+
+
 def test_10x_kpis_follow_10x_rules(source_url, tmp_path, monkeypatch, capsys):
     warehouse = _load_and_build(source_url, "10.x", tmp_path, monkeypatch, capsys)
 
@@ -134,12 +142,7 @@ def test_10x_kpis_follow_10x_rules(source_url, tmp_path, monkeypatch, capsys):
     deadlines = dict((t, (due, on_time)) for t, due, on_time in _sql(
         warehouse, "SELECT task_id, due_day, submitted_on_time FROM "
                    "intermediate.int_task_deadlines"))
-    assert deadlines == {
-        1: (date(2025, 3, 15), True), 2: (date(2025, 3, 14), False),
-        3: (date(2025, 3, 31), True), 4: (date(2025, 3, 15), True),
-        5: (date(2025, 3, 18), True), 6: (date(2025, 3, 16), True),
-        7: (date(2025, 3, 14), True), 9: (date(2025, 3, 14), False),
-        10: (date(2025, 3, 21), True), 11: (date(2025, 3, 21), False)}
+    assert deadlines == TEN_X_DEADLINES
     assert _sql(warehouse, "SELECT task_definition_id, on_time, late FROM marts.kpi_on_time "
                            "ORDER BY 1") == [(1, 3, 1), (2, 3, 1), (3, 1, 1)]
 
@@ -163,6 +166,96 @@ def test_10x_kpis_follow_10x_rules(source_url, tmp_path, monkeypatch, capsys):
     assert code == 0, out + err  # every data test and KPI identity holds
 
 
+# Campus zones as OnTrack stores them (a Rails name or an IANA identifier), a unit's own grades,
+# the restructured learning outcomes: the 10.x scenario, changed in the source before it loads.
+OWN_GRADES = ('[{"id": "fail", "value": -1, "label": "Fail", "abbreviation": "F"}, '
+              '{"id": "sat", "value": 0, "label": " Satisfactory ", "abbreviation": "s"}, '
+              '{"id": "merit", "value": 1, "label": "Merit", "abbreviation": "m"}]')
+
+
+def test_10x_rails_zone_names_unknown_zones_and_a_units_own_grades(source_url, tmp_path,
+                                                                   monkeypatch, capsys):
+    load(source_url, "10.x")
+    stamp = "2025-02-01 00:00:00"
+    execute(source_url,
+            # Burwood as Rails' own name for the same zone; Online blank (no zone, no warning).
+            "UPDATE campuses SET timezone = 'Melbourne' WHERE id = 1",
+            "UPDATE campuses SET timezone = '' WHERE id = 2",
+            "INSERT INTO campuses (id, name, mode, abbreviation, active, timezone, created_at, "
+            f"updated_at) VALUES (3, 'Olympus', 0, 'O', TRUE, 'Mars/Olympus_Mons', '{stamp}', "
+            f"'{stamp}')",
+            # SIT202 defines its own grades (Unit#grade_definitions=, Fail at -1); SIT101 bare
+            # values (Unit#normalize_grade_definitions: 0-3 take the defaults, 4 is "Grade 4").
+            f"UPDATE units SET grade_values = '{OWN_GRADES}' WHERE id = 2",
+            "UPDATE units SET grade_values = '[0, 1, 2, 3, 4]' WHERE id = 1",
+            # 10.x outcomes: polymorphic (a unit's, a task definition's), linked to each other.
+            "INSERT INTO learning_outcomes (id, short_description, abbreviation, context_id, "
+            f"context_type, created_at, updated_at) VALUES (1, 'Write programs', 'ULO1', 1, "
+            f"'Unit', '{stamp}', '{stamp}'), (2, 'Hello world', 'T1', 1, 'TaskDefinition', "
+            f"'{stamp}', '{stamp}')",
+            "INSERT INTO learning_outcome_links (id, source_id, target_id, created_at, "
+            f"updated_at) VALUES (1, 2, 1, '{stamp}', '{stamp}')")
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", KEY)
+    for step in (("extract", "ontrack"), ("transform",)):
+        code, out, err = thoth(monkeypatch, capsys, source_url if step[0] == "extract" else None,
+                               warehouse, *step)
+        assert code == 0, out + err
+
+    assert _sql(warehouse, "SELECT campus_id, time_zone_name, time_zone, time_zone_unknown "
+                           "FROM staging.stg_ontrack__campuses ORDER BY 1") == [
+        (1, "Melbourne", "Australia/Melbourne", False), (2, "", None, False),
+        (3, "Mars/Olympus_Mons", None, True)]
+    # "Melbourne" gives the very days "Australia/Melbourne" gave (test_10x_kpis_follow_10x_rules)
+    deadlines = dict((t, (due, on_time)) for t, due, on_time in _sql(
+        warehouse, "SELECT task_id, due_day, submitted_on_time FROM "
+                   "intermediate.int_task_deadlines"))
+    assert deadlines == TEN_X_DEADLINES
+    assert _sql(warehouse, "SELECT task_definition_id, on_time, late FROM marts.kpi_on_time "
+                           "ORDER BY 1") == [(1, 3, 1), (2, 3, 1), (3, 1, 1)]
+
+    # Target grades are the unit's own, Fail aside; students (SIT202: 5 targets Merit, the rest
+    # Satisfactory; no final grade given: 0) fall on them.
+    assert _sql(warehouse, "SELECT unit_code, grade, grade_name, final_grade_students, "
+                           "target_grade_students FROM marts.kpi_grade_distribution "
+                           "ORDER BY 1, 2") == [
+        ("SIT101", 0, "Pass", 4, 4), ("SIT101", 1, "Credit", 0, 0),
+        ("SIT101", 2, "Distinction", 0, 0), ("SIT101", 3, "High Distinction", 0, 0),
+        ("SIT101", 4, "Grade 4", 0, 0),
+        ("SIT202", 0, "Satisfactory", 4, 3), ("SIT202", 1, "Merit", 0, 1)]
+    assert _sql(warehouse, "SELECT unit_id, grade, grade_abbreviation, own_grades FROM "
+                           "intermediate.int_unit_grades WHERE unit_id = 2 ORDER BY 2") == [
+        (2, 0, "S", True), (2, 1, "M", True)]
+
+    # The restructured outcomes load (the dropped task links are simply not there) and no
+    # model depends on either shape: see the README's "OnTrack versions".
+    assert _sql(warehouse, "SELECT id, context_type, context_id FROM "
+                           "ontrack_raw.learning_outcomes ORDER BY 1") == [
+        (1, "Unit", 1), (2, "TaskDefinition", 1)]
+    assert _sql(warehouse, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = "
+                           "'ontrack_raw' AND table_name = 'learning_outcome_task_links'") == [(0,)]
+
+    # The unknown zone is counted and warned about; it blocks nothing (OnTrack reads it as UTC).
+    code, out, err = thoth(monkeypatch, capsys, None, warehouse, "check")
+    assert code == 0, out + err
+    warned = [line for line in out.splitlines() if line.startswith("WARN")]
+    assert warned == ["WARN expression staging.stg_ontrack__campuses [NOT time_zone_unknown]: "
+                      "1 rows (not blocking)"]
+    code, out, _ = thoth(monkeypatch, capsys, None, warehouse, "status")
+    assert code == 0
+    assert [line for line in out.splitlines() if line.startswith("warning:")] == [
+        "warning: last check: expression staging.stg_ontrack__campuses [NOT time_zone_unknown]: "
+        "1 rows"]
+
+
+def test_no_model_reads_learning_outcomes_in_either_shape():
+    """10.x dropped learning_outcome_task_links and made outcomes polymorphic; no KPI reads
+    them (README, 'OnTrack versions'), so neither shape can break a build."""
+    read = {i for m in discover().values() for i in m.inputs}
+    assert not {"ontrack_raw.learning_outcomes", "ontrack_raw.learning_outcome_task_links",
+                "ontrack_raw.learning_outcome_links"} & read
+
+
 def test_the_same_tasks_in_8_0_follow_8_0_rules(source_url, tmp_path, monkeypatch, capsys):
     warehouse = _load_and_build(source_url, "8.0", tmp_path, monkeypatch, capsys)
     assert _sql(warehouse, "SELECT generation FROM staging.stg_ontrack__generation") == [
@@ -181,6 +274,12 @@ def test_the_same_tasks_in_8_0_follow_8_0_rules(source_url, tmp_path, monkeypatc
     # Receipts: C1 and C3 read, C4 counts (no attention audience before 10.x).
     assert _sql(warehouse, "SELECT staff_comments, read_comments FROM marts.kpi_feedback_read") \
         == [(3, 2)]
+    # No units.grade_values before 10.x: OnTrack's four grades, as always.
+    assert _sql(warehouse, "SELECT unit_code, grade, grade_name, target_grade_students FROM "
+                           "marts.kpi_grade_distribution ORDER BY 1, 2") == [
+        ("SIT101", 0, "Pass", 4), ("SIT101", 1, "Credit", 0), ("SIT101", 2, "Distinction", 0),
+        ("SIT101", 3, "High Distinction", 0), ("SIT202", 0, "Pass", 3), ("SIT202", 1, "Credit", 1),
+        ("SIT202", 2, "Distinction", 0), ("SIT202", 3, "High Distinction", 0)]
     # Before 10.x a unit role has no observer_only: the third staff member is a tutor.
     assert _sql(warehouse, "SELECT unit_code, tutors FROM marts.kpi_enrolment ORDER BY 1") == [
         ("SIT101", 2), ("SIT202", 1)]
@@ -237,6 +336,10 @@ def test_synthetic_10x_loads_transforms_and_passes_every_check(source_url, tmp_p
     assert flexible > 0 and fixed > 0
     assert _sql(warehouse, "SELECT count(*) FROM staging.stg_ontrack__unit_roles "
                            "WHERE role_name = 'Observer'")[0][0] > 0
+    # Campus zones in both of OnTrack's forms, each resolved; none unknown.
+    assert _sql(warehouse, "SELECT time_zone_name, time_zone FROM staging.stg_ontrack__campuses "
+                           "WHERE time_zone_name IN ('Melbourne', 'Perth') ORDER BY 1") == [
+        ("Melbourne", "Australia/Melbourne"), ("Perth", "Australia/Perth")]
     read = _sql(warehouse, "SELECT sum(read_comments) FROM marts.kpi_feedback_read")[0][0]
     assert read > 0  # read by cursor: the 10.x read rate does not drift to 0 %
 

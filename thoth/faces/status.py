@@ -9,6 +9,7 @@ from pipelines.ontrack import generation
 from thoth.core import classification
 from thoth.core.duck import age, open_warehouse, utc_now
 from thoth.core.platform import load_state, runs, source_schema
+from transforms.checks import last_warnings
 
 
 def render(warehouse: Path, now: datetime | None = None) -> str:
@@ -18,6 +19,10 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
         schemas = source_schema.recorded(con)
         last_runs = runs.last(con)
         warnings = [w for _, w in classification.unclassified_warnings(con)]
+        # The last `thoth check`'s other warnings (e.g. a campus time zone OnTrack would not
+        # know); its unclassified-column ones are the lines above, said once.
+        warnings += [f"last check: {w}" for w in last_warnings(con)
+                     if not w.startswith("classification ")]
     finally:
         con.close()
     now = now or utc_now()

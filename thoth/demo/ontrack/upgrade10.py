@@ -34,9 +34,10 @@ from thoth.demo.ontrack.reference import SEEDED_AT, STATUSES
 STATUSES_10 = {13: "Assess in Portfolio", 14: "Attention Required", 15: "Rediscuss"}
 # (from, to, share): the statuses 10.x adds, and which status a task had before.
 MOVES = ((12, 13, None), (8, 15, 0.1), (5, 14, 0.05))  # None: every one, in units that say so
-# Campus → IANA zone (campuses in reference.CAMPUSES order); Online keeps the application's UTC.
-CAMPUS_ZONES = ("Australia/Melbourne", "Australia/Melbourne", "Australia/Melbourne",
-                "Australia/Melbourne", None, "Australia/Perth")
+# Campus → zone (campuses in reference.CAMPUSES order), in both forms OnTrack accepts: an IANA
+# identifier or a Rails name (ActiveSupport::TimeZone[]); Online keeps the application's UTC.
+CAMPUS_ZONES = ("Australia/Melbourne", "Melbourne", "Australia/Melbourne",
+                "Australia/Melbourne", None, "Perth")
 
 
 def _array(value: Any, n: int) -> np.ndarray:

@@ -1,11 +1,6 @@
 -- What this table means (grain, definition, owner, flywheel): kpi_grade_distribution.yml beside it.
-WITH grades AS (
-    SELECT 0 AS grade, 'Pass' AS grade_name
-    UNION ALL SELECT 1, 'Credit'
-    UNION ALL SELECT 2, 'Distinction'
-    UNION ALL SELECT 3, 'High Distinction'
-),
-enrolled AS (
+-- The grades are the unit's own (10.x units.grade_values), else OnTrack's four: int_unit_grades.
+WITH enrolled AS (
     SELECT unit_id, grade, target_grade
     FROM intermediate.int_enrolled_projects
 )
@@ -19,6 +14,6 @@ SELECT
         AS final_grade_students,
     (SELECT COUNT(*) FROM enrolled AS e WHERE e.unit_id = u.unit_id AND e.target_grade = g.grade)
         AS target_grade_students
-FROM staging.stg_ontrack__units AS u
-CROSS JOIN grades AS g
+FROM intermediate.int_unit_grades AS g
+JOIN staging.stg_ontrack__units AS u ON u.unit_id = g.unit_id
 LEFT JOIN staging.stg_ontrack__teaching_periods AS tp ON tp.teaching_period_id = u.teaching_period_id

@@ -1,6 +1,9 @@
--- Campuses and, from 10.x, the time zone OnTrack reads their students' deadline days in
--- (Task#deadline_time_zone: the campus's zone, else the application's, which is UTC). A zone
--- name DuckDB does not know reads as NULL, as ActiveSupport::TimeZone[name] gives nil for it.
+-- Campuses and, from 10.x, the time zone OnTrack reads their students' deadline days in. The
+-- zone is resolved as OnTrack resolves it (ActiveSupport::TimeZone[campus.timezone], else the
+-- application's zone, UTC): a Rails name ("Melbourne") through ActiveSupport's own table
+-- (staging.stg_rails__time_zones), otherwise the stored text as an IANA identifier. A blank
+-- value is no zone. A name neither form knows reads as UTC, as in OnTrack, and is flagged
+-- (time_zone_unknown) so that `thoth check` warns about it instead of hiding it.
 WITH source AS (
     SELECT * FROM ontrack_raw.campuses
 ),
@@ -10,8 +13,11 @@ renamed AS (
         s.name AS campus_name,
         s.abbreviation,
         s.active,
-        z.name AS time_zone
+        s.timezone AS time_zone_name,
+        z.name AS time_zone,
+        COALESCE(trim(s.timezone) <> '' AND z.name IS NULL, FALSE) AS time_zone_unknown
     FROM source AS s
-    LEFT JOIN pg_timezone_names() AS z ON z.name = s.timezone
+    LEFT JOIN staging.stg_rails__time_zones AS r ON r.zone_name = s.timezone
+    LEFT JOIN pg_timezone_names() AS z ON z.name = COALESCE(r.tzinfo_identifier, s.timezone)
 )
 SELECT * FROM renamed

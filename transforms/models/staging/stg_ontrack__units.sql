@@ -19,7 +19,9 @@ renamed AS (
         COALESCE(allow_flexible_dates, FALSE) AS allow_flexible_dates,
         -- 10.x: a late submission becomes 13 Assess in Portfolio instead of 12 Time Exceeded.
         COALESCE(mark_late_submissions_as_assess_in_portfolio, FALSE)
-            AS mark_late_submissions_as_assess_in_portfolio
+            AS mark_late_submissions_as_assess_in_portfolio,
+        -- 10.x: the unit's own grades, JSON text as Rails stores it (int_unit_grades reads it).
+        CAST(grade_values AS VARCHAR) AS grade_values
     FROM source
 )
 SELECT * FROM renamed
