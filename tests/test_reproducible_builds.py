@@ -4,6 +4,7 @@ and the next publish writes nothing new."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -68,3 +69,7 @@ def test_a_rebuild_with_nothing_loaded_changes_no_mart_and_publishes_nothing(
     assert (second.uploaded, second.generated, second.deleted) == ([], [], [])
     assert len(second.unchanged) == len(first.uploaded) > 0
     assert (made.written, made.removed) == ([], [])
+    # The products' "today" is the marts' snapshot too, not the wall clock: a rebuild the next
+    # day with nothing loaded rewrites no attention file either.
+    manifest = json.loads(products.read("_control/manifest.json"))
+    assert manifest["as_of"] == snapshot_2.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -29,7 +29,7 @@ import duckdb
 from thoth.core.classification import product_class
 from thoth.core.duck import open_warehouse, utc_now
 from thoth.core.errors import ThothError
-from thoth.core.platform import audit, load_state
+from thoth.core.platform import audit, builds, load_state
 from thoth.core.storage import Target
 from transforms.project import discover, lineage
 from warehouse.products import attention, splashkit, store, unit_insights
@@ -117,9 +117,10 @@ def publish_products(warehouse: Path, target: Target, *, looker: Target | None =
     report = ProductsReport(run_id or uuid.uuid4().hex[:12], target.url)
     if looker is not None:
         check_targets(target, looker)
-    as_of = as_of or utc_now()
     con = open_warehouse(warehouse, read_only=True)
     try:
+        # The marts' "now" (their snapshot), so a rebuild with nothing loaded publishes nothing.
+        as_of = as_of or builds.last_snapshot_at(con) or utc_now()
         data_tests = passed_check(con)
         files = render(con, as_of, thresholds or Thresholds())
     finally:

@@ -27,6 +27,15 @@ def last_built_at(con: duckdb.DuckDBPyConnection) -> datetime | None:
     return con.execute("SELECT max(built_at) FROM platform.model_builds").fetchone()[0]
 
 
+def last_snapshot_at(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The data's snapshot time the newest build measured "now" at; None before any."""
+    if not platform.has_table(con, "model_builds"):
+        return None
+    row = con.execute("SELECT snapshot_at FROM platform.model_builds "
+                      "ORDER BY built_at DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
 def built_at_by_model(con: duckdb.DuckDBPyConnection) -> dict[str, datetime]:
     if not platform.has_table(con, "model_builds"):
         return {}
