@@ -1,4 +1,4 @@
-"""`thoth run`, what cron runs: extract (OnTrack, GA4, landing) → retention (once a UTC day) →
+"""`thoth run`, what cron runs: extract (OnTrack, GA4, landing, metrics scrape) → retention (once a UTC day) →
 transform → check → publish.
 
 One run at a time per warehouse (a lock file; a second run exits 75 at once, like
@@ -101,6 +101,17 @@ def _extract_landing(warehouse: Path, run_id: str, log: Callable[[str], None]):
     files = sum(f.quarantined_files for f in feeds)
     bad = f"; {lines:,} lines and {files:,} files quarantined" if lines or files else ""
     return sum(x.rows_loaded for x in loads), f"{len(loads)} feeds{bad}"
+
+
+def _extract_metrics(warehouse: Path, run_id: str, log: Callable[[str], None]):
+    from pipelines.metrics import job
+
+    # Like GA4: no scrape URLs is no error. An endpoint that fails fails this step (after the
+    # other endpoints were stored); it runs last of the extracts, so every other source loaded.
+    if "metrics_raw" in unconfigured_sources():
+        raise Skip("SOURCES__ONTRACK_METRICS__SCRAPE_URLS is not set")
+    loads = job.run(warehouse, log=log)
+    return sum(x.rows_loaded for x in loads), "; ".join(x.flags or "" for x in loads)
 
 
 def _transform(warehouse: Path, run_id: str, log: Callable[[str], None]):
@@ -207,7 +218,7 @@ def publish_products(warehouse: Path, products: Target, looker: Target, *,
 
 
 EXTRACT = [Step("extract ontrack", _extract_ontrack), Step("extract ga4", _extract_ga4),
-           Step("extract landing", _extract_landing)]
+           Step("extract landing", _extract_landing), Step("extract metrics", _extract_metrics)]
 RETENTION_STEP = "retention"
 RETENTION = Step(RETENTION_STEP, _retention)
 TRANSFORM, CHECK = Step("transform", _transform), Step("check", _check)

@@ -134,9 +134,11 @@ CHARTS: tuple[KpiChart, ...] = (
         FROM marts.kpi_api_health GROUP BY ALL""", "day", ".2%", 0.005,
              (Hover("requests", "requests"), Hover("server_errors", "server errors"),
               Hover("worst_p95_ms", "slowest path's p95 ms", COUNT)), "target: below 0.5 %"),
-    KpiChart("kpi_app_metrics", "95th percentile", """
-        SELECT day AS x, metric_name AS series, value_p95 AS value, value_max, observations
-        FROM marts.kpi_app_metrics""", "day", ONE_DECIMAL,
+    KpiChart("kpi_app_metrics", "95th percentile (highest route or queue)", """
+        SELECT day AS x, metric_name AS series, max(value_p95) AS value,
+               max(value_max) AS value_max, sum(observations) AS observations
+        FROM marts.kpi_app_metrics WHERE value_p95 IS NOT NULL
+        GROUP BY day, metric_name""", "day", ONE_DECIMAL,
              hover=(Hover("value_max", "max", ONE_DECIMAL),
                     Hover("observations", "observations"))),
     KpiChart("kpi_splashkit_usage", "weekly active installs", """
