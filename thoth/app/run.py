@@ -1,5 +1,5 @@
-"""`thoth run`, what cron runs: extract (OnTrack, GA4, landing, metrics scrape) → retention (once a UTC day) →
-transform → check → publish.
+"""`thoth run`, what cron runs: extract (OnTrack, GA4, landing, metrics scrape) → retention
+(once a UTC day) → transform → check → publish.
 
 One run at a time per warehouse (a lock file; a second run exits 75 at once, like
 cron/thoth-cron). A failing step stops the chain, so the last good publish stays what readers
