@@ -197,11 +197,14 @@ def points(obj: dict) -> list[Row]:
         text = " ".join(str(exc).split())[:160] or type(exc).__name__
         raise Invalid(f"not OTLP metrics JSON: {text}") from None
     rows: list[Row] = []
-    for resource_metrics in request.resource_metrics:
-        base = _resource_labels(resource_metrics.resource)
-        for scope in resource_metrics.scope_metrics:
-            for metric in scope.metrics:
-                if not metric.name:
-                    raise Invalid("a metric without a name")
-                rows.extend(_rows(metric, base))
+    try:
+        for resource_metrics in request.resource_metrics:
+            base = _resource_labels(resource_metrics.resource)
+            for scope in resource_metrics.scope_metrics:
+                for metric in scope.metrics:
+                    if not metric.name:
+                        raise Invalid("a metric without a name")
+                    rows.extend(_rows(metric, base))
+    except RecursionError:  # an attribute of kvlists in kvlists, written out as its label
+        raise Invalid("an attribute value nested too deep") from None
     return rows
