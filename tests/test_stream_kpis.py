@@ -171,7 +171,9 @@ def test_stream_kpis_publish_partitioned_by_their_date(warehouse, kind, tmp_path
                                       ["2024-03-11", "2024-03-18"])):
         entry = tables[name]
         assert entry["partitioned_by"] == {"key": "dt", "type": "DATE", "column": column}
-        assert len(entry["requires"]) == 1 and entry["requires"][0].startswith("landing_raw.")
+        # kpi_app_metrics also reads the scrape's samples (metrics_raw); the others one feed.
+        assert entry["requires"] and all(r.startswith(("landing_raw.", "metrics_raw."))
+                                         for r in entry["requires"])
         parquet = sorted(f["dt"] for f in entry["files"] if f["format"] == "parquet")
         assert parquet == partitions
         assert sum(f["rows"] for f in entry["files"] if f["format"] == "parquet") == \

@@ -117,26 +117,42 @@ events AS (
            quantile_cont(value, 0.95) AS value_p95
     FROM staging.stg_landing__ontrack_metrics
     GROUP BY day, metric_name
+),
+all_kinds AS (
+    SELECT
+        s.day, s.source, s.metric AS metric_name, s.route, s.queue, 'counter' AS kind,
+        s.observations, COALESCE(c.increase, 0) AS increase,
+        CAST(NULL AS DOUBLE) AS value_last, CAST(NULL AS DOUBLE) AS value_min,
+        CAST(NULL AS DOUBLE) AS value_max, CAST(NULL AS DOUBLE) AS value_count,
+        CAST(NULL AS DOUBLE) AS value_sum, CAST(NULL AS DOUBLE) AS value_p95
+    FROM counter_samples AS s
+    LEFT JOIN counters AS c
+        ON s.day = c.day AND s.source = c.source AND s.metric = c.metric
+        AND s.route IS NOT DISTINCT FROM c.route AND s.queue IS NOT DISTINCT FROM c.queue
+    UNION ALL
+    SELECT day, source, metric, route, queue, 'gauge', observations, NULL, value_last, value_min,
+           value_max, NULL, NULL, NULL
+    FROM gauges
+    UNION ALL
+    SELECT day, source, metric, route, queue, kind, observations, NULL, NULL, NULL, NULL,
+           value_count, value_sum, value_p95
+    FROM histograms
+    UNION ALL
+    SELECT day, 'events', metric_name, NULL, NULL, 'event', observations, NULL, NULL, value_min,
+           value_max, NULL, value_sum, value_p95
+    FROM events
 )
+-- One row per metric and dimensions: a name is one kind (the union's branches never meet).
 SELECT
-    s.day, s.source, s.metric AS metric_name, s.route, s.queue, 'counter' AS kind,
-    s.observations, COALESCE(c.increase, 0) AS increase,
-    CAST(NULL AS DOUBLE) AS value_last, CAST(NULL AS DOUBLE) AS value_min,
-    CAST(NULL AS DOUBLE) AS value_max, CAST(NULL AS DOUBLE) AS value_count,
-    CAST(NULL AS DOUBLE) AS value_sum, CAST(NULL AS DOUBLE) AS value_p95
-FROM counter_samples AS s
-LEFT JOIN counters AS c
-    ON s.day = c.day AND s.source = c.source AND s.metric = c.metric
-    AND s.route IS NOT DISTINCT FROM c.route AND s.queue IS NOT DISTINCT FROM c.queue
-UNION ALL
-SELECT day, source, metric, route, queue, 'gauge', observations, NULL, value_last, value_min,
-       value_max, NULL, NULL, NULL
-FROM gauges
-UNION ALL
-SELECT day, source, metric, route, queue, kind, observations, NULL, NULL, NULL, NULL,
-       value_count, value_sum, value_p95
-FROM histograms
-UNION ALL
-SELECT day, 'events', metric_name, NULL, NULL, 'event', observations, NULL, NULL, value_min,
-       value_max, NULL, value_sum, value_p95
-FROM events
+    day, source, metric_name, route, queue,
+    MAX(kind) AS kind,
+    SUM(observations) AS observations,
+    MAX(increase) AS increase,
+    MAX(value_last) AS value_last,
+    MIN(value_min) AS value_min,
+    MAX(value_max) AS value_max,
+    MAX(value_count) AS value_count,
+    MAX(value_sum) AS value_sum,
+    MAX(value_p95) AS value_p95
+FROM all_kinds
+GROUP BY day, source, metric_name, route, queue
