@@ -100,6 +100,12 @@ def test_increases_and_p95_across_a_restart(tmp_path: Path):
         ("prometheus", "sidekiq_jobs_waiting_count", None, "default", "gauge", 4, None, 6.0,
          2.0, 9.0, None, None, None),
     ]
+    # KR4.3 from the same samples: the jobs and their p95 wait, the largest backlog; no pool
+    # metric exposed here (NULL, not 0).
+    assert rows(warehouse, "SELECT source, jobs_waited, job_latency_p95_seconds, "
+                           "queue_latency_max_seconds, jobs_waiting_max, db_pool_waiting_max "
+                           "FROM marts.kpi_background_waits") == [
+        ("prometheus", 40.0, 3.0, None, 9.0, None)]
     assert rows(warehouse, "SELECT status, count(*), sum(stored) > 0 FROM metrics_raw.scrapes "
                            "GROUP BY status") == [("ok", 4, True)]
 

@@ -141,6 +141,13 @@ CHARTS: tuple[KpiChart, ...] = (
         GROUP BY day, metric_name""", "day", ONE_DECIMAL,
              hover=(Hover("value_max", "max", ONE_DECIMAL),
                     Hover("observations", "observations"))),
+    KpiChart("kpi_background_waits", "job wait p95 (s)", """
+        SELECT day AS x, source AS series, job_latency_p95_seconds AS value, jobs_waited,
+               jobs_waiting_max, db_pool_waiting_max
+        FROM marts.kpi_background_waits WHERE job_latency_p95_seconds IS NOT NULL""", "day",
+             ONE_DECIMAL, hover=(Hover("jobs_waited", "jobs"),
+                                 Hover("jobs_waiting_max", "largest backlog"),
+                                 Hover("db_pool_waiting_max", "DB pool waiters"))),
     KpiChart("kpi_splashkit_usage", "weekly active installs", """
         SELECT week_start AS x, active_installs AS value, events
         FROM marts.kpi_splashkit_usage WHERE dimension = 'total'""", "week",
