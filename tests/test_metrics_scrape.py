@@ -179,3 +179,22 @@ def test_the_run_step_is_skipped_when_not_configured(monkeypatch, tmp_path: Path
     monkeypatch.delenv("SOURCES__ONTRACK_METRICS__SCRAPE_URLS", raising=False)
     with pytest.raises(Skip, match="SOURCES__ONTRACK_METRICS__SCRAPE_URLS is not set"):
         _extract_metrics(tmp_path / "w.duckdb", "run", print)
+
+
+def test_thoth_extract_metrics_fails_in_one_line_without_the_token(tmp_path, monkeypatch, capsys):
+    from thoth.cli import main
+
+    token = "tok-9f8e7d6c5b4a"
+    endpoint = Endpoint(OnTrack().registry, token="a-different-token")
+    with serve(endpoint) as url:
+        monkeypatch.setenv("SOURCES__ONTRACK_METRICS__SCRAPE_URLS", f"{url}?key={token}")
+        monkeypatch.setenv("SOURCES__ONTRACK_METRICS__BEARER_TOKEN", token)
+        monkeypatch.setenv("WAREHOUSE__PATH", str(tmp_path / "w.duckdb"))
+        assert main(["extract", "metrics"]) == 1
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and err.startswith("thoth: error: metrics scrape failed for 1 "
+                                                   "of 1 endpoints (")
+    assert "HTTP 401 Unauthorized" in err
+    assert token not in out + err and endpoint.seen_auth == [f"Bearer {token}"]
+    assert rows(tmp_path / "w.duckdb", "SELECT target, reason FROM metrics_raw.scrapes") == [
+        (url, "HTTP 401 Unauthorized: check SOURCES__ONTRACK_METRICS__BEARER_TOKEN")]
