@@ -116,7 +116,8 @@ def extract(config: MetricsConfig, warehouse: Path, *, full_refresh: bool = Fals
         con.close()
     if failures:
         listed = "; ".join(f"{t}: {r}" for t, r in failures.items())
+        others = ("the others were stored" if len(failures) < len(config.scrape_urls)
+                  else "nothing was stored; the next run scrapes again")
         raise ThothError(f"metrics scrape failed for {len(failures)} of "
-                         f"{len(config.scrape_urls)} endpoints ({listed}); the others were "
-                         "stored")
+                         f"{len(config.scrape_urls)} endpoints ({listed}); {others}")
     return [load]
