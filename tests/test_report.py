@@ -100,7 +100,7 @@ def test_every_kpi_is_drawn_with_its_values(report, demo_warehouse, tmp_path):
     assert len(kpis) == len(CHARTS) == 19 and {c.kpi for c in CHARTS} == {k.name for k in kpis}
 
     dom = browse(report.as_uri(), tmp_path, "--dump-dom")
-    assert 'data-status="ok"' in dom and 'data-charts="18"' in dom
+    assert 'data-status="ok"' in dom and 'data-charts="19"' in dom
     assert "<title>Thoth KPI report: 18 of 18 charts (ok)</title>" in dom
     drawn = figures(dom)
     assert set(drawn) == {k.name for k in kpis}
@@ -247,7 +247,7 @@ def test_a_kpi_whose_mart_is_missing_says_so(demo_warehouse, tmp_path):
     assert main(["report", "--out", str(tmp_path / "report")]) == 0
     page = tmp_path / "report" / "index.html"
     dom = browse(page.as_uri(), tmp_path, "--dump-dom")
-    assert "<title>Thoth KPI report: 17 of 17 charts (ok)</title>" in dom
+    assert "<title>Thoth KPI report: 18 of 18 charts (ok)</title>" in dom
     assert "Not built: the warehouse has no <code>marts.kpi_web_traffic</code>" in \
         figures(dom)["kpi_web_traffic"]
 

@@ -188,14 +188,14 @@ def test_demo_samples_load_and_pass_the_data_tests(tmp_path, monkeypatch):
     Raw().write(warehouse)
     lines: list[str] = []
     run_landing_demo(warehouse, tmp_path / "landing", log=lines.append)
-    assert any(line.startswith("landed 24 sample files") for line in lines)
+    assert any(line.startswith("landed 31 sample files") for line in lines)
     build(warehouse, log=lambda line: None)
     assert run_checks(warehouse, log=print)
     counts = rows(warehouse, "SELECT (SELECT count(*) FROM marts.kpi_api_health), "
                              "(SELECT count(*) FROM marts.kpi_app_metrics), "
                              "(SELECT count(*) FROM marts.kpi_splashkit_usage), "
                              "(SELECT count(*) FROM landing_raw.quarantine)")
-    assert counts[0][0] > 0 and counts[0][1] > 0 and counts[0][2] > 0 and counts[0][3] == 3
+    assert counts[0][0] > 0 and counts[0][1] > 0 and counts[0][2] > 0 and counts[0][3] == 4
     # Sizes producers can picture: the whole sample is small.
     size = sum(p.stat().st_size for p in (tmp_path / "landing").rglob("*") if p.is_file())
     assert size < 1_000_000
