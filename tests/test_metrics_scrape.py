@@ -198,3 +198,21 @@ def test_thoth_extract_metrics_fails_in_one_line_without_the_token(tmp_path, mon
     assert token not in out + err and endpoint.seen_auth == [f"Bearer {token}"]
     assert rows(tmp_path / "w.duckdb", "SELECT target, reason FROM metrics_raw.scrapes") == [
         (url, "HTTP 401 Unauthorized: check SOURCES__ONTRACK_METRICS__BEARER_TOKEN")]
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b"\xff\xfe\x00binary", "the body is not UTF-8 text (byte 0)"),
+    (b"# TYPE x counter\n" + b"x 1\n" * 2000, "the body is larger than 4,096 bytes"),
+    (b"<html><body>Sign in</body></html>", "not the Prometheus text format"),
+    (b"x{le=\"1\"} 1 1e400\n", "a sample timestamp inf is not a time"),
+])
+def test_a_hostile_body_is_one_failed_scrape_with_its_reason(tmp_path: Path, body, reason):
+    warehouse = tmp_path / "w.duckdb"
+    with serve(Endpoint(CollectorRegistry(), body=body)) as url:
+        config = _config(url)
+        config.max_body_bytes = 4096
+        with pytest.raises(ThothError) as failure:
+            extract(config, warehouse, log=lambda line: None)
+    assert reason in str(failure.value) and "\n" not in str(failure.value)
+    assert rows(warehouse, "SELECT status, stored FROM metrics_raw.scrapes") == [("failed", 0)]
+    assert rows(warehouse, "SELECT count(*) FROM metrics_raw.samples") == [(0,)]
