@@ -101,7 +101,7 @@ def test_every_kpi_is_drawn_with_its_values(report, demo_warehouse, tmp_path):
 
     dom = browse(report.as_uri(), tmp_path, "--dump-dom")
     assert 'data-status="ok"' in dom and 'data-charts="19"' in dom
-    assert "<title>Thoth KPI report: 18 of 18 charts (ok)</title>" in dom
+    assert "<title>Thoth KPI report: 19 of 19 charts (ok)</title>" in dom
     drawn = figures(dom)
     assert set(drawn) == {k.name for k in kpis}
     for name, figure in drawn.items():
