@@ -70,7 +70,7 @@ def test_run_transforms_checks_publishes_and_records_itself(env, tmp_path, capsy
     out = capsys.readouterr().out
     assert re.search(r"^transform: ok, [\d,]+ rows, \d+\.\d s; \d+ models$", out, re.M)
     assert re.search(r"^check: ok, \d+\.\d s; \d+ checks, \d+ passed, 0 failed$", out, re.M)
-    assert re.search(r"^publish: ok, [\d,]+ rows, \d+\.\d s; 18 tables to .*: \d+ files "
+    assert re.search(r"^publish: ok, [\d,]+ rows, \d+\.\d s; 19 tables to .*: \d+ files "
                      r"uploaded", out, re.M)
     assert "\r" not in out  # not a terminal: plain lines only
     (run_id, status, steps, failed_step, error, ended) = _runs(env)[-1]
