@@ -71,6 +71,7 @@ RAW_COLUMNS = {
     # The landing feeds, as the loader creates them.
     **{f"{landing.DATASET}.{f.name}": f"{f.columns}, {landing.SOURCE_COLUMNS}"
        for f in landing.FEEDS.values()},
+    f"{landing.DATASET}.{landing.POINTS}": f"{landing.SAMPLE_COLUMNS}, {landing.SOURCE_COLUMNS}",
 }
 
 STATUSES = ["Not Started", "Complete", "Need Help", "Working On It", "Fix and Resubmit",

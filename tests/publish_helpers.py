@@ -76,6 +76,11 @@ def _raw() -> Raw:
         raw.add("landing_raw.ontrack_metrics", time=D(2024, 3, 11, 9, n),
                 name="jobs.queue_depth", value=float(n), tags='{"host": "web-1"}',
                 source_file="ontrack_metrics/2024/03/11/m.jsonl", line_number=n)
+        # A Collector's OTLP gauge (yabeda-sidekiq's backlog): kpi_background_waits has a row.
+        raw.add("landing_raw.ontrack_metric_points", observed_at=D(2024, 3, 11, 9, n),
+                metric="sidekiq_jobs_waiting_count", kind="gauge", sample="value",
+                labels='{"job":"ontrack","queue":"default"}', value=float(n),
+                source_file="ontrack_metrics/2024/03/11/otel.json", line_number=n)
         raw.add("landing_raw.splashkit_usage", time=D(2024, 3, 11 + n, 9), install_id=f"i-{n}",
                 event="function_called", function="draw_circle", language="C++", os="Linux",
                 splashkit_version="1.3.1", source_file="splashkit_usage/2024/03/11/u.jsonl",

@@ -38,7 +38,7 @@ def test_every_kpi_is_stated_once_in_its_model_yaml():
     kpis = catalogue.kpis(models)
     marts = sorted(q.split(".", 1)[1] for q in models if q.startswith("marts.kpi_"))
     assert sorted(k.name for k in kpis) == marts
-    assert len(marts) == 18
+    assert len(marts) == 19
     for kpi in kpis:
         meta = _yaml(kpi.name)
         assert kpi.grain == meta["grain"]
@@ -181,7 +181,7 @@ def test_kpis_command_prints_every_kpi_as_its_yaml_states_it(tmp_path, monkeypat
         in grades
     assert "  freshness:  2026-01-01 10:" in grades
     assert "  freshness:  never loaded" in blocks["kpi_web_traffic"]
-    assert ("flywheel: users 7 · data 2 · insights 6 · features 3 · contributions: no KPI yet"
+    assert ("flywheel: users 7 · data 2 · insights 6 · features 4 · contributions: no KPI yet"
             in out)
 
 
@@ -199,7 +199,7 @@ def test_readme_kpi_table_is_the_one_rendered_from_the_yaml(capsys):
         "its <!-- kpi-table --> markers")
     assert main(["kpis", "--markdown"]) == 0
     assert capsys.readouterr().out == rendered + "\n"
-    assert rendered.count("\n| `kpi_") == 18
+    assert rendered.count("\n| `kpi_") == 19
     assert "| `kpi_feedback_backlog` | unit_id, tutor_key | insights | KR2.2 | Tasks in Ready " \
         "for Feedback now" in rendered
 
@@ -272,7 +272,7 @@ def test_yaml_grain_is_the_key_the_sql_groups_by():
         ctes = {cte.alias: cte.this for cte in tree.find_all(exp.CTE)}
         assert _sql_key(tree, ctes, models) == set(model.meta["grain"]), qualified
         checked.append(model.name)
-    assert len(checked) == 17
+    assert len(checked) == 18
 
 
 def test_sql_headers_point_to_the_yaml_instead_of_restating_it():

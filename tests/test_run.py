@@ -27,7 +27,7 @@ from publish_helpers import (
 )
 
 from thoth.app.progress import Progress
-from thoth.app.run import BUILD, RETENTION, Skip, _extract_ga4, run
+from thoth.app.run import BUILD, EXTRACT, RETENTION, Skip, _extract_ga4, run
 from thoth.cli import main
 
 THOTH = Path(sys.executable).parent / "thoth"
@@ -70,7 +70,7 @@ def test_run_transforms_checks_publishes_and_records_itself(env, tmp_path, capsy
     out = capsys.readouterr().out
     assert re.search(r"^transform: ok, [\d,]+ rows, \d+\.\d s; \d+ models$", out, re.M)
     assert re.search(r"^check: ok, \d+\.\d s; \d+ checks, \d+ passed, 0 failed$", out, re.M)
-    assert re.search(r"^publish: ok, [\d,]+ rows, \d+\.\d s; 18 tables to .*: \d+ files "
+    assert re.search(r"^publish: ok, [\d,]+ rows, \d+\.\d s; 19 tables to .*: \d+ files "
                      r"uploaded", out, re.M)
     assert "\r" not in out  # not a terminal: plain lines only
     (run_id, status, steps, failed_step, error, ended) = _runs(env)[-1]
@@ -121,6 +121,31 @@ def test_failed_check_stops_the_chain_keeps_the_publish_and_calls_the_alert_comm
     assert alert["env"]["THOTH_FAILED_STEP"] == "check"
     assert alert["env"]["THOTH_RUN_ID"] == run_id
     assert "alert: command called" in out
+
+
+def test_a_failed_metrics_scrape_fails_the_run_but_the_kpis_still_publish(env, tmp_path,
+                                                                         monkeypatch, capsys):
+    """An endpoint down (a deploy, say) fails its step and the run, alerted; the rest of the
+    chain still builds, checks and publishes: the next scrape's increase covers the gap."""
+    closed = HTTPServer(("127.0.0.1", 0), _Hook)  # a port nobody listens on once closed
+    port = closed.server_address[1]
+    closed.server_close()
+    monkeypatch.setenv("SOURCES__ONTRACK_METRICS__SCRAPE_URLS", f"http://127.0.0.1:{port}/metrics")
+    alerts: list[dict] = []
+    metrics = next(step for step in EXTRACT if step.name == "extract metrics")
+
+    assert run(env, steps=[metrics, *BUILD], alert=alerts.append) == 1
+    out = capsys.readouterr().out
+    assert "extract metrics: failed" in out and re.search(r"^publish: ok", out, re.M)
+    assert (tmp_path / "publish" / "_control" / "manifest.json").exists()
+    run_id, status, steps, failed_step, error, _ = _runs(env)[-1]
+    assert (status, failed_step) == ("failed", "extract metrics")
+    assert error.startswith("metrics scrape failed for 1 of 1 endpoints (")
+    assert [(s["step"], s["status"]) for s in json.loads(steps)] == [
+        ("extract metrics", "failed"), ("transform", "ok"), ("check", "ok"), ("publish", "ok")]
+    (alert,) = alerts
+    assert alert["step"] == "extract metrics"
+    assert alert["text"].endswith("(the other steps ran and published without it)")
 
 
 class _Hook(BaseHTTPRequestHandler):

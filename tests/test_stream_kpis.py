@@ -104,7 +104,7 @@ def test_api_health_counts_each_request_once_and_says_what_it_cannot_know(produc
 def test_app_metrics_per_day_and_name_in_utc(warehouse):
     assert rows(warehouse, "SELECT CAST(day AS VARCHAR), metric_name, observations, value_sum, "
                            "value_min, value_max, round(value_p95, 6) FROM marts.kpi_app_metrics "
-                           "ORDER BY day") == [
+                           "WHERE source = 'events' ORDER BY day") == [
         # 21:00 +10:00 is 11:00 UTC, the same day; epoch 1710205200 is 2024-03-12 01:00 UTC.
         ("2024-03-11", "jobs.queue_depth", 4, 10.0, 1.0, 4.0, 3.85),
         ("2024-03-12", "db.pool_wait_ms", 2, 40.0, 10.0, 30.0, 29.0),
@@ -171,7 +171,9 @@ def test_stream_kpis_publish_partitioned_by_their_date(warehouse, kind, tmp_path
                                       ["2024-03-11", "2024-03-18"])):
         entry = tables[name]
         assert entry["partitioned_by"] == {"key": "dt", "type": "DATE", "column": column}
-        assert len(entry["requires"]) == 1 and entry["requires"][0].startswith("landing_raw.")
+        # kpi_app_metrics also reads the scrape's samples (metrics_raw); the others one feed.
+        assert entry["requires"] and all(r.startswith(("landing_raw.", "metrics_raw."))
+                                         for r in entry["requires"])
         parquet = sorted(f["dt"] for f in entry["files"] if f["format"] == "parquet")
         assert parquet == partitions
         assert sum(f["rows"] for f in entry["files"] if f["format"] == "parquet") == \
@@ -186,14 +188,14 @@ def test_demo_samples_load_and_pass_the_data_tests(tmp_path, monkeypatch):
     Raw().write(warehouse)
     lines: list[str] = []
     run_landing_demo(warehouse, tmp_path / "landing", log=lines.append)
-    assert any(line.startswith("landed 24 sample files") for line in lines)
+    assert any(line.startswith("landed 31 sample files") for line in lines)
     build(warehouse, log=lambda line: None)
     assert run_checks(warehouse, log=print)
     counts = rows(warehouse, "SELECT (SELECT count(*) FROM marts.kpi_api_health), "
                              "(SELECT count(*) FROM marts.kpi_app_metrics), "
                              "(SELECT count(*) FROM marts.kpi_splashkit_usage), "
                              "(SELECT count(*) FROM landing_raw.quarantine)")
-    assert counts[0][0] > 0 and counts[0][1] > 0 and counts[0][2] > 0 and counts[0][3] == 3
+    assert counts[0][0] > 0 and counts[0][1] > 0 and counts[0][2] > 0 and counts[0][3] == 4
     # Sizes producers can picture: the whole sample is small.
     size = sum(p.stat().st_size for p in (tmp_path / "landing").rglob("*") if p.is_file())
     assert size < 1_000_000

@@ -9,6 +9,7 @@ from pathlib import Path
 from pipelines import unconfigured_sources
 from pipelines.ga4 import job as ga4_job
 from pipelines.landing import job as landing_job
+from pipelines.metrics import job as metrics_job
 from pipelines.ontrack import job as ontrack_job
 from thoth.core import config
 from thoth.core.entry import guarded, printed
@@ -22,6 +23,8 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
   [sources.ga4.credentials]      service-account key fields in .dlt/secrets.toml (else ADC)
   LANDING__BUCKET_URL            stream landing zone: gs://bucket/prefix or a directory
                                  (LANDING__ENDPOINT_URL: a GCS emulator, anonymous)
+  SOURCES__ONTRACK_METRICS__SCRAPE_URLS  OnTrack's Prometheus /metrics URLs, comma-separated
+                                 (SOURCES__ONTRACK_METRICS__BEARER_TOKEN: a secret, optional)
   WAREHOUSE__PATH                DuckDB warehouse file (default: data/warehouse.duckdb)
   PUBLISH__BUCKET_URL            where `thoth publish` writes: gs://bucket/prefix or a directory
                                  (default: data/publish)
@@ -56,6 +59,11 @@ def _extract_ga4(args: argparse.Namespace) -> int:
 
 def _extract_landing(args: argparse.Namespace) -> int:
     landing_job.run(config.warehouse_path(), full_refresh=args.full_refresh, log=printed)
+    return 0
+
+
+def _extract_metrics(args: argparse.Namespace) -> int:
+    metrics_job.run(config.warehouse_path(), full_refresh=args.full_refresh, log=printed)
     return 0
 
 
@@ -244,6 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     landing_job.add_arguments(landing)
     landing.set_defaults(func=_extract_landing)
+    metrics = sources.add_parser(
+        "metrics",
+        help="scrape OnTrack's Prometheus /metrics endpoints → metrics_raw",
+        description=metrics_job.DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    metrics_job.add_arguments(metrics)
+    metrics.set_defaults(func=_extract_metrics)
 
     transform = commands.add_parser(
         "transform", help="build the staging views and KPI tables",
@@ -292,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="the hourly job: extract → retention → transform → check → publish",
         description="Extract OnTrack, GA4 (skipped when SOURCES__GA4__PROPERTY_IDS is not "
-        "set) and the landing zone (skipped when LANDING__BUCKET_URL is not set), apply "
+        "set), the landing zone (skipped when LANDING__BUCKET_URL is not set) and the "
+        "metrics scrape (skipped when SOURCES__ONTRACK_METRICS__SCRAPE_URLS is not set), apply "
         "retention (once a UTC day; RETENTION__IN_RUN=false: never), write the lake "
         "(WAREHOUSE__ENGINE=spark or LAKE__IN_RUN=true; else skipped), transform, "
         "check, publish; one run at a time (exit 75 when another holds the "

@@ -39,17 +39,13 @@ from pipelines.landing.files import (
     list_feed,
     too_long,
 )
-from pipelines.landing.jsonl import (
-    METRIC_SCHEMA,
-    SPLASHKIT_SCHEMA,
-    JsonLinesParser,
-    metric_row,
-    splashkit_row,
-)
+from pipelines.landing.jsonl import SPLASHKIT_SCHEMA, JsonLinesParser, splashkit_row
+from pipelines.landing.metric_lines import MetricLinesParser
 from pipelines.landing.parsed import Parsed
 from pipelines.landing.privacy import mask_line
 from pipelines.landing.rails_log import RailsLogParser
-from pipelines.landing.settings import DATASET, LEDGER, QUARANTINE, Feed
+from pipelines.landing.settings import DATASET, LEDGER, POINTS, QUARANTINE, Feed
+from pipelines.metrics import settings as metrics_settings
 from thoth.core import platform
 from thoth.core.duck import STREAMING_MEMORY_LIMIT, open_warehouse
 from thoth.core.duck import utc_now as _now
@@ -65,7 +61,7 @@ def make_parser(feed: Feed):
     if feed is settings.ONTRACK_LOGS:
         return RailsLogParser()
     if feed is settings.ONTRACK_METRICS:
-        return JsonLinesParser(metric_row, METRIC_SCHEMA)
+        return MetricLinesParser()
     return JsonLinesParser(splashkit_row, SPLASHKIT_SCHEMA)
 
 
@@ -81,6 +77,7 @@ class FeedRun:
     replaced: int = 0
     quarantined_lines: int = 0
     quarantined_files: int = 0
+    points: int = 0  # OTLP data points (ontrack_metrics), beside its rows
     vanished: int = 0  # listed, then gone before it was opened
     seconds: float = 0.0
 
@@ -149,6 +146,10 @@ def _forget(con: duckdb.DuckDBPyConnection, file: LandingFile) -> int:
     (removed,) = con.execute(f"DELETE FROM {DATASET}.{file.feed.name} WHERE source_file = ?",
                              [file.path]).fetchone()
     con.execute(f"DELETE FROM {DATASET}.{QUARANTINE} WHERE path = ?", [file.path])
+    if file.feed is settings.ONTRACK_METRICS:
+        (points,) = con.execute(f"DELETE FROM {DATASET}.{POINTS} WHERE source_file = ?",
+                                [file.path]).fetchone()
+        removed += points
     return removed
 
 
@@ -159,6 +160,8 @@ class FileResult:
     quarantined: int = 0
     context: int = 0
     blank: int = 0
+    point_lines: int = 0
+    points: int = 0
     replaced: int = 0
     unlisted_from: int | None = None  # the first quarantined line past QUARANTINE_ROWS_PER_FILE
     sha256: str | None = None
@@ -171,6 +174,7 @@ def _count(con: duckdb.DuckDBPyConnection, file: LandingFile, parsed: Parsed,
     _set_aside(con, file, parsed.bad, result)
     result.context += parsed.context
     result.blank += parsed.blank
+    result.point_lines += parsed.point_lines
 
 
 def _set_aside(con: duckdb.DuckDBPyConnection, file: LandingFile,
@@ -236,8 +240,9 @@ def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile
     # small INSERTs in one transaction keep their rows in memory until the commit (RSS grew with
     # the file), one large one writes row groups to disk as it goes.
     with tempfile.TemporaryDirectory(prefix="thoth-landing-", dir=spill_dir) as tmp:
-        staged = Path(tmp) / "rows.parquet"
+        staged, staged_points = Path(tmp) / "rows.parquet", Path(tmp) / "points.parquet"
         writer: pq.ParquetWriter | None = None
+        points: pq.ParquetWriter | None = None
         try:
             for parsed in _parsed_blocks(con, file, parser, blocks, result):
                 if parsed.rows is not None and parsed.rows.height:
@@ -245,15 +250,23 @@ def _read_into(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFile
                     writer = writer or pq.ParquetWriter(staged, table.schema)
                     writer.write_table(table)
                     result.rows += parsed.rows.height
+                if parsed.points is not None and parsed.points.height:
+                    table = parsed.points.to_arrow()
+                    points = points or pq.ParquetWriter(staged_points, table.schema)
+                    points.write_table(table)
+                    result.points += parsed.points.height
                 _count(con, file, parsed, result)
         finally:
-            if writer is not None:
-                writer.close()
+            for open_writer in (writer, points):
+                if open_writer is not None:
+                    open_writer.close()
         _unlisted(con, file, result)
         result.lines = blocks.lines
-        if writer is not None:
-            con.execute(f"INSERT INTO {DATASET}.{file.feed.name} BY NAME SELECT *, "
-                        f"? AS source_file FROM read_parquet(?)", [file.path, str(staged)])
+        for done, table, path in ((writer, file.feed.name, staged),
+                                  (points, POINTS, staged_points)):
+            if done is not None:
+                con.execute(f"INSERT INTO {DATASET}.{table} BY NAME SELECT *, "
+                            f"? AS source_file FROM read_parquet(?)", [file.path, str(path)])
     result.sha256 = blocks.sha256
 
 
@@ -285,11 +298,14 @@ def ingest_file(con: duckdb.DuckDBPyConnection, target: Target, file: LandingFil
         con.execute(
             f"INSERT OR REPLACE INTO {DATASET}.{LEDGER} BY NAME SELECT ? AS path, ? AS feed, "
             "? AS size, ? AS mtime, ? AS sha256, ? AS lines, ? AS rows, ? AS quarantined_lines, "
-            "? AS context_lines, ? AS blank_lines, ? AS status, ? AS reason, ? AS loaded_at",
+            "? AS context_lines, ? AS blank_lines, ? AS point_lines, ? AS points, ? AS status, "
+            "? AS reason, ? AS loaded_at",
             [file.path, file.feed.name, file.size, file.mtime, result.sha256, result.lines,
-             result.rows, result.quarantined, result.context, result.blank,
+             result.rows, result.quarantined, result.context, result.blank, result.point_lines,
+             result.points,
              "quarantined" if result.reason else "loaded", result.reason, _now()])
         run.rows += result.rows
+        run.points += result.points
         run.replaced += result.replaced
         run.quarantined_lines += result.quarantined
         run.quarantined_files += bool(result.reason)
@@ -321,7 +337,9 @@ def _describe(file: LandingFile, result: FileResult, rewritten: bool, seconds: f
     if result.reason:
         return f"landing.{file.path}: {what}quarantined whole: {result.reason}"
     replaced = f", replacing {result.replaced:,}" if rewritten else ""
-    return (f"landing.{file.path}: {what}{result.rows:,} rows{replaced} from "
+    points = (f" and {result.points:,} OTLP data points ({result.point_lines:,} lines)"
+              if result.point_lines else "")
+    return (f"landing.{file.path}: {what}{result.rows:,} rows{points}{replaced} from "
             f"{result.lines:,} lines, {result.quarantined:,} quarantined, {seconds:.1f} s")
 
 
@@ -337,12 +355,13 @@ def extract(config: LandingConfig, warehouse: Path, *, full_refresh: bool = Fals
     try:
         if full_refresh:
             con.execute("BEGIN")
-            for table in (LEDGER, QUARANTINE, *settings.FEEDS):
+            for table in (LEDGER, QUARANTINE, POINTS, *settings.FEEDS):
                 con.execute(f"DROP TABLE IF EXISTS {DATASET}.{table}")
             if _has_load_state(con):
                 con.execute("DELETE FROM platform.load_state WHERE source = ?", [SOURCE])
             con.execute("COMMIT")
         con.execute(settings.DDL)
+        con.execute(metrics_settings.DDL)  # kpi_app_metrics reads the scrape's table too
         load_state.ensure(con)
         mode = "full" if full_refresh else "incremental"
         known = _ledger(con)
@@ -376,7 +395,8 @@ def extract(config: LandingConfig, warehouse: Path, *, full_refresh: bool = Fals
                      if run.quarantined_files else "")
             gone = f", {run.vanished:,} gone before read" if run.vanished else ""
             log(f"landing.{name}: {run.new:,} new files, {run.rewritten:,} rewritten, "
-                f"{run.unchanged:,} unchanged{gone}; {run.rows:,} rows loaded, "
+                f"{run.unchanged:,} unchanged{gone}; {run.rows:,} rows loaded"
+                f"{f' (+{run.points:,} OTLP data points)' if run.points else ''}, "
                 f"{run.quarantined_lines:,} lines quarantined{whole}; {load.rows_total:,} rows "
                 f"in warehouse, last file {load.cursor_value or '-'}; {load.seconds:.1f} s")
         return loads

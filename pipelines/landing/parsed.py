@@ -1,5 +1,6 @@
 """What a landing parser makes of a block of lines: rows, quarantined lines, and the counts that
-account for every other line, so that per file lines = rows + context + quarantined + blank."""
+account for every other line, so that per file
+lines = rows + point_lines + context + quarantined + blank."""
 
 from __future__ import annotations
 
@@ -17,3 +18,6 @@ class Parsed:
     bad: list[Quarantined] = field(default_factory=list)
     context: int = 0  # lines that are neither a row nor an error (Processing, a paired Completed…)
     blank: int = 0  # empty or whitespace-only lines
+    # OTLP metrics lines (ontrack_metrics): many data points a line, in their own table.
+    points: pl.DataFrame | None = None
+    point_lines: int = 0

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipelines.metrics.samples import COLUMNS as SAMPLE_COLUMNS
+
 DATASET = "landing_raw"
 LEDGER = "_files"  # one row per ingested file: what was read, and when
 QUARANTINE = "quarantine"  # lines (or whole files) that are not what their feed expects
+# The data points of OTLP metrics lines in the ontrack_metrics feed (a line holds many).
+POINTS = "ontrack_metric_points"
 
 # Text is read in blocks of this many bytes (then cut at the last newline): the parser works on
 # a block at a time, so memory stays flat whatever the file size. 4 MB measured fastest here.
@@ -58,10 +62,12 @@ ONTRACK_LOGS = Feed(
     "log_format VARCHAR NOT NULL",
     "OnTrack requests from Doubtfire's and Rails' logs, lograge JSON and nginx access lines",
 )
+# `.json`: what a Collector's file exporter is usually told to write (`path: metrics.json`).
 ONTRACK_METRICS = Feed(
-    "ontrack_metrics", (".jsonl",),
+    "ontrack_metrics", (".jsonl", ".json"),
     "time TIMESTAMP NOT NULL, name VARCHAR NOT NULL, value DOUBLE NOT NULL, tags JSON",
-    "OnTrack application metric events: {time, name, value, tags}",
+    "OnTrack application metrics: OTLP JSON lines from a Collector's file exporter (data "
+    "points in ontrack_metric_points), or events {time, name, value, tags}",
 )
 SPLASHKIT_USAGE = Feed(
     "splashkit_usage", (".jsonl",),
@@ -85,7 +91,9 @@ CREATE TABLE IF NOT EXISTS {DATASET}.{LEDGER} (
     rows              BIGINT NOT NULL,     -- rows it holds in its feed's table
     quarantined_lines BIGINT NOT NULL,
     context_lines     BIGINT NOT NULL DEFAULT 0, -- neither rows nor errors (lines = rows +
-    blank_lines       BIGINT NOT NULL DEFAULT 0, --   context + quarantined + blank)
+    blank_lines       BIGINT NOT NULL DEFAULT 0, --   point_lines + context + quarantined + blank)
+    point_lines       BIGINT NOT NULL DEFAULT 0, -- OTLP lines, whose data points are in
+    points            BIGINT NOT NULL DEFAULT 0, --   ontrack_metric_points
     status            VARCHAR NOT NULL,    -- loaded | quarantined (the whole file)
     reason            VARCHAR,             -- why a whole file was quarantined
     loaded_at         TIMESTAMP NOT NULL
@@ -101,6 +109,9 @@ CREATE TABLE IF NOT EXISTS {DATASET}.{QUARANTINE} (
 -- Ledgers written before the line accounting existed.
 ALTER TABLE {DATASET}.{LEDGER} ADD COLUMN IF NOT EXISTS context_lines BIGINT DEFAULT 0;
 ALTER TABLE {DATASET}.{LEDGER} ADD COLUMN IF NOT EXISTS blank_lines BIGINT DEFAULT 0;
+ALTER TABLE {DATASET}.{LEDGER} ADD COLUMN IF NOT EXISTS point_lines BIGINT DEFAULT 0;
+ALTER TABLE {DATASET}.{LEDGER} ADD COLUMN IF NOT EXISTS points BIGINT DEFAULT 0;
+CREATE TABLE IF NOT EXISTS {DATASET}.{POINTS} ({SAMPLE_COLUMNS}, {SOURCE_COLUMNS});
 """ + "".join(
     f"CREATE TABLE IF NOT EXISTS {DATASET}.{f.name} ({f.columns}, {SOURCE_COLUMNS});\n"
     for f in FEEDS.values()

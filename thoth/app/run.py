@@ -1,5 +1,5 @@
-"""`thoth run`, what cron runs: extract (OnTrack, GA4, landing) → retention (once a UTC day) →
-lake (with the spark engine) → transform → check → publish.
+"""`thoth run`, what cron runs: extract (OnTrack, GA4, landing, metrics scrape) → retention
+(once a UTC day) → lake (with the spark engine) → transform → check → publish.
 
 One run at a time per warehouse (a lock file; a second run exits 75 at once, like
 cron/thoth-cron). A failing step stops the chain, so the last good publish stays what readers
@@ -68,6 +68,9 @@ class Step:
     name: str
     func: Callable[[Path, str, Callable[[str], None]], tuple[int | None, str]]
     unit: str = "rows"
+    # False: its failure fails the run (exit 1, alert) but the later steps still run, for a
+    # source whose gap the next run fills (a missed metrics scrape loses no increase).
+    stops_chain: bool = True
 
 
 def _extract_ontrack(warehouse: Path, run_id: str, log: Callable[[str], None]):
@@ -102,6 +105,17 @@ def _extract_landing(warehouse: Path, run_id: str, log: Callable[[str], None]):
     files = sum(f.quarantined_files for f in feeds)
     bad = f"; {lines:,} lines and {files:,} files quarantined" if lines or files else ""
     return sum(x.rows_loaded for x in loads), f"{len(loads)} feeds{bad}"
+
+
+def _extract_metrics(warehouse: Path, run_id: str, log: Callable[[str], None]):
+    from pipelines.metrics import job
+
+    # Like GA4: no scrape URLs is no error. An endpoint that fails fails this step (after the
+    # other endpoints were stored) and the run, but not the chain: see EXTRACT.
+    if "metrics_raw" in unconfigured_sources():
+        raise Skip("SOURCES__ONTRACK_METRICS__SCRAPE_URLS is not set")
+    loads = job.run(warehouse, log=log)
+    return sum(x.rows_loaded for x in loads), "; ".join(x.flags or "" for x in loads)
 
 
 def _transform(warehouse: Path, run_id: str, log: Callable[[str], None]):
@@ -241,7 +255,9 @@ def publish_products(warehouse: Path, products: Target, looker: Target, *,
 
 
 EXTRACT = [Step("extract ontrack", _extract_ontrack), Step("extract ga4", _extract_ga4),
-           Step("extract landing", _extract_landing)]
+           Step("extract landing", _extract_landing),
+           # An endpoint down during a deploy must not hold back every KPI for the hour.
+           Step("extract metrics", _extract_metrics, stops_chain=False)]
 RETENTION_STEP = "retention"
 RETENTION = Step(RETENTION_STEP, _retention)
 LAKE = Step("lake", _lake)
@@ -301,7 +317,8 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
     run_id, started_at, clock = uuid.uuid4().hex[:12], _now(), time.perf_counter()
     log(f"run {run_id}: {' → '.join(s.name for s in steps)}; warehouse {warehouse}")
     results: list[StepResult] = []
-    failed: tuple[str, str] | None = None
+    failed: tuple[str, str] | None = None  # the first failure: the run's status and alert
+    stopped = False  # by a failure of a step that stops the chain
     unexpected: BaseException | None = None
     try:
         runs.start(warehouse, run_id, started_at)
@@ -310,22 +327,25 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
     for step in steps if failed is None else []:
         progress.begin(step.name)
         begun = time.perf_counter()
+        error: str | None = None
         try:
             rows, detail = step.func(warehouse, run_id, log)
             result = StepResult(step.name, "ok", rows, 0.0, redact(detail))
         except Skip as exc:
             result = StepResult(step.name, "skipped", None, 0.0, redact(str(exc)))
         except (ThothError, duckdb.Error, DltException) as exc:
-            failed = (step.name, redact(_one_line(exc)))
-            result = StepResult(step.name, "failed", None, 0.0, failed[1])
+            error = redact(_one_line(exc))
         except BaseException as exc:  # a bug or Ctrl-C: recorded and alerted, then re-raised
-            failed = (step.name, redact(f"{type(exc).__name__}: {_one_line(exc)}"))
+            error = redact(f"{type(exc).__name__}: {_one_line(exc)}")
             unexpected = exc
-            result = StepResult(step.name, "failed", None, 0.0, failed[1])
+        if error is not None:
+            result = StepResult(step.name, "failed", None, 0.0, error)
+            failed = failed or (step.name, error)
+            stopped = step.stops_chain or unexpected is not None
         result.seconds = round(time.perf_counter() - begun, 3)
         results.append(result)
         progress.end(_step_line(result))
-        if failed:
+        if stopped:
             break
     status = "failed" if failed else "succeeded"
     seconds = time.perf_counter() - clock
@@ -343,8 +363,9 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
     also = f" {len(warnings)} warning(s): {'; '.join(warnings)}" if warnings else ""
     if failed:
         step, error = failed
-        text = (f"thoth run {run_id} failed at {step} on {socket.gethostname()}: {error} "
-                "(the last good publish stays in place)")
+        kept = ("the last good publish stays in place" if stopped else
+                "the other steps ran and published without it")
+        text = f"thoth run {run_id} failed at {step} on {socket.gethostname()}: {error} ({kept})"
         log(text)
         alert({"text": text + also, "run_id": run_id, "step": step, "error": error,
                "warnings": warnings, "host": socket.gethostname(), "warehouse": str(warehouse),

@@ -79,6 +79,7 @@ def configured_secrets() -> set[str]:
     parsers = {"sources.ontrack.credentials": _database_secrets,
                "alerts.webhook_url": lambda v: url_secrets(str(v), path_is_secret=True),
                "transforms.pseudonym_key": lambda v: {str(v)},
+               "sources.ontrack_metrics.bearer_token": lambda v: {str(v)},
                **dict.fromkeys(KEY_KEYS, key_secrets)}
     found: set[str] = set()
     for key, parse in parsers.items():

@@ -56,6 +56,7 @@ def run_demo(root: Path, *, scale: float, log: Callable[[str], None]) -> Path:
         server.cleanup()
     run_ga4_demo(warehouse, log=log)
     run_landing_demo(warehouse, root / "landing", log=log)
+    run_metrics_demo(warehouse, log=log)
     publish_dir = run_kpis_demo(warehouse, root / "publish", log=log)
     log("")
     log(render(warehouse))
@@ -146,6 +147,23 @@ def run_landing_demo(warehouse: Path, landing: Path, *, log: Callable[[str], Non
     from thoth.demo.landing_samples import write_samples
 
     files = write_samples(landing)
-    log(f"landed {len(files)} sample files (OnTrack logs and metrics, SplashKit usage) in "
-        f"{landing}")
+    log(f"landed {len(files)} sample files (OnTrack logs; OnTrack metrics as a Collector's OTLP "
+        f"files and as JSON lines; SplashKit usage) in {landing}")
     extract_landing(LandingConfig(str(landing)), warehouse, log=log)
+
+
+def run_metrics_demo(warehouse: Path, *, log: Callable[[str], None]) -> None:
+    """The Prometheus scrape, only where SOURCES__ONTRACK_METRICS__SCRAPE_URLS points at a real
+    OnTrack: the demo has no Rails process to scrape (its metrics come from the Collector's
+    files above). A failing endpoint is its one line; the demo goes on."""
+    from pipelines.metrics import job
+    from pipelines.metrics.config import configured
+
+    if not configured():
+        log("metrics scrape: skipped (SOURCES__ONTRACK_METRICS__SCRAPE_URLS is not set; set it "
+            "to OnTrack's /metrics URLs to scrape them too)")
+        return
+    try:
+        job.run(warehouse, log=log)
+    except ThothError as exc:
+        log(f"metrics scrape: {exc}")

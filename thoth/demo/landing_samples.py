@@ -2,7 +2,10 @@
 
 `write_samples` lands a week of the three feeds under a landing root (a few hundred KB, with a
 handful of malformed lines, so the quarantine has something to show): OnTrack's log as production
-Doubtfire writes it every day, its nginx access log (with durations) for the last three days.
+Doubtfire writes it every day, its nginx access log (with durations) for the last three days,
+and OnTrack's metrics as an OpenTelemetry Collector's file exporter writes them (OTLP JSON built
+with the opentelemetry-proto classes: what yabeda-rails/-sidekiq/-activerecord expose, with a
+process restart mid-week) beside the older {time, name, value, tags} lines.
 `write_rails_log` and `write_doubtfire_log` stream a log of any size for the benchmark.
 """
 
@@ -177,6 +180,111 @@ def metric_lines(rng: random.Random, start: datetime, minutes: int) -> Iterator[
                               "tags": {"host": f"web-{rng.randint(1, 2)}"}})
 
 
+# What OnTrack would expose through yabeda, as the Collector's prometheus receiver passes it on.
+ROUTES = [("units", "index", 30), ("projects", "show", 25), ("tasks", "submission", 6),
+          ("comments", "index", 15), ("auth", "method", 6)]
+QUEUES = [("default", 2.0), ("mailers", 30.0), ("pdf", 120.0)]  # typical wait in seconds
+LATENCY_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
+                  1800, 3600, 21600]  # yabeda-sidekiq's LONG_RUNNING_JOB_RUNTIME_BUCKETS
+
+
+class OnTrackProcess:
+    """Cumulative counters and histograms of one OnTrack process since its start; `restart`
+    zeroes them, as a deploy does."""
+
+    def __init__(self, rng: random.Random, started: datetime) -> None:
+        self.rng = rng
+        self.restart(started)
+
+    def restart(self, at: datetime) -> None:
+        self.started = at
+        self.requests = {(c, a): 0 for c, a, _ in ROUTES}
+        self.latency = {q: [0] * (len(LATENCY_BOUNDS) + 1) for q, _ in QUEUES}
+        self.latency_sum = {q: 0.0 for q, _ in QUEUES}
+
+    def work(self) -> None:
+        for controller, action, weight in ROUTES:
+            self.requests[(controller, action)] += self.rng.randint(0, weight)
+        for queue, typical in QUEUES:
+            for _ in range(self.rng.randint(0, 6)):
+                wait = self.rng.expovariate(1 / typical)
+                slot = next((i for i, b in enumerate(LATENCY_BOUNDS) if wait <= b),
+                            len(LATENCY_BOUNDS))
+                self.latency[queue][slot] += 1
+                self.latency_sum[queue] += wait
+
+
+def _ns(t: datetime) -> int:
+    return int(t.replace(tzinfo=UTC).timestamp()) * 10**9
+
+
+def otlp_request(process: OnTrackProcess, t: datetime) -> str:
+    """One ExportMetricsServiceRequest as the Collector's file exporter writes it (protobuf's
+    JSON mapping, enums as numbers), built with the proto classes."""
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+
+    rng, now, start = process.rng, _ns(t), _ns(process.started)
+    request = ExportMetricsServiceRequest()
+    resource = request.resource_metrics.add()
+    for key, value in (("service.name", "ontrack"), ("service.instance.id", "web-1")):
+        attribute = resource.resource.attributes.add()
+        attribute.key, attribute.value.string_value = key, value
+    scope = resource.scope_metrics.add()
+    scope.scope.name = "otelcol/prometheusreceiver"
+
+    def labelled(point, **labels: str) -> None:
+        for key, value in labels.items():
+            attribute = point.attributes.add()
+            attribute.key, attribute.value.string_value = key, value
+
+    requests = scope.metrics.add()
+    requests.name = "rails_requests_total"
+    requests.sum.aggregation_temporality, requests.sum.is_monotonic = 2, True
+    for (controller, action), count in process.requests.items():
+        point = requests.sum.data_points.add()
+        point.start_time_unix_nano, point.time_unix_nano, point.as_int = start, now, count
+        labelled(point, controller=controller, action=action, status="200", format="json",
+                 method="get")
+    latency = scope.metrics.add()
+    latency.name, latency.unit = "sidekiq_job_latency_seconds", "s"
+    latency.histogram.aggregation_temporality = 2
+    for queue, counts in process.latency.items():
+        point = latency.histogram.data_points.add()
+        point.start_time_unix_nano, point.time_unix_nano = start, now
+        point.explicit_bounds.extend(LATENCY_BOUNDS)
+        point.bucket_counts.extend(counts)
+        point.count, point.sum = sum(counts), round(process.latency_sum[queue], 3)
+        labelled(point, queue=queue, worker="PdfGenerationJob" if queue == "pdf" else "Job")
+    for name, label, values in (
+            ("sidekiq_queue_latency", "queue", {q: rng.expovariate(1 / w) for q, w in QUEUES}),
+            ("sidekiq_jobs_waiting_count", "queue", {q: rng.randint(0, 40) for q, _ in QUEUES}),
+            ("activerecord_connection_pool_waiting", "config",
+             {"primary": rng.choices([0, 1, 2, 5], weights=[80, 10, 7, 3])[0]})):
+        gauge = scope.metrics.add()
+        gauge.name = name
+        for key, value in values.items():
+            point = gauge.gauge.data_points.add()
+            point.time_unix_nano, point.as_double = now, round(float(value), 3)
+            labelled(point, **{label: key})
+    # Compact, as the Collector writes it.
+    return json.dumps(json_format.MessageToDict(request, use_integers_for_enums=True),
+                      separators=(",", ":"))
+
+
+def otlp_lines(process: OnTrackProcess, start: datetime, hours: int,
+               restart_at: datetime | None = None) -> Iterator[str]:
+    """A request every 15 minutes for `hours`; the process restarts at `restart_at`."""
+    for quarter in range(hours * 4):
+        t = start + timedelta(minutes=15 * quarter)
+        if restart_at is not None and t >= restart_at > t - timedelta(minutes=15):
+            process.restart(t - timedelta(minutes=1))
+        process.work()
+        yield otlp_request(process, t)
+
+
 FUNCTIONS = ["open_window", "draw_circle", "fill_rectangle", "load_bitmap", "play_sound_effect",
              "key_down", "refresh_screen", "write_line", "read_line"]
 LANGUAGES = ["C++", "C#", "Python", "Pascal"]
@@ -216,6 +324,8 @@ def write_samples(root: Path, *, days: int = 7, end: date | None = None,
     rng = random.Random(seed)
     end = end or (datetime.now(UTC).date() - timedelta(days=1))
     written = []
+    first = end - timedelta(days=days - 1)
+    process = OnTrackProcess(random.Random(seed), datetime(first.year, first.month, first.day))
     for back in range(days - 1, -1, -1):
         day = end - timedelta(days=back)
         folder = f"{day:%Y/%m/%d}"
@@ -235,6 +345,14 @@ def write_samples(root: Path, *, days: int = 7, end: date | None = None,
         if back == 0:
             metrics.append('{"time": "2024-03-11T09:00:00Z", "name": "jobs.queue_depth"}')
         written.append(_write(root / "ontrack_metrics" / folder / "metrics-0900.jsonl", metrics))
+        # The Collector's file for the day, gzipped on upload; OnTrack is redeployed (a
+        # restart: every counter from zero) at noon in the middle of the week.
+        restart = start + timedelta(hours=3) if back == days // 2 else None
+        otlp = list(otlp_lines(process, start, 8, restart))
+        if back == 0:  # a histogram that does not fit its bounds: quarantined, counted
+            otlp.append(otlp.pop().replace('"explicitBounds":[0.005,', '"explicitBounds":['))
+        written.append(_write(root / "ontrack_metrics" / folder / "otel-metrics.json.gz", otlp,
+                              gz=True))
         written.append(_write(root / "splashkit_usage" / folder / "usage.jsonl.gz",
                               splashkit_lines(rng, start, 40 + 3 * (days - back), 1), gz=True))
     return written

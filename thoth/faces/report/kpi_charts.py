@@ -134,11 +134,20 @@ CHARTS: tuple[KpiChart, ...] = (
         FROM marts.kpi_api_health GROUP BY ALL""", "day", ".2%", 0.005,
              (Hover("requests", "requests"), Hover("server_errors", "server errors"),
               Hover("worst_p95_ms", "slowest path's p95 ms", COUNT)), "target: below 0.5 %"),
-    KpiChart("kpi_app_metrics", "95th percentile", """
-        SELECT day AS x, metric_name AS series, value_p95 AS value, value_max, observations
-        FROM marts.kpi_app_metrics""", "day", ONE_DECIMAL,
+    KpiChart("kpi_app_metrics", "95th percentile (highest route or queue)", """
+        SELECT day AS x, metric_name AS series, max(value_p95) AS value,
+               max(value_max) AS value_max, sum(observations) AS observations
+        FROM marts.kpi_app_metrics WHERE value_p95 IS NOT NULL
+        GROUP BY day, metric_name""", "day", ONE_DECIMAL,
              hover=(Hover("value_max", "max", ONE_DECIMAL),
                     Hover("observations", "observations"))),
+    KpiChart("kpi_background_waits", "job wait p95 (s)", """
+        SELECT day AS x, source AS series, job_latency_p95_seconds AS value, jobs_waited,
+               jobs_waiting_max, db_pool_waiting_max
+        FROM marts.kpi_background_waits WHERE job_latency_p95_seconds IS NOT NULL""", "day",
+             ONE_DECIMAL, hover=(Hover("jobs_waited", "jobs"),
+                                 Hover("jobs_waiting_max", "largest backlog"),
+                                 Hover("db_pool_waiting_max", "DB pool waiters"))),
     KpiChart("kpi_splashkit_usage", "weekly active installs", """
         SELECT week_start AS x, active_installs AS value, events
         FROM marts.kpi_splashkit_usage WHERE dimension = 'total'""", "week",
