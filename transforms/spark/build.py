@@ -80,10 +80,9 @@ def _build_on_spark(spark: Any, model: Model, columns: dict[str, set[str]]) -> p
     spark.sql(f"DROP TABLE IF EXISTS {model.qualified}")
     if model.sql is not None:
         sql = to_spark(resolved_sql(model, columns), model.qualified)
-        if model.materialized == "view":
-            spark.sql(f"CREATE VIEW {model.qualified} AS {sql}")
-        else:
-            spark.sql(f"CREATE TABLE {model.qualified} USING parquet AS {sql}")
+        # Every model is a table on Spark, views included: a mart reading views of views
+        # would be planned (and the CTEs it repeats, computed) from the raw files each time.
+        spark.sql(f"CREATE TABLE {model.qualified} USING parquet AS {sql}")
         return None
     frame, schema = polars_models.spark_frame(spark, model)
     frame.write.format("parquet").saveAsTable(model.qualified)
@@ -119,10 +118,12 @@ def build_spark(spark: Any, target: Target, warehouse: Path, *,
         if schema is not None:
             polars_schemas[model.qualified] = schema
         timings[model.qualified] = time.perf_counter() - started
-        kind = "view" if model.materialized == "view" and model.sql else "table"
-        log(f"{model.qualified}: {kind} on spark, {timings[model.qualified]:.2f} s")
-    return _write_back(spark, order, warehouse, timings, polars_schemas, _snapshot(manifest),
-                       log)
+        log(f"{model.qualified}: built on spark, {timings[model.qualified]:.2f} s")
+    try:
+        return _write_back(spark, order, warehouse, timings, polars_schemas,
+                           _snapshot(manifest), log)
+    finally:
+        spark.catalog.clearCache()
 
 
 def _duckdb_types(con: duckdb.DuckDBPyConnection, model: Model, columns: dict[str, set[str]],
