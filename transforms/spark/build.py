@@ -76,8 +76,7 @@ def _snapshot(manifest: dict[str, Any]) -> datetime | None:
 
 def _build_on_spark(spark: Any, model: Model, columns: dict[str, set[str]]) -> pa.Schema | None:
     """Builds the model in Spark's catalog; the Arrow schema of a Polars model's rows."""
-    spark.sql(f"DROP VIEW IF EXISTS {model.qualified}")
-    spark.sql(f"DROP TABLE IF EXISTS {model.qualified}")
+    spark.sql(f"DROP TABLE IF EXISTS {model.qualified}")  # the previous build's, this session
     if model.sql is not None:
         sql = to_spark(resolved_sql(model, columns), model.qualified)
         # Every model is a table on Spark, views included: a mart reading views of views

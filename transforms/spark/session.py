@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sys
@@ -52,8 +53,9 @@ def spark_session(config: SparkConfig, **extra: str) -> Any:
         # need (PySpark reads it from the environment only); on a cluster the image provides
         # them (README: Spark).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    settings = {**DEFAULTS,
-                "spark.sql.warehouse.dir": tempfile.mkdtemp(prefix="thoth-spark-warehouse-"),
+    scratch = tempfile.mkdtemp(prefix="thoth-spark-warehouse-")
+    atexit.register(shutil.rmtree, scratch, True)
+    settings = {**DEFAULTS, "spark.sql.warehouse.dir": scratch,
                 **extra, **config.conf}
     builder = SparkSession.builder.master(config.master).appName(config.app_name)
     for key, value in settings.items():
