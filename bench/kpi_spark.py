@@ -2,7 +2,7 @@
 run: the same warehouse, every model, both engines; Spark's time includes writing the marts back
 into DuckDB, not the JVM's start (printed apart).
 
-Generates OnTrack data at BENCH_SPARK_SCALE (default 0.05) in the local PostgreSQL, loads it with
+Generates OnTrack data at BENCH_SPARK_SCALE (default 0.02) in the local PostgreSQL, loads it with
 the demo's GA4 and stream samples, builds with DuckDB, writes the lake, builds with Spark.
 """
 
@@ -33,7 +33,7 @@ from warehouse.after_load import apply as governance
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from spark_lake import write_lake  # noqa: E402
 
-SCALE = float(os.environ.get("BENCH_SPARK_SCALE", 0.05))
+SCALE = float(os.environ.get("BENCH_SPARK_SCALE", 0.02))
 ADMIN = os.environ.get("THOTH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

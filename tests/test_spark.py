@@ -118,12 +118,23 @@ def test_a_spark_failure_is_one_line_and_keeps_the_marts(spark_env: Path, tmp_pa
                                                          capsys):
     lake = tmp_path / "lake"
     manifest = json.loads((lake / "_manifest.json").read_text())
-    for table in manifest["tables"].values():  # a lake whose files went missing
-        for relative in table["files"]:
-            (lake / relative).unlink()
+    # A lake whose units.code is said to be a number: Spark's cast of 'SIT101' fails as the
+    # first model reading it runs.
+    manifest["tables"]["ontrack_raw.units"]["columns"]["code"] = "INTEGER"
+    (lake / "_manifest.json").write_text(json.dumps(manifest))
     before = marts(spark_env)
     assert main(["transform"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("thoth: error: model ")
-    assert "failed on Spark" in err[0]
+    assert len(err) == 1
+    assert err[0].startswith("thoth: error: model staging.stg_ontrack__units failed on Spark: ")
+    assert "CAST" in err[0]
+    assert marts(spark_env) == before
+
+    # Files the manifest names gone: the lake does not read, said in one line.
+    for table in manifest["tables"].values():
+        for relative in table["files"]:
+            (lake / relative).unlink()
+    assert main(["transform"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not read on Spark: [PATH_NOT_FOUND]" in err[0]
     assert marts(spark_env) == before

@@ -101,12 +101,16 @@ def build_spark(spark: Any, target: Target, warehouse: Path, *,
         log(f"{name}: skipped, {', '.join(missing)} not loaded (source not configured)")
         del models[name]
     order = build_order(models, sources)
-    columns = lake.register(spark, target, manifest)
+    errors = _spark_errors()
+    try:
+        columns = lake.register(spark, target, manifest)
+    except errors as exc:
+        raise ThothError(f"the lake at {target.url} does not read on Spark: {_first_line(exc)}"
+                         ) from None
     for schema in MODEL_SCHEMAS:
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {schema}")
     timings: dict[str, float] = {}
     polars_schemas: dict[str, pa.Schema] = {}
-    errors = _spark_errors()
     for model in order:
         started = time.perf_counter()
         try:

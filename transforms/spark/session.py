@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import sys
@@ -60,6 +61,11 @@ def spark_session(config: SparkConfig, **extra: str) -> Any:
     builder = SparkSession.builder.master(config.master).appName(config.app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
+    # PySpark logs a failing query's context as a JSON line on stderr; the build reports the
+    # failure itself, in one line naming the model.
+    from pyspark.logger import PySparkLogger
+
+    PySparkLogger.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     try:
         return builder.getOrCreate()
     except Exception as exc:  # the JVM's failures arrive as several exception types
