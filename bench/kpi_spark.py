@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -28,10 +27,7 @@ from transforms.build import build
 from transforms.spark.build import build_spark
 from transforms.spark.session import spark_session
 from warehouse.after_load import apply as governance
-
-# The lake writer: tests/spark_lake.py until warehouse/lake (`thoth lake`) is on main.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from spark_lake import write_lake  # noqa: E402
+from warehouse.lake import write_lake
 
 SCALE = float(os.environ.get("BENCH_SPARK_SCALE", 0.02))
 ADMIN = os.environ.get("THOTH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -61,14 +57,14 @@ def main() -> None:
         results = build(warehouse, log=lambda line: None)
         duck_s = time.perf_counter() - started
         started = time.perf_counter()
-        write_lake(warehouse, work / "lake")
+        lake = open_target(str(work / "lake"), section="lake")
+        write_lake(warehouse, lake, log=lambda line: None)
         lake_s = time.perf_counter() - started
         started = time.perf_counter()
         spark = spark_session(resolve(SparkConfig()))
         jvm_s = time.perf_counter() - started
         started = time.perf_counter()
-        build_spark(spark, open_target(str(work / "lake"), section="lake"), warehouse,
-                    log=lambda line: None)
+        build_spark(spark, lake, warehouse, log=lambda line: None)
         spark_s = time.perf_counter() - started
         spark.stop()
     finally:

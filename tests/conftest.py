@@ -196,6 +196,14 @@ def _products_target(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.setenv("PRODUCTS__BUCKET_URL", str(tmp_path_factory.mktemp("products")))
 
 
+@pytest.fixture(autouse=True)
+def _lake_target(tmp_path_factory: pytest.TempPathFactory,
+                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """`thoth lake`, `thoth run` (with the spark engine) and `thoth erase-user` read or write the
+    lake, by default data/lake under the working directory: every test gets its own folder."""
+    monkeypatch.setenv("LAKE__BUCKET_URL", str(tmp_path_factory.mktemp("lake")))
+
+
 # --- the spark engine's tests: `-m spark`, skipped locally only with --skip-spark -------------
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,7 +1,9 @@
 """Hand-built raw tables for the KPI tests: small, every number known in advance.
 
 `Raw` starts with one unit (SIT101, 2024 T1), its staff and the twelve task statuses; a test
-adds the rows its case needs, then `build()` writes the warehouse and runs the transforms.
+adds the rows its case needs, then `build()` writes the warehouse and runs the transforms. Each
+table given rows is recorded as loaded (platform.load_state) at `loaded_at`, the data's snapshot
+time: the moment the warehouse is written unless a test says when.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.landing import settings as landing
+from thoth.core.duck import utc_now
+from thoth.core.platform import load_state
 from transforms.build import build
 
 PSEUDONYM_KEY = "test-pseudonym-key"
@@ -84,6 +88,7 @@ def user_key(user_id: int) -> str:
 @dataclass
 class Raw:
     rows: dict[str, list[dict]] = field(default_factory=dict)
+    loaded_at: datetime | None = None  # when its tables were loaded; None: when written
 
     def __post_init__(self) -> None:
         self.add("teaching_periods", id=1, period="T1", year=2024,
@@ -140,6 +145,13 @@ class Raw:
                     marks = ", ".join("?" for _ in row)
                     con.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})",
                                 list(row.values()))
+            load_state.ensure(con)
+            loaded = [(t.split(".")[0].removesuffix("_raw"), t.split(".")[1], len(r))
+                      for t, r in self.rows.items() if r]
+            con.executemany("INSERT OR REPLACE INTO platform.load_state (source, table_name, mode, "
+                            "rows_loaded, rows_deleted, rows_total, seconds, loaded_at) "
+                            "VALUES (?, ?, 'full', ?, 0, ?, 0, ?)",
+                            [[s, t, n, n, self.loaded_at or utc_now()] for s, t, n in loaded])
 
 
 def build_kpis(raw: Raw, warehouse: Path, monkeypatch) -> duckdb.DuckDBPyConnection:

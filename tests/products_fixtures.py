@@ -187,20 +187,21 @@ def attention_raw() -> Raw:
     return raw
 
 
-def build_warehouse(raw: Raw, path: Path) -> Path:
-    """Raw rows → every load recorded → transform → check (which must pass)."""
+def build_warehouse(raw: Raw, path: Path, *, shift: timedelta = timedelta(0)) -> Path:
+    """Raw rows → every load recorded (two hours before AS_OF, moved by `shift` as the rows
+    are: the loads are the data's snapshot time) → transform → check (which must pass)."""
     before = os.environ.get("TRANSFORMS__PSEUDONYM_KEY")
     os.environ["TRANSFORMS__PSEUDONYM_KEY"] = PSEUDONYM_KEY
     try:
         raw.write(path)
         with duckdb.connect(str(path)) as con:
             load_state.ensure(con)
-            con.execute("INSERT INTO platform.load_state (source, table_name, mode, rows_loaded, "
-                        "rows_deleted, rows_total, seconds, loaded_at) SELECT "
+            con.execute("INSERT OR REPLACE INTO platform.load_state (source, table_name, mode, "
+                        "rows_loaded, rows_deleted, rows_total, seconds, loaded_at) SELECT "
                         "replace(schema_name, '_raw', ''), table_name, 'full', 0, 0, 0, 0, "
-                        "TIMESTAMP '2024-04-01 10:00' + (row_number() OVER (ORDER BY "
+                        "? + (row_number() OVER (ORDER BY "
                         "schema_name, table_name) * INTERVAL 1 MINUTE) FROM duckdb_tables() "
-                        "WHERE schema_name LIKE '%_raw'")
+                        "WHERE schema_name LIKE '%_raw'", [AS_OF - timedelta(hours=2) + shift])
         build(path, log=lambda line: None)
         assert run_checks(path, log=print)
     finally:

@@ -99,8 +99,8 @@ def build_template(path: Path) -> Path:
         _raw().write(path)
         with duckdb.connect(str(path)) as con:  # every raw table loaded, a minute apart
             load_state.ensure(con)
-            con.execute("INSERT INTO platform.load_state (source, table_name, mode, rows_loaded, "
-                        "rows_deleted, rows_total, seconds, loaded_at) SELECT "
+            con.execute("INSERT OR REPLACE INTO platform.load_state (source, table_name, mode, "
+                        "rows_loaded, rows_deleted, rows_total, seconds, loaded_at) SELECT "
                         "replace(schema_name, '_raw', ''), table_name, 'full', 0, 0, 0, 0, "
                         "TIMESTAMP '2026-01-01 10:00' + (row_number() OVER (ORDER BY schema_name, "
                         "table_name) * INTERVAL 1 MINUTE) FROM duckdb_tables() "

@@ -158,8 +158,8 @@ def test_kpis_command_prints_every_kpi_as_its_yaml_states_it(tmp_path, monkeypat
         from thoth.core.platform import load_state
 
         load_state.ensure(con)
-        con.execute("INSERT INTO platform.load_state (source, table_name, mode, rows_loaded, "
-                    "rows_deleted, rows_total, seconds, loaded_at) "
+        con.execute("INSERT OR REPLACE INTO platform.load_state (source, table_name, mode, "
+                    "rows_loaded, rows_deleted, rows_total, seconds, loaded_at) "
                     "SELECT 'ontrack', table_name, 'full', 0, 0, 0, 0, "
                     "TIMESTAMP '2026-01-01 10:00' + (row_number() OVER () * INTERVAL 1 MINUTE) "
                     "FROM duckdb_tables() WHERE schema_name = 'ontrack_raw'")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import duckdb
 import pytest
 from kpi_fixtures import Raw, build_kpis, rows, user_key
+
+from transforms.build import build
 
 D = datetime
 
@@ -102,10 +105,11 @@ def test_feedback_turnaround_median_and_p90_by_submission_week(kpis):
 
 
 def test_feedback_backlog_per_tutor_with_pseudonymous_key(kpis):
-    raw = Raw().student(11, 101).student(12, 102).student(13, 103, tutorial=None)
+    # Ages are measured at the OnTrack snapshot (its newest load), not the wall clock.
+    now = D(2024, 3, 20, 9, 30)
+    raw = Raw(loaded_at=now).student(11, 101).student(12, 102).student(13, 103, tutorial=None)
     raw.student(14, 104, enrolled=False)
     raw.task_definition(1, target_date=D(2024, 3, 10))
-    now = datetime.utcnow()
     raw.add("tasks", id=1, project_id=101, task_definition_id=1, task_status_id=9,
             submission_date=now - timedelta(days=5))
     raw.add("tasks", id=2, project_id=102, task_definition_id=1, task_status_id=9,
@@ -119,8 +123,36 @@ def test_feedback_backlog_per_tutor_with_pseudonymous_key(kpis):
     got = rows(con, "SELECT tutor_key, awaiting_feedback, oldest_waiting_days "
                     "FROM marts.kpi_feedback_backlog ORDER BY awaiting_feedback DESC")
     assert [(k, n) for k, n, _ in got] == [(user_key(1), 2), (None, 1)]
-    assert got[0][2] == pytest.approx(5, abs=0.01)
-    assert got[1][2] == pytest.approx(1, abs=0.01)
+    assert got[0][2] == 5.0
+    assert got[1][2] == 1.0
+    assert rows(con, "SELECT DISTINCT as_of FROM marts.kpi_feedback_backlog") == [(now,)]
+
+
+def test_feedback_backlog_age_is_measured_at_the_newest_ontrack_load(tmp_path, monkeypatch):
+    """The snapshot is the newest load among OnTrack's tables; another source's later load (GA4
+    here) does not move OnTrack's clock, and neither does the hour of the build."""
+    raw = Raw(loaded_at=D(2024, 3, 20, 12)).student(11, 101)
+    raw.task_definition(1, target_date=D(2024, 3, 10))
+    raw.add("tasks", id=1, project_id=101, task_definition_id=1, task_status_id=9,
+            submission_date=D(2024, 3, 18, 0))
+    warehouse = tmp_path / "warehouse.duckdb"
+    build_kpis(raw, warehouse, monkeypatch).close()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE platform.load_state SET loaded_at = TIMESTAMP '2024-03-20 18:00' "
+                    "WHERE table_name = 'tasks'")
+        con.execute("INSERT INTO platform.load_state (source, table_name, mode, rows_loaded, "
+                    "rows_deleted, rows_total, seconds, loaded_at) "
+                    "VALUES ('ga4', 'traffic', 'full', 0, 0, 0, 0, TIMESTAMP '2024-03-25 00:00')")
+    build(warehouse, log=lambda line: None)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert rows(con, "SELECT oldest_waiting_days, as_of FROM marts.kpi_feedback_backlog") == [
+            (2.75, D(2024, 3, 20, 18))]
+        assert rows(con, "SELECT source, snapshot_at FROM staging.stg_platform__snapshots "
+                         "ORDER BY 1") == [("ga4", D(2024, 3, 25)), ("ontrack", D(2024, 3, 20, 18))]
+        # Each build records the newest load of any source as its snapshot.
+        assert rows(con, "SELECT DISTINCT snapshot_at, engine FROM platform.model_builds "
+                         "ORDER BY 1") == [(D(2024, 3, 20, 12), "duckdb"),
+                                           (D(2024, 3, 25), "duckdb")]
 
 
 def test_task_completion_rate_and_median_days(kpis):

@@ -26,7 +26,7 @@ def _weeks_to_now() -> timedelta:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
     return build_warehouse(insights_raw(shift=_weeks_to_now()),
-                           tmp_path_factory.mktemp("cli") / "w.duckdb")
+                           tmp_path_factory.mktemp("cli") / "w.duckdb", shift=_weeks_to_now())
 
 
 @pytest.fixture

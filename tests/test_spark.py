@@ -8,21 +8,24 @@ from __future__ import annotations
 import json
 import math
 import shutil
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
-from spark_lake import write_lake
 
 from thoth.cli import main
+from thoth.core.lake import parse_iso
+from thoth.core.storage import open_target
 from transforms.build import build
+from warehouse.lake import write_lake
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 
-# Measured against the wall clock until the build reads the lake's snapshot time instead (the
-# reproducible-builds work): the DuckDB and Spark builds ran at different moments.
-WALL_CLOCK = {"kpi_feedback_backlog": {"as_of", "oldest_waiting_days"}}
+
+def lake(warehouse: Path, root: Path) -> None:
+    """`thoth lake`: the warehouse's raw tables and platform.load_state as Parquet at `root`."""
+    write_lake(warehouse, open_target(str(root), section="lake"), log=lambda line: None)
 
 
 def marts(path: Path) -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
@@ -34,9 +37,7 @@ def marts(path: Path) -> dict[str, tuple[list[tuple[str, str]], list[tuple]]]:
         out = {}
         for name in names:
             columns = [(r[0], r[1]) for r in con.execute(f"DESCRIBE marts.{name}").fetchall()]
-            keep = [i for i, (c, _) in enumerate(columns) if c not in WALL_CLOCK.get(name, ())]
-            rows = [tuple(row[i] for i in keep)
-                    for row in con.execute(f"SELECT * FROM marts.{name}").fetchall()]
+            rows = con.execute(f"SELECT * FROM marts.{name}").fetchall()
             out[name] = (columns, sorted(rows, key=repr))
         return out
 
@@ -64,7 +65,7 @@ def spark_env(spark, demo_warehouse: Path, tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.setenv("WAREHOUSE__ENGINE", "spark")
     monkeypatch.setenv("LAKE__BUCKET_URL", str(tmp_path / "lake"))
     monkeypatch.setenv("PUBLISH__BUCKET_URL", str(tmp_path / "publish"))
-    write_lake(demo_warehouse, tmp_path / "lake")
+    lake(demo_warehouse, tmp_path / "lake")
     return demo_warehouse
 
 
@@ -83,7 +84,7 @@ def test_spark_builds_the_demo_marts_duckdb_builds(spark_env: Path, demo_dir: Pa
         keys = con.execute("SELECT count(*), count(DISTINCT user_key) FROM "
                            "staging.stg_ontrack__user_keys").fetchone()
     manifest = json.loads((tmp_path / "lake" / "_manifest.json").read_text())
-    snapshot = datetime.fromisoformat(manifest["snapshot_at"].replace("Z", ""))
+    snapshot = parse_iso(manifest["snapshot_at"])
     assert [(e, s) for e, s, _ in engines] == [("spark", snapshot)]
     assert keys[0] == keys[1] > 0
     # The data tests and the publish step read the Spark-built marts unchanged.
@@ -106,7 +107,7 @@ def test_an_incremental_cycle_agrees_again(spark_env: Path, tmp_path: Path):
     with duckdb.connect(str(spark_env), read_only=True) as con:
         after = con.execute("SELECT count(*) FROM landing_raw.splashkit_usage").fetchone()[0]
     assert after > before
-    write_lake(spark_env, tmp_path / "lake")
+    lake(spark_env, tmp_path / "lake")
     assert main(["transform"]) == 0
     duck = tmp_path / "duck.duckdb"
     shutil.copy(spark_env, duck)
@@ -116,12 +117,12 @@ def test_an_incremental_cycle_agrees_again(spark_env: Path, tmp_path: Path):
 
 def test_a_spark_failure_is_one_line_and_keeps_the_marts(spark_env: Path, tmp_path: Path,
                                                          capsys):
-    lake = tmp_path / "lake"
-    manifest = json.loads((lake / "_manifest.json").read_text())
+    root = tmp_path / "lake"
+    manifest = json.loads((root / "_manifest.json").read_text())
     # A lake whose units.code is said to be a number: Spark's cast of 'SIT101' fails as the
     # first model reading it runs.
     manifest["tables"]["ontrack_raw.units"]["columns"]["code"] = "INTEGER"
-    (lake / "_manifest.json").write_text(json.dumps(manifest))
+    (root / "_manifest.json").write_text(json.dumps(manifest))
     before = marts(spark_env)
     assert main(["transform"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -133,7 +134,7 @@ def test_a_spark_failure_is_one_line_and_keeps_the_marts(spark_env: Path, tmp_pa
     # Files the manifest names gone: the lake does not read, said in one line.
     for table in manifest["tables"].values():
         for relative in table["files"]:
-            (lake / relative).unlink()
+            (root / relative).unlink()
     assert main(["transform"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "does not read on Spark: [PATH_NOT_FOUND]" in err[0]

@@ -33,6 +33,9 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
   ALERTS__COMMAND, ALERTS__WEBHOOK_URL   called when `thoth run` fails
   RETENTION__ARCHIVE_URL         where `thoth retention --apply` archives (default: data/archive)
   RETENTION__IN_RUN              `thoth run` applies retention once a UTC day (default: true)
+  LAKE__BUCKET_URL               where `thoth lake` writes the raw tables as Parquet (default:
+                                 data/lake); LAKE__IN_RUN: `thoth run` writes it (default: only
+                                 with WAREHOUSE__ENGINE=spark)
   THOTH_ACTOR                    who platform.audit says acted (default: the OS user)
 """
 
@@ -99,6 +102,19 @@ def _publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lake(args: argparse.Namespace) -> int:
+    from thoth.app.run import run_lock, write_lake
+
+    warehouse = config.warehouse_path()
+    with run_lock(config.run_lock_file(warehouse)):  # never beside a `thoth run`
+        report = write_lake(warehouse, full=args.full, log=lambda line: print(line, flush=True))
+    print(f"lake {report.target}: {len(report.tables)} tables, {report.rows:,} rows; "
+          f"{report.written} files written, {report.kept} kept, {len(report.removed)} removed; "
+          f"manifest {'written' if report.manifest_written else 'unchanged'} "
+          f"({report.seconds:.1f} s)")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from thoth.app.run import BUILD, STEPS, run
 
@@ -147,21 +163,23 @@ def _retention(args: argparse.Namespace) -> int:
 
 
 def _erase_user(args: argparse.Namespace) -> int:
-    from thoth.app.run import run_lock
+    from thoth.app.run import lake_target, run_lock
     from thoth.core.storage import configured_archive, configured_products
     from transforms.build import build
     from warehouse.archive_erasure import ArchiveErasure
     from warehouse.erasure import check_user_id, erase_user
+    from warehouse.lake.erasure import LakeErasure
     from warehouse.products.erasure import ProductErasure
 
     warehouse, user_id = config.warehouse_path(), check_user_id(args.user_id)
     key = config.pseudonym_key()  # before anything changes
-    archives, products = configured_archive(), configured_products()
+    archives, products, lake = configured_archive(), configured_products(), lake_target()
     with run_lock(config.run_lock_file(warehouse)):
         print(f"erasing OnTrack user {user_id} from {warehouse}, the archives under "
-              f"{archives.url} and the data products under {products.url}:", flush=True)
+              f"{archives.url}, the data products under {products.url} and the lake under "
+              f"{lake.url}:", flush=True)
         erase_user(warehouse, user_id, pseudonym_key=key,
-                   steps=[ArchiveErasure(archives), ProductErasure(products)],
+                   steps=[ArchiveErasure(archives), ProductErasure(products), LakeErasure(lake)],
                    log=lambda line: print(line, flush=True))
         results = build(warehouse, log=lambda line: None,
                         absent_sources=unconfigured_sources())
@@ -256,11 +274,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     publish.set_defaults(func=_publish)
 
+    lake = commands.add_parser(
+        "lake", help="write the raw tables as Parquet to the lake, for Spark",
+        description="Write every raw table the pipelines loaded (and platform.load_state) as "
+        "Parquet under LAKE__BUCKET_URL (a directory or gs://): <schema>/<table>/[<key>=<value>/]"
+        "part-<sha256>.parquet, the large tables partitioned by month or day, then _manifest.json "
+        "last. Only files whose content changed are written; files the manifest no longer names "
+        "are removed after it. `thoth run` does this after the loads when WAREHOUSE__ENGINE=spark "
+        "(or LAKE__IN_RUN=true).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lake.add_argument("--full", action="store_true",
+                      help="write every file again, whatever the lake holds")
+    lake.set_defaults(func=_lake)
+
     run = commands.add_parser(
         "run", help="the hourly job: extract → retention → transform → check → publish",
         description="Extract OnTrack, GA4 (skipped when SOURCES__GA4__PROPERTY_IDS is not "
         "set) and the landing zone (skipped when LANDING__BUCKET_URL is not set), apply "
-        "retention (once a UTC day; RETENTION__IN_RUN=false: never), transform, "
+        "retention (once a UTC day; RETENTION__IN_RUN=false: never), write the lake "
+        "(WAREHOUSE__ENGINE=spark or LAKE__IN_RUN=true; else skipped), transform, "
         "check, publish; one run at a time (exit 75 when another holds the "
         "lock). A failing step stops the chain, keeps the last good publish, exits 1 and "
         "calls the alert hook. Every run is recorded in platform.runs.",
@@ -292,8 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Delete an OnTrack user's rows (their user row, enrolments, tasks and what "
         "hangs off them, comments they wrote, logins, …) and clear references to them in other "
         "people's rows, in the warehouse and in every retention archive under "
-        "RETENTION__ARCHIVE_URL (rewritten and verified), and drop them from the data products' "
-        "attention files under PRODUCTS__BUCKET_URL; record a keyed hash of the id (never "
+        "RETENTION__ARCHIVE_URL (rewritten and verified), drop them from the data products' "
+        "attention files under PRODUCTS__BUCKET_URL and from the lake under LAKE__BUCKET_URL "
+        "(its partitions written again); record a keyed hash of the id (never "
         "the id) so later loads keep them out; rebuild the marts. Needs TRANSFORMS__PSEUDONYM_KEY.",
     )
     erase.add_argument("user_id", help="the OnTrack users.id")

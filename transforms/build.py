@@ -10,16 +10,19 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from thoth.core import platform
 from thoth.core.duck import open_warehouse, transaction, utc_now
 from thoth.core.errors import ThothError
 from thoth.core.platform import builds
 from transforms.project import (
     MODEL_SCHEMAS,
+    SNAPSHOT_SOURCE,
     Model,
     build_order,
     discover,
@@ -35,26 +38,38 @@ class ModelBuild:
     seconds: float
 
 
+# Tables a model may read: every schema that is not a model schema or the platform's, and of the
+# platform's only the loads' times (the snapshot, see SNAPSHOT_SOURCE).
+_SOURCE_TABLES = ("WHERE database_name = current_database() AND (schema_name NOT IN ? "
+                  "OR schema_name || '.' || table_name = ?)")
+
+
 def warehouse_sources(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Tables the pipelines loaded: every schema that is not a model schema or the platform's."""
+    """Tables the pipelines loaded, and platform.load_state."""
     rows = con.execute(
-        "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
-        "WHERE database_name = current_database() AND schema_name NOT IN ?",
-        [[*MODEL_SCHEMAS, "platform"]],
+        f"SELECT schema_name || '.' || table_name FROM duckdb_tables() {_SOURCE_TABLES}",
+        [[*MODEL_SCHEMAS, "platform"], SNAPSHOT_SOURCE],
     ).fetchall()
     return {r[0] for r in rows}
 
 
 def source_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
-    """Each source table the pipelines loaded, with its columns."""
+    """Each source table the pipelines loaded (and platform.load_state), with its columns."""
     out: dict[str, set[str]] = {}
     for table, column in con.execute(
-        "SELECT schema_name || '.' || table_name, column_name FROM duckdb_columns() "
-        "WHERE database_name = current_database() AND schema_name NOT IN ?",
-        [[*MODEL_SCHEMAS, "platform"]],
+        f"SELECT schema_name || '.' || table_name, column_name FROM duckdb_columns() "
+        f"{_SOURCE_TABLES}",
+        [[*MODEL_SCHEMAS, "platform"], SNAPSHOT_SOURCE],
     ).fetchall():
         out.setdefault(table, set()).add(column)
     return out
+
+
+def snapshot_at(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The data's snapshot time: the end of the newest load of any source (None before any)."""
+    if not platform.has_table(con, "load_state"):
+        return None
+    return con.execute("SELECT max(loaded_at) FROM platform.load_state").fetchone()[0]
 
 
 def _build_one(con: duckdb.DuckDBPyConnection, model: Model,
@@ -108,7 +123,8 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
                 log(f"{model.qualified}: {'view' if rows is None else f'{rows:,} rows'}, "
                     f"{results[-1].seconds:.2f} s")
             now = utc_now()
-            builds.record(con, build_id, [(r.model, r.rows, r.seconds, now) for r in results])
+            builds.record(con, build_id, [(r.model, r.rows, r.seconds, now) for r in results],
+                          snapshot_at=snapshot_at(con), engine="duckdb")
         return results
     finally:
         con.close()

@@ -38,6 +38,9 @@ MODELS_DIR = Path(__file__).parent / "models"
 MODEL_SCHEMAS = ("staging", "intermediate", "marts")
 # Staging models only rename and cast: views cost nothing to build and are always current.
 MATERIALIZED = {"staging": "view", "intermediate": "view", "marts": "table"}
+# The one platform table a model may read: the loads' times, from which
+# staging.stg_platform__snapshots takes each source's snapshot time ("now" in a model).
+SNAPSHOT_SOURCE = "platform.load_state"
 
 
 @dataclass
@@ -204,10 +207,15 @@ def build_order(models: dict[str, Model], sources: set[str]) -> list[Model]:
 
 
 def lineage(models: dict[str, Model], name: str) -> set[str]:
-    """The raw tables a model depends on, directly or through other models."""
+    """The raw tables a model depends on, directly or through other models. The snapshot source
+    is not among them: it is the build's clock, not data a KPI is made of (its freshness is its
+    sources')."""
     raw: set[str] = set()
     for item in models[name].inputs:
-        raw |= lineage(models, item) if item in models else {item}
+        if item in models:
+            raw |= lineage(models, item)
+        elif item != SNAPSHOT_SOURCE:
+            raw.add(item)
     return raw
 
 

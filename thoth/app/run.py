@@ -1,5 +1,5 @@
 """`thoth run`, what cron runs: extract (OnTrack, GA4, landing) → retention (once a UTC day) →
-transform → check → publish.
+lake (with the spark engine) → transform → check → publish.
 
 One run at a time per warehouse (a lock file; a second run exits 75 at once, like
 cron/thoth-cron). A failing step stops the chain, so the last good publish stays what readers
@@ -36,6 +36,7 @@ from thoth.core.redaction import redactor
 
 if TYPE_CHECKING:  # imported when used: `thoth status` needs neither storage nor products
     from thoth.core.storage import Target
+    from warehouse.lake import LakeReport
     from warehouse.products import ProductsReport
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL, as cron/thoth-cron
@@ -166,6 +167,39 @@ def _retention(warehouse: Path, run_id: str, log: Callable[[str], None]):
             f"{len(policies)} policies, {len(archived)} archived to {target.url}")
 
 
+def write_lake(warehouse: Path, *, full: bool = False, url: str | None = None,
+               log: Callable[[str], None]) -> LakeReport:
+    """The raw tables to the lake as configured (`[lake]`), or to `url`; never where the KPIs,
+    the data products or the archives go."""
+    from warehouse.lake import write_lake as write
+
+    return write(warehouse, lake_target(url), full=full, log=log)
+
+
+def lake_target(url: str | None = None) -> Target:
+    """The lake as configured (or `url`), refused where the KPIs, the data products or the
+    archives go: its sweep removes files it does not name."""
+    from thoth.core.storage import configured_archive, configured_lake
+    from warehouse.lake import check_apart
+
+    lake = configured_lake(url)
+    looker, products = publish_targets()
+    check_apart(lake, {"PUBLISH__BUCKET_URL": looker, "PRODUCTS__BUCKET_URL": products,
+                       "RETENTION__ARCHIVE_URL": configured_archive()})
+    return lake
+
+
+def _lake(warehouse: Path, run_id: str, log: Callable[[str], None]):
+    # After the loads and retention (the lake mirrors the warehouse as it stays), before the
+    # build: the spark engine builds from it.
+    engine = config.resolve(config.WarehouseConfig()).engine
+    if engine != "spark" and not config.resolve(config.LakeConfig()).in_run:
+        raise Skip(f"WAREHOUSE__ENGINE is {engine} and LAKE__IN_RUN is false")
+    report = write_lake(warehouse, log=log)
+    return report.rows, (f"{len(report.tables)} tables to {report.target}: {report.written} "
+                         f"files written, {report.kept} kept, {len(report.removed)} removed")
+
+
 def publish_step(target_url: str | None = None, products_url: str | None = None) -> Step:
     """Publish the KPIs to `target_url` (else PUBLISH__BUCKET_URL), then the data products to
     `products_url` (else PRODUCTS__BUCKET_URL), which may not be the KPIs' target."""
@@ -210,11 +244,12 @@ EXTRACT = [Step("extract ontrack", _extract_ontrack), Step("extract ga4", _extra
            Step("extract landing", _extract_landing)]
 RETENTION_STEP = "retention"
 RETENTION = Step(RETENTION_STEP, _retention)
+LAKE = Step("lake", _lake)
 TRANSFORM, CHECK = Step("transform", _transform), Step("check", _check)
 BUILD = [TRANSFORM, CHECK, publish_step()]  # what `thoth run --skip-extract` runs
 # Retention after the loads (they drop archived rows again) and before the build, so the KPIs
-# and the row-drop guard see the warehouse as it stays.
-STEPS = [*EXTRACT, RETENTION, *BUILD]
+# and the row-drop guard see the warehouse as it stays; the lake after both, so it does too.
+STEPS = [*EXTRACT, RETENTION, LAKE, *BUILD]
 
 
 

@@ -245,6 +245,9 @@ class LakeConfig(BesidePublish):
     [publish]'s. Written after each load when the engine is spark, or on `thoth lake`."""
 
     bucket_url: str = "data/lake"
+    # `thoth run` writes the lake after the loads whatever the engine (a cluster elsewhere reads
+    # it); with WAREHOUSE__ENGINE=spark it always does, the build reading it.
+    in_run: bool = False
     __section__: ClassVar[str] = "lake"
 
 

@@ -5,9 +5,14 @@ the spark engine). Its layout is this module's contract, stated once:
     <root>/_manifest.json
 
 Every Parquet file holds all of its table's columns (partition columns included), so a reader
-needs only the manifest's file list, never a directory listing. The manifest is written last and
-whole: a reader sees the previous load or the new one, never half of one. Files the manifest no
-longer names are removed after it is written.
+needs only the manifest's file list, never a directory listing. The `<column>=<value>` folder is a
+name for people and listings, not a column: read the files without partition discovery (DuckDB:
+`read_parquet(files, hive_partitioning = false)`; Spark: the file paths themselves, no basePath).
+Partitioned tables are written by warehouse/lake (`PARTITIONS`): the key is a month or day of a
+time column (`created_month` of `created_at`), rows without one under
+`__HIVE_DEFAULT_PARTITION__`. The manifest is written last and whole: a reader sees the previous
+load or the new one, never half of one. Files the manifest no longer names are removed after it
+is written.
 
     {"format": 1,
      "written_at": "2026-11-30T16:00:00Z",
@@ -23,6 +28,7 @@ longer names are removed after it is written.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from thoth.core.errors import ThothError
@@ -30,6 +36,17 @@ from thoth.core.storage import Target
 
 FORMAT = 1
 MANIFEST = "_manifest.json"
+
+
+def iso(value: datetime | None) -> str | None:
+    """A warehouse timestamp (naive UTC) as the manifest writes it: ISO 8601, `Z`, microseconds
+    kept (a snapshot compared across engines must not lose them)."""
+    return None if value is None else value.isoformat(timespec="microseconds") + "Z"
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    """The manifest's timestamp back as naive UTC; the inverse of `iso`."""
+    return None if text is None else datetime.fromisoformat(text.removesuffix("Z"))
 
 
 def read_manifest(target: Target) -> dict[str, Any] | None:
@@ -49,6 +66,6 @@ def read_manifest(target: Target) -> dict[str, Any] | None:
 
 
 def write_manifest(target: Target, manifest: dict[str, Any]) -> None:
-    """Written last, in one object: the moment the new load becomes visible."""
-    target.write_atomic(MANIFEST, json.dumps({"format": FORMAT, **manifest}, indent=1,
-                                             sort_keys=True).encode())
+    """Written last, in one object: the moment the new load becomes visible. Keys in the order
+    given, not sorted: a table's `columns` are in the table's order."""
+    target.write_atomic(MANIFEST, json.dumps({"format": FORMAT, **manifest}, indent=1).encode())

@@ -93,11 +93,13 @@ URL_KEYS = {"publish": "BUCKET_URL", "landing": "BUCKET_URL", "retention": "ARCH
 
 
 def storage_errors() -> tuple[type[BaseException], ...]:
-    """What a target raises when it refuses: the OS's errors, gcsfs's HTTP errors (imported only
-    when one is being handled: gcsfs is slow to import)."""
+    """What a target raises when it refuses: the OS's errors, gcsfs's HTTP errors and its
+    transport's (a server that hangs up), imported only when one is being handled: gcsfs is slow
+    to import."""
+    from aiohttp import ClientError
     from gcsfs.retry import ChecksumError, HttpError
 
-    return (OSError, HttpError, ChecksumError)
+    return (OSError, HttpError, ChecksumError, ClientError)
 
 
 def open_target(url: str, *, endpoint_url: str | None = None,
@@ -177,3 +179,12 @@ def configured_products(url: str | None = None) -> Target:
     products = resolve(ProductsConfig())
     return open_target(url or products.bucket_url, endpoint_url=products.endpoint_url,
                        credentials=products.credentials, section="products")
+
+
+def configured_lake(url: str | None = None) -> Target:
+    """The lake as configured (`[lake]`; endpoint and key: publish's if unset), or `url`."""
+    from thoth.core.config import LakeConfig, resolve
+
+    lake = resolve(LakeConfig())
+    return open_target(url or lake.bucket_url, endpoint_url=lake.endpoint_url,
+                       credentials=lake.credentials, section="lake")

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from thoth.core.duck import open_warehouse, transaction, utc_now
 from thoth.core.errors import ThothError
-from thoth.core.lake import read_manifest
+from thoth.core.lake import parse_iso, read_manifest
 from thoth.core.platform import builds
 from thoth.core.storage import Target
 from transforms.build import ModelBuild, source_columns
@@ -68,10 +68,7 @@ def _spark_errors() -> tuple[type[BaseException], ...]:
 
 
 def _snapshot(manifest: dict[str, Any]) -> datetime | None:
-    value = manifest.get("snapshot_at")
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+    return parse_iso(manifest.get("snapshot_at"))
 
 
 def _build_on_spark(spark: Any, model: Model, columns: dict[str, set[str]]) -> pa.Schema | None:
