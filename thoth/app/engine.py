@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from thoth.core import config
-from thoth.core.storage import open_target
+from thoth.core.storage import configured_lake
 from transforms.build import ModelBuild
 
 
@@ -21,9 +21,7 @@ def build_models(warehouse: Path, *, log: Callable[[str], None],
     from transforms.spark.session import require_spark
 
     require_spark()  # before anything else: one line saying what to install
-    lake = config.resolve(config.LakeConfig())
-    target = open_target(lake.bucket_url, endpoint_url=lake.endpoint_url,
-                         credentials=lake.credentials, section="lake")
+    target = configured_lake()
     from transforms.spark.build import build_spark
     from transforms.spark.session import spark_session
 
