@@ -31,6 +31,7 @@ bench: setup
 	$(BIN)/python bench/kpi_build.py
 	$(BIN)/python bench/landing_parse.py
 	$(BIN)/python bench/landing_hostile.py
+	$(BIN)/python bench/kpi_spark.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -21,8 +21,9 @@ import psycopg
 import pymysql
 import pytest
 
-# Session fixtures shared by the governance, docs, report and notebook tests.
-pytest_plugins = ["governance_fixtures"]
+# Session fixtures shared by the governance, docs, report and notebook tests; the one
+# SparkSession of the spark engine's tests.
+pytest_plugins = ["governance_fixtures", "spark_fixtures"]
 
 PG_ADMIN_URL = os.environ.get("THOTH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MYSQL_HOST = os.environ.get("THOTH_TEST_MYSQL_HOST", "127.0.0.1")
@@ -201,3 +202,25 @@ def _lake_target(tmp_path_factory: pytest.TempPathFactory,
     """`thoth lake`, `thoth run` (with the spark engine) and `thoth erase-user` read or write the
     lake, by default data/lake under the working directory: every test gets its own folder."""
     monkeypatch.setenv("LAKE__BUCKET_URL", str(tmp_path_factory.mktemp("lake")))
+
+
+# --- the spark engine's tests: `-m spark`, skipped locally only with --skip-spark -------------
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--skip-spark", action="store_true",
+                     help="skip the spark engine's tests (a JVM; refused when CI is set)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--skip-spark") and os.environ.get("CI"):
+        raise pytest.UsageError("--skip-spark is refused under CI: the spark engine's tests "
+                                "must run there")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--skip-spark"):
+        return
+    skip = pytest.mark.skip(reason="--skip-spark: the spark engine's tests were not run")
+    for item in items:
+        if item.get_closest_marker("spark"):
+            item.add_marker(skip)

@@ -75,10 +75,10 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _transform(args: argparse.Namespace) -> int:
-    from transforms.build import build
+    from thoth.app.engine import build_models
 
-    results = build(config.warehouse_path(), log=lambda line: print(line, flush=True),
-                    absent_sources=unconfigured_sources())
+    results = build_models(config.warehouse_path(), log=lambda line: print(line, flush=True),
+                           absent_sources=unconfigured_sources())
     seconds = sum(r.seconds for r in results)
     print(f"built {len(results)} models in {seconds:.1f} s")
     return 0

@@ -119,9 +119,9 @@ def _extract_metrics(warehouse: Path, run_id: str, log: Callable[[str], None]):
 
 
 def _transform(warehouse: Path, run_id: str, log: Callable[[str], None]):
-    from transforms.build import build
+    from thoth.app.engine import build_models
 
-    results = build(warehouse, log=log, absent_sources=unconfigured_sources())
+    results = build_models(warehouse, log=log, absent_sources=unconfigured_sources())
     return sum(r.rows or 0 for r in results), f"{len(results)} models"
 
 

@@ -1,0 +1,82 @@
+"""`make bench`, part 5: the KPI rebuild on Spark (local mode) beside DuckDB, at one scale, in one
+run: the same warehouse, every model, both engines; Spark's time includes writing the marts back
+into DuckDB, not the JVM's start (printed apart).
+
+Generates OnTrack data at BENCH_SPARK_SCALE (default 0.02) in the local PostgreSQL, loads it with
+the demo's GA4 and stream samples, builds with DuckDB, writes the lake, builds with Spark.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from dlt.common.configuration.specs import ConnectionStringCredentials
+
+from pipelines.ontrack import extract
+from thoth.core.config import SparkConfig, resolve
+from thoth.core.storage import open_target
+from thoth.demo import run_ga4_demo, run_landing_demo
+from thoth.demo.ontrack import generate
+from transforms.build import build
+from transforms.spark.build import build_spark
+from transforms.spark.session import spark_session
+from warehouse.after_load import apply as governance
+from warehouse.lake import write_lake
+
+SCALE = float(os.environ.get("BENCH_SPARK_SCALE", 0.02))
+ADMIN = os.environ.get("THOTH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def main() -> None:
+    os.environ.setdefault("TRANSFORMS__PSEUDONYM_KEY", "bench-only-key")
+    name = f"thoth_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN, autocommit=True) as con:
+        con.execute(f"CREATE DATABASE {name}")
+    info = psycopg.conninfo.conninfo_to_dict(ADMIN)
+    url = (f"postgresql+psycopg://{info.get('user', 'postgres')}@{info.get('host')}:"
+           f"{info.get('port', 5432)}/{name}")
+    work = Path(tempfile.mkdtemp(prefix="thoth-bench-spark-"))
+    warehouse = work / "warehouse.duckdb"
+    try:
+        counts = generate(url, scale=SCALE, seed=42)
+        extract(ConnectionStringCredentials(url), warehouse, guard=governance,
+                log=lambda line: None)
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as con:
+            con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    try:
+        run_ga4_demo(warehouse, log=lambda line: None)
+        run_landing_demo(warehouse, work / "landing", log=lambda line: None)
+        started = time.perf_counter()
+        results = build(warehouse, log=lambda line: None)
+        duck_s = time.perf_counter() - started
+        started = time.perf_counter()
+        lake = open_target(str(work / "lake"), section="lake")
+        write_lake(warehouse, lake, log=lambda line: None)
+        lake_s = time.perf_counter() - started
+        started = time.perf_counter()
+        spark = spark_session(resolve(SparkConfig()))
+        jvm_s = time.perf_counter() - started
+        started = time.perf_counter()
+        build_spark(spark, lake, warehouse, log=lambda line: None)
+        spark_s = time.perf_counter() - started
+        spark.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\nKPI rebuild on both engines, scale {SCALE} ({counts['tasks']:,} tasks, "
+          f"{counts['task_comments']:,} comments), {len(results)} models, one run:")
+    print(f"  DuckDB (in process)                          {duck_s:8.2f} s")
+    print(f"  lake written (Parquet + manifest)            {lake_s:8.2f} s")
+    print(f"  Spark session start ({resolve(SparkConfig()).master}, JVM)        {jvm_s:8.2f} s")
+    print(f"  Spark local, marts written back to DuckDB    {spark_s:8.2f} s")
+    print(f"  ratio Spark / DuckDB                         {spark_s / duck_s:8.1f} ×")
+
+
+if __name__ == "__main__":
+    main()

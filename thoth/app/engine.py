@@ -1,0 +1,30 @@
+"""Which engine builds the models ([warehouse] engine): DuckDB in this process, or Spark over the
+lake. Either way the models land in the DuckDB warehouse, so check and publish are unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from thoth.core import config
+from thoth.core.storage import configured_lake
+from transforms.build import ModelBuild
+
+
+def build_models(warehouse: Path, *, log: Callable[[str], None],
+                 absent_sources: frozenset[str] = frozenset()) -> list[ModelBuild]:
+    engine = config.resolve(config.WarehouseConfig()).engine
+    if engine == "duckdb":
+        from transforms.build import build
+
+        return build(warehouse, log=log, absent_sources=absent_sources)
+    from transforms.spark.session import require_spark
+
+    require_spark()  # before anything else: one line saying what to install
+    target = configured_lake()
+    from transforms.spark.build import build_spark
+    from transforms.spark.session import spark_session
+
+    spark = spark_session(config.resolve(config.SparkConfig()))
+    log(f"building on Spark ({spark.sparkContext.master}) from the lake at {target.url}")
+    return build_spark(spark, target, warehouse, log=log, absent_sources=absent_sources)
