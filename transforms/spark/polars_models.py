@@ -1,13 +1,14 @@
 """Each Polars model's Spark path: the same Polars function, run by Spark's Python workers on
 Arrow batches, over a split of its input that cannot change its answer.
 
-- `stg_ontrack__user_keys` is row by row (one HMAC per user id): `mapInArrow` runs the function on
-  each batch as it comes.
+- `stg_ontrack__user_keys` and `int_unit_grades` are row by row (one HMAC per user id, a unit's
+  grades from its own row): `mapInArrow` runs the function on each batch as it comes.
 - `kpi_comment_activity` is per task (the next staff reply, `join_asof` by task) and its output per
   unit (every group key holds unit_id): `groupBy(unit_id).applyInArrow` gives the function one
   unit's comments, tasks and projects at a time, and all of the (small) units and periods.
   Exact because tasks are unique by task_id and projects by project_id (their data tests), so
   the inner joins done here to find each comment's unit are the function's own joins.
+- `stg_rails__time_zones` reads no table (Rails' zone names, as data): run once on the driver.
 
 A new Polars model needs an entry in SPARK_PATHS: a build without one fails, naming the model.
 The pseudonym key is resolved here, on the driver, and handed to the workers with the function
@@ -112,9 +113,18 @@ def _comment_activity(spark: Any, model: Model, env: dict[str, str]) -> tuple[An
     return joined.groupBy("unit_id").applyInArrow(per_unit, from_arrow_schema(schema)), schema
 
 
+def _reference(spark: Any, model: Model, env: dict[str, str]) -> tuple[Any, pa.Schema]:
+    """A model that reads no table (reference data shipped with the code, e.g. Rails' time
+    zone names): run once, on the driver; its few rows handed to Spark as Arrow."""
+    schema = output_schema(model, [])
+    return spark.createDataFrame(_arrow(model.func(), schema)), schema
+
+
 SPARK_PATHS: dict[str, Callable[[Any, Model, dict[str, str]], tuple[Any, pa.Schema]]] = {
     "staging.stg_ontrack__user_keys": _row_by_row,
     "marts.kpi_comment_activity": _comment_activity,
+    "staging.stg_rails__time_zones": _reference,
+    "intermediate.int_unit_grades": _row_by_row,
 }
 
 
