@@ -126,8 +126,17 @@ def warehouse_path(tmp_path: Path) -> Path:
 # --- GA4: the local stand-in and a hermetic configuration pointing at it -------------------
 
 @pytest.fixture
-def standin() -> Iterator:
-    """The local GA4 stand-in (thoth/demo/ga4_standin.py), started for one test."""
+def clock() -> Iterator:
+    """The test runs at the suite's pinned instant (tests/clock.py), whatever the hour."""
+    from clock import travel
+
+    yield from travel()
+
+
+@pytest.fixture
+def standin(clock) -> Iterator:
+    """The local GA4 stand-in (thoth/demo/ga4_standin.py), started for one test at the suite's
+    clock: its property's today and the extract's agree at any hour."""
     from ga4_helpers import TODAY
 
     from thoth.demo.ga4_standin import StandIn

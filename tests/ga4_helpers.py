@@ -5,11 +5,12 @@ stand-in's own `rows()` is the oracle for what the warehouse must contain."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+from clock import NOW
 
 from pipelines.ga4.config import column_name
 from thoth.cli import main
@@ -18,7 +19,7 @@ from thoth.demo.ga4_standin import FRACTIONAL_COUNTS, StandIn, metric_type
 PROPERTY = "123456789"
 OTHER_PROPERTY = "987654321"
 TIME_ZONE = StandIn.time_zone  # the stand-in property's, Australia/Melbourne
-TODAY = datetime.now(ZoneInfo(TIME_ZONE)).date()  # the property's today, as GA4's `date` has it
+TODAY = NOW.astimezone(ZoneInfo(TIME_ZONE)).date()  # the property's today, as GA4's `date` has it
 TRAFFIC = {"name": "traffic", "dimensions": ["date", "deviceCategory", "country"],
            "metrics": ["activeUsers", "sessions", "userEngagementDuration"]}
 EVENTS = {"name": "events", "dimensions": ["date", "eventName"],

@@ -85,7 +85,9 @@ def test_failed_report_leaves_its_table_as_it_was(ga4_env, standin, monkeypatch,
     standin.revision += 1
     standin.subject_to_thresholding = True  # on the days the next run re-reads
     standin.flag_days = {days_ago(n) for n in range(4)}
-    # Events fail on their second page, after rows were already read.
+    # Events fail on their second page, after rows were already read: a page a row, since
+    # thresholding leaves a re-read day only a few rows.
+    monkeypatch.setenv("SOURCES__GA4__PAGE_SIZE", "1")
     standin.fail(403, times=None, match=lambda pid, body: body["dimensions"][1]["name"]
                  == "eventName" and body.get("offset"))
     code, _, err = thoth(capsys, "extract", "ga4")

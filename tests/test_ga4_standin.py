@@ -78,10 +78,12 @@ def test_metric_filter_applies_after_aggregation(client):
 
 
 def test_other_row_and_thresholding(client, standin):
-    plain = _table(_run(client, ["date", "pagePath"], ["sessions", "activeUsers"], days=0))
+    # Two dimensions: a day has dozens of rows whatever the date, more than "(other)" keeps.
+    dimensions = ["date", "pagePath", "country"]
+    plain = _table(_run(client, dimensions, ["sessions", "activeUsers"], days=0))
     standin.data_loss_from_other_row = True
     standin.other_row_after = 2  # rows a day keeps before the rest fold into "(other)"
-    other = _run(client, ["date", "pagePath"], ["sessions", "activeUsers"], days=0)
+    other = _run(client, dimensions, ["sessions", "activeUsers"], days=0)
     rows = _table(other)
     assert other.metadata.data_loss_from_other_row
     assert [d[1] for d, _ in rows].count("(other)") == 1
@@ -89,7 +91,7 @@ def test_other_row_and_thresholding(client, standin):
     assert sum(int(m[0]) for _, m in rows) == sum(int(m[0]) for _, m in plain)  # folded, not lost
     standin.data_loss_from_other_row = False
     standin.subject_to_thresholding = True
-    kept = _run(client, ["date", "pagePath"], ["sessions", "activeUsers"], days=0)
+    kept = _run(client, dimensions, ["sessions", "activeUsers"], days=0)
     assert kept.metadata.subject_to_thresholding
     assert _table(kept) == [r for r in plain if int(r[1][1]) >= standin.threshold_users]
 

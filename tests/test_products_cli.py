@@ -5,11 +5,12 @@ Looker one is refused before anything is written; `thoth erase-user` rewrites th
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
+from clock import NOW
 from kpi_fixtures import PSEUDONYM_KEY
 from products_fixtures import AS_OF, build_warehouse, insights_raw, project, student_user
 from publish_helpers import copy_warehouse
@@ -18,9 +19,9 @@ from thoth.cli import main
 
 
 def _weeks_to_now() -> timedelta:
-    """A whole number of weeks that moves the fixture's AS_OF (a Monday) into this week, so
-    its teaching period is current today."""
-    return timedelta(weeks=(datetime.now() - AS_OF).days // 7)
+    """A whole number of weeks that moves the fixture's AS_OF (a Monday) into the suite's clock's
+    week, so its teaching period is current then."""
+    return timedelta(weeks=(NOW.replace(tzinfo=None) - AS_OF).days // 7)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def env(template, tmp_path, monkeypatch) -> dict[str, Path]:
+def env(template, tmp_path, monkeypatch, clock) -> dict[str, Path]:
     paths = {"warehouse": copy_warehouse(template, tmp_path / "warehouse.duckdb"),
              "looker": tmp_path / "publish", "products": tmp_path / "products"}
     for key, value in {"WAREHOUSE__PATH": paths["warehouse"],
