@@ -166,11 +166,13 @@ def rows() -> dict[str, list[dict]]:
     }
 
 
-def for_variant(variant: str) -> dict[str, list[dict]]:
-    """The scenario as `variant`'s schema holds it: its tables and columns only, and before 10.x
-    the statuses 8.0.x would have given the same tasks."""
+def for_variant(variant: str, scenario: dict[str, list[dict]] | None = None
+                ) -> dict[str, list[dict]]:
+    """The scenario (this module's, or another in the 10.x schema's terms) as `variant`'s schema
+    holds it: its tables and columns only, and before 10.x the statuses 8.0.x would have given
+    the same tasks."""
     out = {}
-    for table, items in rows().items():
+    for table, items in (rows() if scenario is None else scenario).items():
         if table not in BY_NAME or not BY_NAME[table].in_variant(variant):
             continue
         names = {"id", *(c.name for c in BY_NAME[table].columns_for(variant))}
@@ -205,8 +207,9 @@ def _complete(table: str, row: dict, variant: str) -> dict:
     return out
 
 
-def load(url: str, variant: str) -> None:
-    """Replace the OnTrack tables at `url` with the scenario, and Rails' schema_migrations."""
+def load(url: str, variant: str, scenario: dict[str, list[dict]] | None = None) -> None:
+    """Replace the OnTrack tables at `url` with the scenario (this module's unless given), and
+    Rails' schema_migrations."""
     create_schema(url, variant=variant)
     con = connect(url)
     try:
@@ -215,7 +218,7 @@ def load(url: str, variant: str) -> None:
         cur.execute("CREATE TABLE schema_migrations (version varchar(255) PRIMARY KEY)")
         cur.execute("INSERT INTO schema_migrations VALUES ('20210910074614'), (%s)",
                     (MIGRATION[variant],))
-        for table, items in for_variant(variant).items():
+        for table, items in for_variant(variant, scenario).items():
             for row in (_complete(table, r, variant) for r in items):
                 names = ", ".join(row)
                 marks = ", ".join(["%s"] * len(row))

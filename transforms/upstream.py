@@ -91,6 +91,21 @@ def citations(models: dict[str, Model] | None = None) -> list[Citation]:
     return out
 
 
+def models_behind(models: dict[str, Model], name: str) -> set[str]:
+    """The model and every model it reads, directly or through others."""
+    out = {name}
+    for item in models[name].inputs:
+        if item in models and item not in out:
+            out |= models_behind(models, item)
+    return out
+
+
+def rules_behind(models: dict[str, Model], name: str) -> set[str]:
+    """The OnTrack rules a model rests on: its own and those of every model it reads."""
+    behind = models_behind(models, name)
+    return {c.rule for c in citations(models) if c.model in behind}
+
+
 def checklist(cites: list[Citation]) -> list[str]:
     """One line per upstream file and method, with the release it was read at and the rules and
     models resting on it: what to re-read when upstream moves."""
