@@ -58,8 +58,8 @@ class Case:
     zone: str | None  # the student's campus's zone (IANA), for the old reading only
 
 
-def upstream_8x(c: Case, zone: str = "UTC") -> bool:
-    """v8.0.0-3 Task#submitted_before_due? with Time.zone = `zone` (upstream: UTC)."""
+def due_day_8x(c: Case, zone: str = "UTC") -> date:
+    """v8.0.0-3 Task#due_date's day, with Time.zone = `zone` (upstream: UTC)."""
     target = read_in(c.target_date, zone)
     if c.extensions == 0:  # Task#due_date
         due = target
@@ -67,22 +67,31 @@ def upstream_8x(c: Case, zone: str = "UTC") -> bool:
         raw = target + timedelta(weeks=c.extensions)  # Task#raw_extension_date
         hard = read_in(c.due_date or c.unit_end, zone)  # TaskDefinition#due_date
         due = hard if raw > hard else raw  # Task#extension_date
-    return to_same_day_anywhere_on_earth(due.date()) >= c.submission_date
+    return due.date()  # to_same_day_anywhere_on_earth reads date.year, .month, .day
 
 
-def upstream_10x(c: Case, zone: str = "UTC") -> bool:
-    """11.0.0-60 Task#submitted_before_due?: days by to_date in Time.zone = `zone` (upstream:
+def upstream_8x(c: Case, zone: str = "UTC") -> bool:
+    """v8.0.0-3 Task#submitted_before_due?."""
+    return to_same_day_anywhere_on_earth(due_day_8x(c, zone)) >= c.submission_date
+
+
+def due_day_10x(c: Case, zone: str = "UTC") -> date:
+    """11.0.0-60: the day lateness is judged at, by to_date in Time.zone = `zone` (upstream:
     UTC, config/application.rb setting none)."""
     target_day = read_in(c.target_date, zone).date()
     # Task#max_date_with_spec_con_days: task_definition.due_date.to_date + spec_con_days.days
     last_day = read_in(c.due_date or c.unit_end, zone).date() + timedelta(days=c.spec_con_days)
     if c.flexible:
-        day = last_day
-    elif c.extensions == 0:
-        day = target_day
-    else:  # Task#raw_extension_date (target_date.to_date + extensions.weeks), capped
-        day = min(target_day + timedelta(weeks=c.extensions), last_day)
-    return to_same_day_anywhere_on_earth(day) >= c.submission_date
+        return last_day
+    if c.extensions == 0:
+        return target_day
+    # Task#raw_extension_date (target_date.to_date + extensions.weeks), capped
+    return min(target_day + timedelta(weeks=c.extensions), last_day)
+
+
+def upstream_10x(c: Case, zone: str = "UTC") -> bool:
+    """11.0.0-60 Task#submitted_before_due?."""
+    return to_same_day_anywhere_on_earth(due_day_10x(c, zone)) >= c.submission_date
 
 
 def capped(c: Case, generation: str) -> bool:
@@ -251,6 +260,13 @@ def test_on_time_is_upstreams_task_rb_submitted_before_due_on_utc_days(
                                   "FROM intermediate.int_task_deadlines"))
     wrong = {t: (cases()[t][2], judged[t]) for t in expected if judged[t] != expected[t]}
     assert wrong == {}, f"tasks judged unlike upstream (case, ours): {wrong}"
+    # The due day shown (students needing attention reads it): Task#due_date's UTC day, where
+    # the unit has fixed dates.
+    due = {t: (due_day_10x(c) if generation == "10.x" else due_day_8x(c))
+           for t, (c, _, _) in cases().items() if not (c.flexible and generation == "10.x")}
+    assert {t: day for t, day in _sql(warehouse, "SELECT task_id, due_day FROM "
+                                                 "intermediate.int_task_deadlines")
+            if t in due} == due
 
     per_td: dict[int, tuple[int, int]] = {}
     capped_per_td: dict[int, int] = {}
