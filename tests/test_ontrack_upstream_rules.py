@@ -22,7 +22,7 @@ from ontrack_generations_fixtures import STATUS_NAMES, load
 from ontrack_helpers import thoth
 
 from transforms import upstream
-from transforms.project import discover
+from transforms.project import discover, lineage
 
 KEY = "upstream-rules-test-pseudonym-key"
 AOE = timezone(timedelta(hours=-12))
@@ -303,6 +303,9 @@ REQUIRED = {
     "marts.kpi_task_completion": {"complete"},
     "marts.kpi_resubmission": {"sent_back", "statuses"},
     "marts.kpi_feedback_backlog": {"awaiting_feedback"},
+    "marts.kpi_enrolment": {"enrolment"},
+    "marts.kpi_help_requests": {"help_requests"},
+    "marts.kpi_comment_activity": {"comment_author"},
 }
 
 
@@ -340,3 +343,11 @@ def test_kpi_on_time_rests_on_the_deadline_rules_through_its_lineage():
     rules = upstream.rules_behind(discover(), "marts.kpi_on_time")
     assert {"deadline_day", "on_time", "extension_cap", "special_consideration",
             "flexible_dates", "enrolment", "expected_tasks"} <= rules
+
+
+def test_every_mart_made_of_ontrack_data_rests_on_cited_rules():
+    models = discover()
+    bare = [name for name, model in models.items() if model.schema == "marts"
+            and any(t.startswith("ontrack_raw.") for t in lineage(models, name))
+            and not upstream.rules_behind(models, name)]
+    assert bare == []
