@@ -5,14 +5,15 @@ Every number the generation tests assert follows from these rows by OnTrack's ow
 
 Unit SIT101 (fixed dates; 10.x: late work is "Assess in Portfolio"), task definition TD1: target
 2025-03-14 13:00 UTC, which is already the 15th in Melbourne (UTC+11); hard due date
-2025-03-28 13:00 UTC (the 29th in Melbourne).
-  T1 Burwood (Melbourne) submitted 03-15 13:00 UTC: on time on the 15th in Melbourne (10.x),
-     late on the UTC 14th (8.0.x).
+2025-03-28 13:00 UTC (the 29th in Melbourne). Deadline days are UTC days in every generation
+(upstream reads them in Time.zone, UTC; the campus's zone plays no part).
+  T1 Burwood (Melbourne) submitted 03-15 13:00 UTC: late, after the UTC 14th ended AoE.
   T2 Online (no zone, UTC) submitted 03-15 13:00: late; 13 Assess in Portfolio (8.0.x: 12).
   T3 Online, 3 extensions, 3 special consideration days: 14 + 21 days = 04-04, capped at the
      hard day 28 + 3 = 03-31 (8.0.x: 03-28); submitted 03-31 20:00: on time (8.0.x: late).
      Sent back once, then 14 Attention Required (8.0.x: Fix and Resubmit again).
-  T4 Burwood submitted 03-10: on time; Discuss, then 15 Rediscuss (8.0.x: Discuss twice).
+  T4 Burwood submitted 03-10: on time (due the 14th); Discuss, then 15 Rediscuss (8.0.x:
+     Discuss twice).
 TD3 (same unit, target 03-21 00:00 UTC, the 21st in Melbourne too): T10 Complete, on time;
 T11 submitted 03-25, late: 13 Assess in Portfolio (8.0.x: 12).
 Unit SIT202 (10.x: flexible dates), TD2: target 03-14 00:00, hard due date 03-21 00:00 UTC.
@@ -165,11 +166,13 @@ def rows() -> dict[str, list[dict]]:
     }
 
 
-def for_variant(variant: str) -> dict[str, list[dict]]:
-    """The scenario as `variant`'s schema holds it: its tables and columns only, and before 10.x
-    the statuses 8.0.x would have given the same tasks."""
+def for_variant(variant: str, scenario: dict[str, list[dict]] | None = None
+                ) -> dict[str, list[dict]]:
+    """The scenario (this module's, or another in the 10.x schema's terms) as `variant`'s schema
+    holds it: its tables and columns only, and before 10.x the statuses 8.0.x would have given
+    the same tasks."""
     out = {}
-    for table, items in rows().items():
+    for table, items in (rows() if scenario is None else scenario).items():
         if table not in BY_NAME or not BY_NAME[table].in_variant(variant):
             continue
         names = {"id", *(c.name for c in BY_NAME[table].columns_for(variant))}
@@ -204,8 +207,9 @@ def _complete(table: str, row: dict, variant: str) -> dict:
     return out
 
 
-def load(url: str, variant: str) -> None:
-    """Replace the OnTrack tables at `url` with the scenario, and Rails' schema_migrations."""
+def load(url: str, variant: str, scenario: dict[str, list[dict]] | None = None) -> None:
+    """Replace the OnTrack tables at `url` with the scenario (this module's unless given), and
+    Rails' schema_migrations."""
     create_schema(url, variant=variant)
     con = connect(url)
     try:
@@ -214,7 +218,7 @@ def load(url: str, variant: str) -> None:
         cur.execute("CREATE TABLE schema_migrations (version varchar(255) PRIMARY KEY)")
         cur.execute("INSERT INTO schema_migrations VALUES ('20210910074614'), (%s)",
                     (MIGRATION[variant],))
-        for table, items in for_variant(variant).items():
+        for table, items in for_variant(variant, scenario).items():
             for row in (_complete(table, r, variant) for r in items):
                 names = ", ".join(row)
                 marks = ", ".join(["%s"] * len(row))

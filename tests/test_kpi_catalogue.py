@@ -67,9 +67,10 @@ def test_kpi_reads_its_words_from_kpis_yml_and_its_stage_from_its_yaml():
 def test_requires_is_the_lineage_of_the_sql_and_of_polars_inputs():
     by_name = {k.name: k for k in catalogue.kpis()}
     # SQL, through intermediate models: read by sqlglot, never listed by hand.
-    # (10.x's deadline rule reads the campus's time zone and the grade due dates.)
+    # (10.x's deadline rule reads the grade due dates; deadline days are UTC days, so no
+    # campus is read.)
     assert by_name["kpi_on_time"].requires == [
-        "ontrack_raw.campuses", "ontrack_raw.projects",
+        "ontrack_raw.projects",
         "ontrack_raw.task_definition_grade_due_dates", "ontrack_raw.task_definitions",
         "ontrack_raw.tasks", "ontrack_raw.teaching_periods", "ontrack_raw.units"]
     assert by_name["kpi_web_traffic"].requires == ["ga4_raw.traffic"]

@@ -119,8 +119,8 @@ def _sql(warehouse: Path, sql: str) -> list[tuple]:
 
 
 TEN_X_DEADLINES = {  # task: (due day, on time), as the 10.x rules give them
-    1: (date(2025, 3, 15), True), 2: (date(2025, 3, 14), False),
-    3: (date(2025, 3, 31), True), 4: (date(2025, 3, 15), True),
+    1: (date(2025, 3, 14), False), 2: (date(2025, 3, 14), False),
+    3: (date(2025, 3, 31), True), 4: (date(2025, 3, 14), True),
     5: (date(2025, 3, 18), True), 6: (date(2025, 3, 16), True),
     7: (date(2025, 3, 14), True), 9: (date(2025, 3, 14), False),
     10: (date(2025, 3, 21), True), 11: (date(2025, 3, 21), False)}
@@ -136,15 +136,15 @@ def test_10x_kpis_follow_10x_rules(source_url, tmp_path, monkeypatch, capsys):
     assert _sql(warehouse, "SELECT generation FROM staging.stg_ontrack__generation") == [
         ("10.x",)]
 
-    # Deadlines: the campus's day (Melbourne) and UTC without a zone; special consideration
-    # stretches the cap; flexible dates show the chosen or the grade's due day and judge
-    # lateness at the hard deadline (+ special consideration).
+    # Deadlines: UTC days whatever the campus's zone (T1 in Melbourne is late like T2 without
+    # one); special consideration stretches the cap; flexible dates show the chosen or the
+    # grade's due day and judge lateness at the hard deadline (+ special consideration).
     deadlines = dict((t, (due, on_time)) for t, due, on_time in _sql(
         warehouse, "SELECT task_id, due_day, submitted_on_time FROM "
                    "intermediate.int_task_deadlines"))
     assert deadlines == TEN_X_DEADLINES
     assert _sql(warehouse, "SELECT task_definition_id, on_time, late FROM marts.kpi_on_time "
-                           "ORDER BY 1") == [(1, 3, 1), (2, 3, 1), (3, 1, 1)]
+                           "ORDER BY 1") == [(1, 2, 2), (2, 3, 1), (3, 1, 1)]
 
     # 13 Assess in Portfolio and 15 Rediscuss are not Complete; 14 Attention Required and
     # 15 Rediscuss are assessed but not sent back for resubmission.
@@ -206,13 +206,13 @@ def test_10x_rails_zone_names_unknown_zones_and_a_units_own_grades(source_url, t
                            "FROM staging.stg_ontrack__campuses ORDER BY 1") == [
         (1, "Melbourne", "Australia/Melbourne", False), (2, "", None, False),
         (3, "Mars/Olympus_Mons", None, True)]
-    # "Melbourne" gives the very days "Australia/Melbourne" gave (test_10x_kpis_follow_10x_rules)
+    # Campus zones play no part in a deadline: the same days as test_10x_kpis_follow_10x_rules
     deadlines = dict((t, (due, on_time)) for t, due, on_time in _sql(
         warehouse, "SELECT task_id, due_day, submitted_on_time FROM "
                    "intermediate.int_task_deadlines"))
     assert deadlines == TEN_X_DEADLINES
     assert _sql(warehouse, "SELECT task_definition_id, on_time, late FROM marts.kpi_on_time "
-                           "ORDER BY 1") == [(1, 3, 1), (2, 3, 1), (3, 1, 1)]
+                           "ORDER BY 1") == [(1, 2, 2), (2, 3, 1), (3, 1, 1)]
 
     # Target grades are the unit's own, Fail aside; students (SIT202: 5 targets Merit, the rest
     # Satisfactory; no final grade given: 0) fall on them.

@@ -1,6 +1,7 @@
--- Campuses and, from 10.x, the time zone OnTrack reads their students' deadline days in. The
--- zone is resolved as OnTrack resolves it (ActiveSupport::TimeZone[campus.timezone], else the
--- application's zone, UTC): a Rails name ("Melbourne") through ActiveSupport's own table
+-- Campuses and, from 10.x, their time zone, which OnTrack reads for engagements and
+-- notifications — never for a task's deadline (deadline days are UTC days: int_task_deadlines).
+-- The zone is resolved as OnTrack resolves it (ActiveSupport::TimeZone[campus.timezone], else
+-- the application's zone, UTC): a Rails name ("Melbourne") through ActiveSupport's own table
 -- (staging.stg_rails__time_zones), otherwise the stored text as an IANA identifier. A blank
 -- value is no zone. A name neither form knows reads as UTC, as in OnTrack, and is flagged
 -- (time_zone_unknown) so that `thoth check` warns about it instead of hiding it.

@@ -11,8 +11,7 @@ renamed AS (
         active,
         CAST(start_date AS DATE) AS start_date,
         CAST(end_date AS DATE) AS end_date,
-        -- TaskDefinition#due_date falls back to this instant; its day is read in the campus's
-        -- time zone (10.x), so the time of day matters.
+        -- TaskDefinition#due_date falls back to this instant; its (UTC) day caps extensions.
         end_date AS end_at,
         allow_student_extension_requests,
         -- 10.x: students set their own due dates; lateness is judged at the hard deadline.
