@@ -208,6 +208,38 @@ def test_bigquery_ddl_parses_whole_and_reads_through_the_manifest(warehouse, tmp
                        for line in lines)
 
 
+def test_a_table_is_one_parquet_file_unless_its_dates_hold_many_rows(warehouse, tmp_path):
+    target = target_for("local", tmp_path, None, None)
+    _publish(warehouse, target)  # the default: 100,000 rows per date on average
+    doc = manifest(target)
+    for name, entry in doc["tables"].items():
+        parquet = [f for f in entry["files"] if f["format"] == "parquet"]
+        assert len(parquet) == 1 and entry["partitioned_by"] is None, name
+        assert parquet[0]["rows"] == entry["rows"]
+
+    # The rule: split by date when rows ≥ threshold × dates. A threshold between the tables'
+    # averages splits the denser ones only; each date is then one file.
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        density = {}
+        for name, entry in doc["tables"].items():
+            date = next((g for g in entry["grain"] if g in ("day", "week_start")), None)
+            if date:
+                density[name] = con.execute(f"SELECT count(*), count(DISTINCT {date}) "
+                                            f"FROM marts.{name}").fetchone()
+    threshold = max(rows // dates for rows, dates in density.values())
+    dense = {n for n, (rows, dates) in density.items() if rows >= threshold * dates}
+    assert dense and dense != set(density)
+    _publish(warehouse, target, partition_min_rows=threshold)
+    doc = manifest(target)
+    for name, entry in doc["tables"].items():
+        parquet = [f for f in entry["files"] if f["format"] == "parquet"]
+        if name in dense:
+            assert entry["partitioned_by"]["key"] == "dt"
+            assert len(parquet) == density[name][1] == len({f["dt"] for f in parquet})
+        else:
+            assert len(parquet) == 1 and entry["partitioned_by"] is None, name
+
+
 def test_lookml_has_a_dimension_per_column(warehouse, tmp_path):
     target = target_for("local", tmp_path, None, None)
     _publish(warehouse, target)
@@ -275,6 +307,8 @@ def test_publish_killed_midway_leaves_the_previous_publish_whole(
     target = target_for("gcs", tmp_path, gcs_bucket, gcs_emulator)
     _publish(warehouse, target)
     old_manifest = target.read("_control/manifest.json")
+    reader = Reader(target, tmp_path / "read")
+    seen = reader.view()
     with duckdb.connect(str(warehouse)) as con:
         # One submission judged late instead: on_time + late still equals submitted.
         con.execute("UPDATE marts.kpi_on_time SET on_time = on_time - 1, late = late + 1 "
@@ -308,6 +342,7 @@ def test_publish_killed_midway_leaves_the_previous_publish_whole(
     monkeypatch.undo()
 
     assert target.read("_control/manifest.json") == old_manifest
+    assert reader.view() == seen  # BigQuery and Looker Studio: still the previous publish
     doc = json.loads(old_manifest)
     listed = [f for entry in doc["tables"].values() for f in entry["files"]]
     for f in listed:
@@ -318,6 +353,9 @@ def test_publish_killed_midway_leaves_the_previous_publish_whole(
     report = _publish(warehouse, target)
     assert [p.split("/")[1] for p in report.uploaded] == ["kpi_on_time", "kpi_on_time"]
     assert not any(p.startswith("_staging/") for p in target.listing())
+    now = reader.view()
+    assert [key for key in seen if now[key] != seen[key]] == [
+        ("kpi_on_time", "bigquery"), ("kpi_on_time", "looker_studio")]
     for entry in manifest(target)["tables"].values():
         for f in entry["files"]:
             assert target.sha256(f["path"]) == f["sha256"]
