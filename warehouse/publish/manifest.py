@@ -68,7 +68,8 @@ def table_entry(table: RenderedTable, *, requires: list[str], freshness: datetim
 
 
 def build(*, run_id: str, published_at: datetime, target: str, data_tests: dict,
-          tables: dict[str, dict]) -> bytes:
+          tables: dict[str, dict], generated: dict[str, dict] | None = None) -> bytes:
+    """`generated`: files of the publish as a whole (name → {"path", "sha256"})."""
     doc = {
         "manifest_version": VERSION,
         "run_id": run_id,
@@ -76,6 +77,7 @@ def build(*, run_id: str, published_at: datetime, target: str, data_tests: dict,
         "target": target,
         "data_tests": data_tests,
         "tables": tables,
+        **({"generated": generated} if generated else {}),
     }
     return (json.dumps(doc, indent=2, sort_keys=False) + "\n").encode()
 
@@ -92,19 +94,19 @@ def parse(data: bytes | None) -> dict:
 
 
 def listed(doc: dict) -> dict[str, str]:
-    """Every file the manifest lists (data and generated): path → sha256. Generated files are
-    any `{"path", "sha256"}` in a table's entry or in the top-level `generated`."""
+    """Every file the manifest lists (data and generated): path → sha256. A file is any
+    `{"path", "sha256", …}` in a table's entry (its `files`, its manifest, DDL, LookML) or in
+    the top-level `generated` (files that belong to no one table)."""
     files: dict[str, str] = {}
 
-    def described(values: object) -> None:
-        for value in values if isinstance(values, list) else [values]:
-            if isinstance(value, dict) and {"path", "sha256"} <= value.keys():
-                files[value["path"]] = value["sha256"]
+    def add(value: object) -> None:
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and {"path", "sha256"} <= item.keys():
+                files[item["path"]] = item["sha256"]
 
     for entry in doc["tables"].values():
-        described(entry.get("files", []))
         for value in entry.values():
-            described(value)
+            add(value)
     for value in (doc.get("generated") or {}).values():
-        described(value)
+        add(value)
     return files
