@@ -577,3 +577,23 @@ def _kind(target, method: str, path: object) -> tuple[str, str]:
     top = relative.split("/", 1)[0]
     return method, ("bigquery/manifests" if relative.startswith("bigquery/manifests/")
                     else top)
+
+
+def test_files_of_the_whole_project_are_listed_and_kept_while_published(tmp_path):
+    from warehouse.publish import PublishReport, _put_in_place
+
+    target = target_for("local", tmp_path, None, None)
+
+    def put(files: dict[str, bytes]) -> PublishReport:
+        report = PublishReport("r", target.url)
+        _put_in_place(target, [], {}, report, DATASET, {}, {"passed": True}, lambda line: None,
+                      project_files=files)
+        return report
+
+    model = {"looker/thoth.model.lkml": b'connection: "@{CONNECTION}"\n'}
+    assert put(model).generated == ["looker/thoth.model.lkml"]
+    assert manifest(target)["generated"] == {"looker/thoth.model.lkml": {
+        "path": "looker/thoth.model.lkml", "sha256": sha256(tmp_path / "publish" / next(
+            iter(model)))}}
+    assert put(model).generated == []  # the same bytes: not written again
+    assert put({}).deleted == ["looker/thoth.model.lkml"]

@@ -173,7 +173,10 @@ def _put(target: Target, staged: str, relative: str) -> None:
 
 def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[str, Kpi],
                   report: PublishReport, dataset: str, loads: dict[str, datetime],
-                  data_tests: dict, log: Callable[[str], None]) -> None:
+                  data_tests: dict, log: Callable[[str], None],
+                  project_files: dict[str, bytes] | None = None) -> None:
+    """`tables`: every published table, each with its files; `project_files`: generated files
+    that belong to no one table (relative path → bytes), listed under `generated`."""
     present = target.listing()
     previous = manifest.listed(manifest.parse(target.read(manifest.PATH)))
     # What readers may be using now: the files the current table manifests list (a killed run
@@ -182,9 +185,9 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
     in_use = {f for p in live for f in manifest.bigquery_listed(target.read(p), target.gs_url)}
     in_use |= {p for p in previous if p.startswith("kpi/")}
 
-    data: list[_Object] = []  # Parquet, then per table: its manifest and CSV, then the rest
-    swaps: list[_Object] = []
-    generated_files: list[_Object] = []
+    data: list[_Object] = []  # Parquet: new names, which nothing lists until a manifest does
+    swaps: list[_Object] = []  # what readers go through: each table's CSV and BigQuery manifest
+    generated_files: list[_Object] = []  # DDL, LookML
     entries = {}
     for table in tables:
         name = table.spec.name
@@ -214,6 +217,8 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
         report.tables += 1
         report.rows += table.rows
 
+    project = {path: _from_bytes(path, text) for path, text in (project_files or {}).items()}
+    generated_files += project.values()
     objects = [*data, *swaps, *generated_files]
     same = _in_place(target, objects, present)
     todo = [o for o in objects if o.relative not in same]
@@ -232,8 +237,7 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
         if target.sha256(f"{staging}/{o.relative}") != o.sha256:
             raise ThothError(f"publish: {o.relative} reads back different from what was "
                              f"uploaded to {target.url}; nothing was put in place")
-    # 4, 5. Into place: new Parquet first (nothing lists it yet), then the objects readers go
-    # through, then what people read.
+    # 4, 5. Into place, in that order: a table manifest goes in only after every file it lists.
     for o in todo:
         _put(target, f"{staging}/{o.relative}", o.relative)
         (report.uploaded if o.local is not None else report.generated).append(o.relative)
@@ -245,12 +249,13 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
             f"{sent} uploaded")
 
     # 6. The manifest, last.
+    listing = {path: {"path": path, "sha256": o.sha256} for path, o in project.items()}
     target.write_atomic(manifest.PATH, manifest.build(
         run_id=report.run_id, published_at=_now(), target=target.url, data_tests=data_tests,
-        tables=entries))
+        tables=entries, generated=listing))
 
     # 7. Nothing current lists the rest, and no query started on the previous version needs it.
-    keep = set(manifest.listed({"tables": entries})) | in_use
+    keep = set(manifest.listed({"tables": entries, "generated": listing})) | in_use
     stale = sorted(p for p in target.listing() if p not in keep and (
         p.split("/", 1)[0] in MANAGED or (p.startswith("_control/") and ".tmp-" in p)))
     target.remove(stale)
