@@ -171,3 +171,189 @@ def published_text(root: Path) -> str:
 def warehouse_rows(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> list:
     cols = ", ".join(f'"{c}"' for c in columns)
     return sorted(con.execute(f"SELECT {cols} FROM marts.{table}").fetchall(), key=repr)
+
+
+# --- The generated DDL, parsed whole ----------------------------------------------------------
+
+def parse_ddl(text: str) -> dict:
+    """A `CREATE EXTERNAL TABLE` statement's clauses, from sqlfluff's BigQuery parse tree (which,
+    unlike sqlglot's, covers `WITH PARTITION COLUMNS`); fails on anything it cannot parse."""
+    from sqlfluff.core import FluffConfig, Linter
+
+    parsed = Linter(config=FluffConfig(overrides={"dialect": "bigquery"})).parse_string(text)
+    assert not parsed.violations, [v.desc() for v in parsed.violations]
+    assert "unparsable" not in parsed.tree.descendant_type_set
+    (statement,) = [s for s in parsed.tree.recursive_crawl("statement")]
+    (create,) = statement.segments
+    assert create.is_type("create_external_table_statement"), create.type
+    parts = [s for s in create.segments if not s.is_meta and not s.is_type(
+        "whitespace", "newline", "inline_comment")]
+    keywords = []
+    out: dict = {"partition_columns": None}
+    for part in parts:
+        if part.is_type("keyword"):
+            keywords.append(part.raw.upper())
+        elif part.is_type("table_reference"):
+            out["prefix"] = keywords
+            out["table"] = part.raw.strip("`")
+            keywords = []
+        elif part.is_type("bracketed"):
+            columns = [_column(c) for c in part.recursive_crawl("column_definition")]
+            if keywords == ["WITH", "PARTITION", "COLUMNS"]:
+                out["partition_columns"] = columns
+            else:
+                assert keywords == [] and "columns" not in out, keywords
+                out["columns"] = columns
+            keywords = []
+        elif part.is_type("options_segment"):
+            assert keywords == [], keywords
+            out["options"] = _options(part)
+        else:
+            raise AssertionError(f"unexpected {part.type}: {part.raw}")
+    assert keywords == [], keywords
+    return out
+
+
+def _literal(segment) -> object:
+    import ast
+
+    if segment.is_type("quoted_literal"):
+        return ast.literal_eval(segment.raw)  # BigQuery's escapes here are Python's
+    if segment.is_type("boolean_literal"):
+        return segment.raw.lower() == "true"
+    if segment.is_type("array_literal"):
+        return [_literal(s) for s in segment.segments if s.is_type("quoted_literal")]
+    raise AssertionError(f"unexpected option value {segment.type}: {segment.raw}")
+
+
+def _options(segment) -> dict[str, object]:
+    (bracket,) = [s for s in segment.segments if s.is_type("bracketed")]
+    items = [s for s in bracket.segments if not s.is_meta and not s.is_type(
+        "whitespace", "newline", "start_bracket", "end_bracket", "comma")]
+    assert len(items) % 3 == 0, [s.raw for s in items]
+    options = {}
+    for name, equals, value in zip(items[::3], items[1::3], items[2::3], strict=True):
+        assert name.is_type("parameter") and equals.raw == "=", (name.raw, equals.raw)
+        assert name.raw not in options, name.raw
+        options[name.raw] = _literal(value)
+    return options
+
+
+def _column(segment) -> dict:
+    names = [s for s in segment.segments if s.is_type("identifier")]
+    (data_type,) = [s for s in segment.segments if s.is_type("data_type")]
+    options = [s for s in segment.segments if s.is_type("options_segment")]
+    return {"name": names[0].raw.strip("`"), "type": data_type.raw.upper(),
+            "options": _options(options[0]) if options else {}}
+
+
+# --- Readers, as BigQuery and Looker Studio read a publish --------------------------------------
+
+def _own(target: Target) -> Target:
+    """The same target through a filesystem object no one else holds (fsspec caches local
+    filesystem objects by their arguments)."""
+    if target.is_local:
+        from fsspec.implementations.local import LocalFileSystem
+
+        return Target(LocalFileSystem(auto_mkdir=True, skip_instance_cache=True), target.root,
+                      target.url)
+    return open_target(target.url, endpoint_url=target.fs._endpoint)
+
+
+class Reader:
+    """Reads a target as its readers do, table by table: BigQuery through the generated DDL
+    (its manifest URI, then the Parquet files that manifest lists, with the DDL's hive
+    partitioning) and Looker Studio as a folder (every file in `looker_studio/<table>/`).
+    Content-named files are read once (their bytes never change under a name)."""
+
+    def __init__(self, target: Target, workdir: Path):
+        # Its own filesystem object: never the one a test instruments.
+        self.target = _own(target)
+        self.workdir = workdir
+        self.ddl: dict[bytes, dict] = {}
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+
+    def tables(self) -> list[str]:
+        return sorted(p.removeprefix("bigquery/").removesuffix(".sql")
+                      for p in self.target.listing("bigquery") if p.endswith(".sql"))
+
+    def bigquery(self, table: str, listing: dict[str, int]) -> tuple:
+        """The rows a query of the external table would return (None: it cannot be read)."""
+        text = self.target.read(f"bigquery/{table}.sql")
+        if text is None:
+            return None
+        if text not in self.ddl:
+            self.ddl[text] = parse_ddl(text.decode())
+        ddl = self.ddl[text]
+        options = ddl["options"]
+        assert options["file_set_spec_type"] == "NEW_LINE_DELIMITED_MANIFEST"
+        base = self.target.gs_url("")
+        (uri,) = options["uris"]
+        lines = (self.target.read(uri.removeprefix(base)) or b"").decode().splitlines()
+        paths = []
+        for line in lines:
+            relative = line.removeprefix(base)
+            if relative not in listing:
+                return ("missing file", relative)  # BigQuery fails the query
+            if ddl["partition_columns"]:
+                assert line.startswith(options["hive_partition_uri_prefix"] + "dt=")
+            local = self.workdir / relative
+            if not local.exists():
+                local.parent.mkdir(parents=True, exist_ok=True)
+                local.write_bytes(self.target.read(relative))
+            paths.append(str(local))
+        if not paths:
+            return ()
+        hive = bool(ddl["partition_columns"])
+        rows = self.con.execute(f"SELECT * FROM read_parquet({paths}, hive_partitioning = "
+                                f"{str(hive).lower()})").fetchall()
+        return tuple(sorted(rows, key=repr))
+
+    def looker_studio(self, table: str, listing: dict[str, int]) -> tuple:
+        """Every line of every file in the table's folder, as the folder connector reads it."""
+        lines = []
+        for path in sorted(p for p in listing if p.startswith(f"looker_studio/{table}/")):
+            lines += (self.target.read(path) or b"").decode().splitlines()
+        return tuple(sorted(lines))
+
+    def view(self) -> dict[str, tuple]:
+        """(table, reader) → what that reader sees now."""
+        listing = self.target.listing()
+        out = {}
+        for table in self.tables():
+            out[(table, "bigquery")] = self.bigquery(table, listing)
+            out[(table, "looker_studio")] = self.looker_studio(table, listing)
+        return out
+
+
+# --- A publish killed at its Kth storage write --------------------------------------------------
+
+class Killed(BaseException):
+    """Raised in place of a storage write: the process stops there (nothing catches it)."""
+
+
+WRITES = ("put_file", "pipe_file", "copy", "cp_file", "mv", "rm", "rm_file")
+
+
+def instrumented(target: Target, before_write) -> Target:
+    """The same target through a filesystem object of its own whose writes first call
+    `before_write(method, path written)`; it may raise Killed."""
+    fs = _own(target).fs
+    depth = [0]  # a write made inside another (local put_file → cp_file) is part of it
+    for name in WRITES:
+        original = getattr(fs, name)
+
+        def write(*args, _original=original, _name=name, **kwargs):
+            if not depth[0]:
+                # put_file, copy, cp_file, mv: (source, destination); the others: (path, …).
+                two = _name in ("put_file", "copy", "cp_file", "mv")
+                before_write(_name, args[1] if two else args[0])
+            depth[0] += 1
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        setattr(fs, name, write)
+    return Target(fs, target.root, target.url)

@@ -15,13 +15,16 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-import sqlglot
 from publish_helpers import (
+    Killed,
+    Reader,
     build_template,
     copy_warehouse,
     download,
     generations,
+    instrumented,
     manifest,
+    parse_ddl,
     pii_values,
     published_text,
     sha256,
@@ -34,6 +37,7 @@ from thoth.core.classification import personal_reason
 from transforms.catalogue import load_catalogue
 from transforms.checks import run_checks
 from warehouse.publish import publish
+from warehouse.publish.render import PARTITION_MIN_ROWS
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = "thoth_kpi"
@@ -57,8 +61,9 @@ def target(request, tmp_path):
     return target_for("gcs", tmp_path, request.getfixturevalue("gcs_bucket"), endpoint)
 
 
-def _publish(warehouse: Path, target):
-    return publish(warehouse, target, dataset=DATASET, log=lambda line: None)
+def _publish(warehouse: Path, target, partition_min_rows: int = PARTITION_MIN_ROWS):
+    return publish(warehouse, target, dataset=DATASET, log=lambda line: None,
+                   partition_min_rows=partition_min_rows)
 
 
 def _kpi_tables(warehouse: Path) -> list[str]:
@@ -69,7 +74,8 @@ def _kpi_tables(warehouse: Path) -> list[str]:
 
 
 def test_layout_manifest_and_values_equal_the_warehouse(warehouse, target, tmp_path):
-    report = _publish(warehouse, target)
+    # Every table with a date grain split by date (one row per date is enough here).
+    report = _publish(warehouse, target, partition_min_rows=1)
     doc = manifest(target)
     local = download(target, tmp_path / "copy")
     tables = _kpi_tables(warehouse)
@@ -114,9 +120,15 @@ def test_layout_manifest_and_values_equal_the_warehouse(warehouse, target, tmp_p
         assert _rows(con, f"SELECT * FROM read_parquet({paths}, hive_partitioning = false)") == \
             warehouse_rows(con, name, columns), name
 
-        # CSV: one file, header row, the same values (timestamps to the second).
+        # BigQuery's manifest: the Parquet files' gs:// URIs, a line each.
+        assert entry["bigquery_manifest"]["path"] == f"bigquery/manifests/{name}.txt"
+        assert (local / entry["bigquery_manifest"]["path"]).read_text().splitlines() == \
+            [target.gs_url(f["path"]) for f in parquet]
+
+        # CSV: one file under a fixed name, header row, the same values (timestamps to the second).
         (one,) = csv
-        assert re.fullmatch(rf"looker_studio/{name}/{name}-[0-9a-f]{{12}}\.csv", one["path"])
+        assert one["path"] == f"looker_studio/{name}/{name}.csv"
+        assert [p.name for p in (local / "looker_studio" / name).iterdir()] == [f"{name}.csv"]
         text = (local / one["path"]).read_text()
         assert text.splitlines()[0] == ",".join(columns)
         types = dict(con.execute(f"SELECT column_name, data_type FROM duckdb_columns() "
@@ -158,31 +170,81 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list:
                   key=repr)
 
 
-def test_bigquery_ddl_parses_and_lookml_has_a_dimension_per_column(warehouse, tmp_path):
+def test_bigquery_ddl_parses_whole_and_reads_through_the_manifest(warehouse, tmp_path):
+    target = target_for("local", tmp_path, None, None)
+    _publish(warehouse, target, partition_min_rows=1)
+    doc = manifest(target)
+    assert any(e["partitioned_by"] for e in doc["tables"].values())
+    assert any(not e["partitioned_by"] for e in doc["tables"].values())
+    for name, entry in doc["tables"].items():
+        # The whole statement, partition clause included, parsed by sqlfluff's BigQuery grammar.
+        ddl = parse_ddl(target.read(f"bigquery/{name}.sql").decode())
+        assert ddl["prefix"] == ["CREATE", "OR", "REPLACE", "EXTERNAL", "TABLE"]
+        assert ddl["table"] == f"{DATASET}.{name}"
+        assert [(c["name"], c["type"]) for c in ddl["columns"]] == \
+            [(c["name"], c["bigquery_type"]) for c in entry["schema"]]
+        for column, published in zip(ddl["columns"], entry["schema"], strict=True):
+            assert column["options"] == ({"description": published["description"]}
+                                         if published["description"] else {})
+        options = ddl["options"]
+        manifest_uri = f"gs://YOUR_BUCKET/thoth/bigquery/manifests/{name}.txt"
+        expected = {"format": "PARQUET", "uris": [manifest_uri],
+                    "file_set_spec_type": "NEW_LINE_DELIMITED_MANIFEST"}
+        if entry["partitioned_by"]:
+            assert ddl["partition_columns"] == [{"name": "dt", "type": "DATE", "options": {}}]
+            expected |= {"hive_partition_uri_prefix": f"gs://YOUR_BUCKET/thoth/kpi/{name}/",
+                         "require_hive_partition_filter": False}
+        else:
+            assert ddl["partition_columns"] is None
+        description = options.pop("description")
+        assert options == expected, name
+        assert description.startswith(" ".join(entry["description"].split())[:40])
+        # The manifest lists every Parquet file, each under the hive prefix right before dt=.
+        lines = target.read(f"bigquery/manifests/{name}.txt").decode().splitlines()
+        parquet = [f["path"] for f in entry["files"] if f["format"] == "parquet"]
+        assert lines == ["gs://YOUR_BUCKET/thoth/" + p for p in parquet]
+        if entry["partitioned_by"]:
+            assert all(line.startswith(expected["hive_partition_uri_prefix"] + "dt=")
+                       for line in lines)
+
+
+def test_a_table_is_one_parquet_file_unless_its_dates_hold_many_rows(warehouse, tmp_path):
+    target = target_for("local", tmp_path, None, None)
+    _publish(warehouse, target)  # the default: 100,000 rows per date on average
+    doc = manifest(target)
+    for name, entry in doc["tables"].items():
+        parquet = [f for f in entry["files"] if f["format"] == "parquet"]
+        assert len(parquet) == 1 and entry["partitioned_by"] is None, name
+        assert parquet[0]["rows"] == entry["rows"]
+
+    # The rule: split by date when rows ≥ threshold × dates. A threshold between the tables'
+    # averages splits the denser ones only; each date is then one file.
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        density = {}
+        for name, entry in doc["tables"].items():
+            date = next((g for g in entry["grain"] if g in ("day", "week_start")), None)
+            if date:
+                density[name] = con.execute(f"SELECT count(*), count(DISTINCT {date}) "
+                                            f"FROM marts.{name}").fetchone()
+    threshold = max(rows // dates for rows, dates in density.values())
+    dense = {n for n, (rows, dates) in density.items() if rows >= threshold * dates}
+    assert dense and dense != set(density)
+    _publish(warehouse, target, partition_min_rows=threshold)
+    doc = manifest(target)
+    for name, entry in doc["tables"].items():
+        parquet = [f for f in entry["files"] if f["format"] == "parquet"]
+        if name in dense:
+            assert entry["partitioned_by"]["key"] == "dt"
+            assert len(parquet) == density[name][1] == len({f["dt"] for f in parquet})
+        else:
+            assert len(parquet) == 1 and entry["partitioned_by"] is None, name
+
+
+def test_lookml_has_a_dimension_per_column(warehouse, tmp_path):
     target = target_for("local", tmp_path, None, None)
     _publish(warehouse, target)
     doc = manifest(target)
     for name, entry in doc["tables"].items():
-        ddl = target.read(f"bigquery/{name}.sql").decode()
-        partitioned = entry["partitioned_by"] is not None
-        # sqlglot (30.x) lacks BigQuery's `WITH PARTITION COLUMNS`: check the clause where the
-        # grammar puts it (between the column list and OPTIONS), and parse the rest strictly.
-        clause = "\nWITH PARTITION COLUMNS (dt DATE)\n"
-        assert (clause in ddl) == partitioned, name
-        tree = sqlglot.parse_one(ddl.replace(clause, "\n"), read="bigquery",
-                                 error_level=sqlglot.ErrorLevel.RAISE)
-        assert isinstance(tree, sqlglot.exp.Create) and tree.args["kind"] == "TABLE", name
-        assert tree.this.this.sql("bigquery") == f"`{DATASET}.{name}`"
-        assert [c.name for c in tree.find_all(sqlglot.exp.ColumnDef)] == \
-            [c["name"] for c in entry["schema"]]
-        options = tree.sql("bigquery")
-        assert f"uris=['gs://YOUR_BUCKET/thoth/kpi/{name}/*']" in options
-        if partitioned:
-            prefix = re.search(r"hive_partition_uri_prefix='([^']*)'", options)[1]
-            assert prefix == f"gs://YOUR_BUCKET/thoth/kpi/{name}/"  # right before dt=
-            dt_path = next(f["path"] for f in entry["files"] if f["format"] == "parquet")
-            assert ("gs://YOUR_BUCKET/thoth/" + dt_path).startswith(prefix + "dt=")
-
         lookml = target.read(f"looker/{name}.view.lkml").decode()
         assert lookml.count("view: ") == 1 and f"view: {name} {{" in lookml
         assert f"sql_table_name: `{DATASET}.{name}` ;;" in lookml
@@ -222,7 +284,14 @@ def test_unchanged_publish_uploads_nothing_and_a_change_uploads_only_it(warehous
     third = _publish(warehouse, target)
     assert sorted(p.rsplit("/", 1)[0] for p in third.uploaded) == \
         ["kpi/kpi_enrolment", "looker_studio/kpi_enrolment"]
-    assert sorted(third.deleted) == sorted(p for p in first.uploaded if "kpi_enrolment" in p)
+    assert third.generated == ["bigquery/manifests/kpi_enrolment.txt"]
+    # The CSV was replaced in place; the old Parquet stays for queries begun on the previous
+    # publish, until the next one.
+    assert third.deleted == []
+    old = [p for p in first.uploaded if p.startswith("kpi/kpi_enrolment/")]
+    assert all(p in target.listing() for p in old)
+    fourth = _publish(warehouse, target)
+    assert fourth.uploaded == [] and fourth.deleted == old
 
     def others(files: dict[str, object]) -> dict[str, object]:
         return {p: g for p, g in files.items() if "kpi_enrolment" not in p}
@@ -238,6 +307,8 @@ def test_publish_killed_midway_leaves_the_previous_publish_whole(
     target = target_for("gcs", tmp_path, gcs_bucket, gcs_emulator)
     _publish(warehouse, target)
     old_manifest = target.read("_control/manifest.json")
+    reader = Reader(target, tmp_path / "read")
+    seen = reader.view()
     with duckdb.connect(str(warehouse)) as con:
         # One submission judged late instead: on_time + late still equals submitted.
         con.execute("UPDATE marts.kpi_on_time SET on_time = on_time - 1, late = late + 1 "
@@ -271,6 +342,7 @@ def test_publish_killed_midway_leaves_the_previous_publish_whole(
     monkeypatch.undo()
 
     assert target.read("_control/manifest.json") == old_manifest
+    assert reader.view() == seen  # BigQuery and Looker Studio: still the previous publish
     doc = json.loads(old_manifest)
     listed = [f for entry in doc["tables"].values() for f in entry["files"]]
     for f in listed:
@@ -281,6 +353,9 @@ def test_publish_killed_midway_leaves_the_previous_publish_whole(
     report = _publish(warehouse, target)
     assert [p.split("/")[1] for p in report.uploaded] == ["kpi_on_time", "kpi_on_time"]
     assert not any(p.startswith("_staging/") for p in target.listing())
+    now = reader.view()
+    assert [key for key in seen if now[key] != seen[key]] == [
+        ("kpi_on_time", "bigquery"), ("kpi_on_time", "looker_studio")]
     for entry in manifest(target)["tables"].values():
         for f in entry["files"]:
             assert target.sha256(f["path"]) == f["sha256"]
@@ -362,3 +437,163 @@ def test_refuses_when_the_check_never_ran_failed_or_is_stale(warehouse, tmp_path
     assert main(["publish"]) == 1
     assert "rebuilt" in capsys.readouterr().err
     assert (publish_dir / "_control" / "manifest.json").read_bytes() == good
+
+
+# --- Readers during and after a publish killed anywhere -----------------------------------------
+
+CHANGED = ["kpi_enrolment", "kpi_feedback_backlog", "kpi_on_time", "kpi_web_traffic"]
+
+
+def _version(warehouse: Path, n: int) -> Path:
+    """The warehouse after `n` changes in OnTrack and GA4: four tables differ from the first
+    version (three between later ones), and of the day-partitioned kpi_web_traffic only its first
+    day."""
+    if n:
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("UPDATE marts.kpi_on_time SET on_time = on_time - 1, late = late + 1 "
+                        "WHERE on_time > 0")
+            con.execute(f"UPDATE marts.kpi_enrolment SET withdrawn = withdrawn + {n}")
+            con.execute("UPDATE marts.kpi_feedback_backlog "
+                        f"SET oldest_waiting_days = oldest_waiting_days + {n}")
+            con.execute(f"UPDATE marts.kpi_web_traffic SET page_views = page_views + {n} "
+                        "WHERE day = (SELECT min(day) FROM marts.kpi_web_traffic)")
+        assert run_checks(warehouse, log=lambda line: None)
+    return warehouse
+
+
+def _whole(warehouse: Path, tmp_path: Path, name: str) -> dict:
+    """What each reader sees of a whole publish of `warehouse` (into a directory of its own)."""
+    target = target_for("local", tmp_path / name, None, None)
+    _publish(warehouse, target, partition_min_rows=1)
+    return Reader(target, tmp_path / f"read-{name}").view()
+
+
+def _readable(target) -> set[str]:
+    """The Parquet files a reader may be using: those the control manifest lists, and those the
+    table manifests list (a killed publish may have replaced some)."""
+    doc = manifest(target)
+    files = {f["path"] for e in doc["tables"].values() for f in e["files"]}
+    for path in target.listing("bigquery/manifests"):
+        files |= {line.removeprefix(target.gs_url("")) for line in
+                  target.read(path).decode().splitlines()}
+    return files
+
+
+def _tidy(target, before: set[str]) -> None:
+    """After a whole publish: no staging, no temporary file, one file in each Looker Studio
+    folder, and under kpi/ only what this publish lists or a reader may have been using when it
+    began (`before`)."""
+    files = target.listing()
+    assert not [p for p in files if p.startswith("_staging/") or ".tmp-" in p]
+    assert sorted(p.rsplit("/", 1)[0] for p in files if p.startswith("looker_studio/")) == \
+        sorted(f"looker_studio/{t}" for t in manifest(target)["tables"])
+    assert not [p for p in files if p.startswith("kpi/") and p not in _readable(target) | before]
+
+
+def test_a_reader_sees_the_previous_or_the_next_publish_wherever_it_is_killed(
+        template, target, tmp_path):
+    # Three versions, published in turn: a publish keeps the previous one's files, so going
+    # back to the version before that writes (and deletes) as much as going forward.
+    warehouses = [_version(copy_warehouse(template, tmp_path / f"v{n}.duckdb"), n)
+                  for n in range(3)]
+    versions = [_whole(w, tmp_path, f"v{n}") for n, w in enumerate(warehouses)]
+    differ = {key for key in versions[0] if versions[0][key] != versions[1][key]}
+    assert differ == {(t, r) for t in CHANGED for r in ("bigquery", "looker_studio")}
+    reader = Reader(target, tmp_path / "read")
+
+    def check(before: int, after: int) -> dict:
+        now = reader.view()
+        assert now.keys() == versions[before].keys()
+        mixed = sorted(key for key, seen in now.items()
+                       if seen not in (versions[before][key], versions[after][key]))
+        assert mixed == [], f"a reader sees neither version of {mixed}"
+        return now
+
+    _publish(warehouses[0], target, partition_min_rows=1)
+    assert check(0, 0) == versions[0]
+
+    # A whole publish of the next version, read between every two of its storage writes (where
+    # a kill would leave it).
+    writes = []
+
+    def watch(method: str, path: str) -> None:
+        writes.append((method, path))
+        check(0, 1)
+
+    before = _readable(target)
+    publish(warehouses[1], instrumented(target, watch), dataset=DATASET, log=lambda line: None,
+            partition_min_rows=1)
+    assert check(1, 1) == versions[1]
+    _tidy(target, before)
+    assert len(writes) > 20
+
+    # Killed at a write of each kind (what it does, and where: staging, kpi/, the table manifests,
+    # looker_studio/, the control manifest, deleting), and halfway through the most frequent
+    # kind. Each killed publish starts where the last one was killed, going to the next version:
+    # every table, for each reader, shows what it showed before or the version going in.
+    kinds = [_kind(target, method, path) for method, path in writes]
+    assert {"_staging", "kpi", "bigquery/manifests", "looker_studio", "_control",
+            *(() if target.is_local else ("rm",))} <= {where for _, where in kinds}
+    commonest = max(set(kinds), key=kinds.count)
+    points = [(kind, 1) for kind in dict.fromkeys(kinds)] + \
+        [(commonest, kinds.count(commonest) // 2)]
+    shown, now, killed = dict(versions[1]), 1, []
+    for kind, nth in points:
+        seen = 0
+
+        def kill(method: str, path: str, kind: tuple = kind, nth: int = nth) -> None:
+            nonlocal seen
+            if _kind(target, method, path) == kind:
+                seen += 1
+                if seen == nth:
+                    raise Killed(f"{method} {path}")
+
+        going = (now + 1) % len(versions)
+        try:
+            publish(warehouses[going], instrumented(target, kill), dataset=DATASET,
+                    log=lambda line: None, partition_min_rows=1)
+        except Killed:
+            killed.append(kind)
+        after = reader.view()
+        mixed = sorted(key for key, seen in after.items()
+                       if seen not in (shown[key], versions[going][key]))
+        assert mixed == [], f"killed at {kind} #{nth}: neither version of {mixed}"
+        shown, now = after, going
+    assert len(killed) >= len(points) - 1, killed
+
+    # The next publish finishes the job and clears what the killed ones left.
+    before = _readable(target)
+    going = (now + 1) % len(versions)
+    _publish(warehouses[going], target, partition_min_rows=1)
+    assert reader.view() == versions[going]
+    _tidy(target, before)
+
+
+def _kind(target, method: str, path: object) -> tuple[str, str]:
+    """A storage write's kind: its method, and the folder it writes to."""
+    if method in ("rm", "rm_file"):
+        return method, "rm"
+    relative = str(path).removeprefix(target.root + "/")
+    top = relative.split("/", 1)[0]
+    return method, ("bigquery/manifests" if relative.startswith("bigquery/manifests/")
+                    else top)
+
+
+def test_files_of_the_whole_project_are_listed_and_kept_while_published(tmp_path):
+    from warehouse.publish import PublishReport, _put_in_place
+
+    target = target_for("local", tmp_path, None, None)
+
+    def put(files: dict[str, bytes]) -> PublishReport:
+        report = PublishReport("r", target.url)
+        _put_in_place(target, [], {}, report, DATASET, {}, {"passed": True}, lambda line: None,
+                      project_files=files)
+        return report
+
+    model = {"looker/thoth.model.lkml": b'connection: "@{CONNECTION}"\n'}
+    assert put(model).generated == ["looker/thoth.model.lkml"]
+    assert manifest(target)["generated"] == {"looker/thoth.model.lkml": {
+        "path": "looker/thoth.model.lkml", "sha256": sha256(tmp_path / "publish" / next(
+            iter(model)))}}
+    assert put(model).generated == []  # the same bytes: not written again
+    assert put({}).deleted == ["looker/thoth.model.lkml"]

@@ -279,9 +279,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     publish = commands.add_parser(
         "publish", help="publish the KPI tables to GCS (or a directory) for Looker",
-        description="Write every marts.kpi_* table as Parquet (kpi/<table>/, by dt= where the "
-        "table has a date grain) and CSV (looker_studio/<table>/), with a BigQuery external "
-        "table DDL and a LookML view per table, then _control/manifest.json last. Refuses when "
+        description="Write every marts.kpi_* table as Parquet (kpi/<table>/: one file, or one per "
+        "dt= where its dates average 100,000 rows) listed in bigquery/manifests/<table>.txt, and "
+        "one CSV (looker_studio/<table>/<table>.csv), with a BigQuery external table DDL and a "
+        "LookML view per table, then _control/manifest.json last. Readers see the previous "
+        "publish or the next, table by table, never a mix. Refuses when "
         "the last `thoth check` failed or a column is personal. Unchanged files are not "
         "uploaded again. Then the data products (OnTrack unit insights, students needing "
         "attention, SplashKit usage: JSON with their JSON Schemas) to PRODUCTS__BUCKET_URL, "

@@ -1,15 +1,21 @@
 """`thoth publish`: every `marts.kpi_*` table to GCS (or a directory) for Looker and Looker Studio.
 
-Order, so that readers only ever see a whole publish:
+A reader sees, table by table, the previous publish or the next, never a mix or a part, even
+when a publish is killed: each reader goes through one object that a publish replaces whole.
+- BigQuery reads a table through its manifest `bigquery/manifests/<table>.txt`, which lists the
+  table's Parquet files (named after their content, so never overwritten);
+- Looker Studio reads the folder `looker_studio/<table>/`, which holds one CSV, replaced whole.
+
+Order:
 1. refuse unless the last `thoth check` passed (after the last build) and no column is personal;
-2. render every table to local files, named after their content;
-3. upload the files the current manifest does not already list to `_staging/<run>/`, read each
-   back and compare its sha256;
-4. copy them into place (new names: nothing a reader uses is overwritten), then the BigQuery DDL
-   and LookML;
-5. write `_control/manifest.json` (one object: atomic);
-6. only then delete what the new manifest no longer lists (old files, a killed run's staging).
-A publish that fails before 5 leaves the previous manifest and every file it lists untouched.
+2. render every table to local files, and the table manifests, DDL and LookML to bytes;
+3. upload what is not in place already to `_staging/<run>/`, read each back, compare its sha256;
+4. put the new Parquet files in place (new names, which nothing lists yet);
+5. replace each table's manifest and CSV (one object each: atomic), then the DDL and LookML;
+6. write `_control/manifest.json` (one object);
+7. only then delete what neither the new publish nor the previous one lists (old files, a killed
+   run's staging and leftovers): a query that started on the previous version can finish.
+Putting in place is a rename in a directory (atomic) and a server-side copy on GCS (one object).
 """
 
 from __future__ import annotations
@@ -33,10 +39,16 @@ from thoth.core.errors import ThothError
 from thoth.core.platform import builds, load_state
 from thoth.core.platform.checks import last_check
 from thoth.core.storage import Target
-from transforms.catalogue import Kpi, freshness, load_catalogue
-from transforms.project import discover
+from transforms.catalogue import Kpi, freshness, kpis
+from transforms.project import Model, discover
 from warehouse.publish import generated, manifest
-from warehouse.publish.render import RenderedTable, TableSpec, render, table_spec
+from warehouse.publish.render import (
+    PARTITION_MIN_ROWS,
+    RenderedTable,
+    TableSpec,
+    render,
+    table_spec,
+)
 
 STAGING = "_staging"
 # Everything under these is the publish's own: files the manifest does not list are removed.
@@ -49,12 +61,11 @@ class PublishReport:
     target: str
     tables: int = 0
     rows: int = 0
-    uploaded: list[str] = field(default_factory=list)  # data files sent this time
-    unchanged: list[str] = field(default_factory=list)  # listed already, with the same bytes
-    generated: list[str] = field(default_factory=list)  # DDL / LookML rewritten
+    uploaded: list[str] = field(default_factory=list)  # data files (Parquet, CSV) sent
+    unchanged: list[str] = field(default_factory=list)  # in place already, with the same bytes
+    generated: list[str] = field(default_factory=list)  # table manifests, DDL, LookML rewritten
     deleted: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
 
 
 def passed_check(con: duckdb.DuckDBPyConnection) -> dict:
@@ -77,13 +88,13 @@ def passed_check(con: duckdb.DuckDBPyConnection) -> dict:
             "passed": True, "tests": tests, "failed": 0, "warnings": warnings}
 
 
-def _kpi_specs(con: duckdb.DuckDBPyConnection) -> list[TableSpec]:
+def _kpi_specs(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
+               partition_min_rows: int) -> list[TableSpec]:
     names = [t for t in platform.tables(con, "marts") if t.startswith("kpi_")]
     if not names:
         raise ThothError("the warehouse has no marts.kpi_* tables: run `thoth transform`")
-    models = discover()
-    specs = [table_spec(con, n, models[f"marts.{n}"].meta if f"marts.{n}" in models else {})
-             for n in names]
+    specs = [table_spec(con, n, models[f"marts.{n}"].meta if f"marts.{n}" in models else {},
+                        partition_min_rows=partition_min_rows) for n in names]
     leaks = [f"marts.{s.name}.{column} ({reason})" for s in specs
              for column, reason in restricted_columns(
                  "marts", s.name, [c.name for c in s.columns]).items()]
@@ -99,7 +110,10 @@ def _sha(data: bytes) -> str:
 
 
 def publish(warehouse: Path, target: Target, *, dataset: str, run_id: str | None = None,
-            log: Callable[[str], None] = print) -> PublishReport:
+            log: Callable[[str], None] = print,
+            partition_min_rows: int = PARTITION_MIN_ROWS) -> PublishReport:
+    """`partition_min_rows`: the average rows per date from which a table with a date grain is
+    split into one Parquet file per date (see render)."""
     started = time.perf_counter()
     report = PublishReport(run_id or uuid.uuid4().hex[:12], target.url)
     con = open_warehouse(warehouse, read_only=True)
@@ -107,78 +121,142 @@ def publish(warehouse: Path, target: Target, *, dataset: str, run_id: str | None
         # open_warehouse turns this off for fast loads; the files must follow the ORDER BY.
         con.execute("SET preserve_insertion_order = true")
         data_tests = passed_check(con)
-        specs = _kpi_specs(con)
+        models = discover()
+        specs = _kpi_specs(con, models, partition_min_rows)
         loads = {f"{x.source}_raw.{x.table}": x.loaded_at for x in load_state.read_all(con)}
         with tempfile.TemporaryDirectory(prefix="thoth-publish-") as workdir:
             tables = [render(con, spec, Path(workdir)) for spec in specs]
             con.close()
-            _put_in_place(target, tables, report, dataset, loads, data_tests, log)
+            catalogue = {k.name: k for k in kpis(models)}
+            _put_in_place(target, tables, catalogue, report, dataset, loads, data_tests, log)
     finally:
         con.close()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
 
-def _put_in_place(target: Target, tables: list[RenderedTable], report: PublishReport,
-                  dataset: str, loads: dict[str, datetime], data_tests: dict,
-                  log: Callable[[str], None]) -> None:
-    previous = manifest.listed(manifest.parse(target.read(manifest.PATH)))
+@dataclass
+class _Object:
+    """One object a publish puts in place: from a local file or from bytes."""
+    relative: str
+    sha256: str
+    size: int
+    kind: str  # data (named after its content) | replaced (a fixed name, replaced whole)
+    local: str | None = None
+    data: bytes | None = None
+
+
+def _from_bytes(relative: str, data: bytes) -> _Object:
+    return _Object(relative, _sha(data), len(data), "replaced", data=data)
+
+
+def _in_place(target: Target, objects: list[_Object], present: dict[str, int]) -> set[str]:
+    """The objects already in place with the right bytes. A content-named file with its size is
+    the file; a fixed name is read and compared, since a killed run may have replaced it."""
+    same = set()
+    for o in objects:
+        if present.get(o.relative) != o.size:
+            continue
+        if o.kind == "data" or target.sha256(o.relative) == o.sha256:
+            same.add(o.relative)
+    return same
+
+
+def _put(target: Target, staged: str, relative: str) -> None:
+    """One step, seen whole or not at all: a rename in a directory, a server-side copy (one new
+    object) on GCS."""
+    if target.is_local:
+        target.fs.mv(target.path(staged), target.path(relative))
+    else:
+        target.copy(staged, relative)
+
+
+def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[str, Kpi],
+                  report: PublishReport, dataset: str, loads: dict[str, datetime],
+                  data_tests: dict, log: Callable[[str], None],
+                  project_files: dict[str, bytes] | None = None) -> None:
+    """`tables`: every published table, each with its files; `project_files`: generated files
+    that belong to no one table (relative path → bytes), listed under `generated`."""
     present = target.listing()
-    files = [f for t in tables for f in t.files]
-    todo = [f for f in files if previous.get(f.relative) != f.sha256
-            or present.get(f.relative) != f.bytes]
-    report.unchanged = [f.relative for f in files if f not in todo]
+    previous = manifest.listed(manifest.parse(target.read(manifest.PATH)))
+    # What readers may be using now: the files the current table manifests list (a killed run
+    # may have replaced some) and those the last whole publish listed.
+    live = {p for p in present if p.startswith("bigquery/manifests/")}
+    in_use = {f for p in live for f in manifest.bigquery_listed(target.read(p), target.gs_url)}
+    in_use |= {p for p in previous if p.startswith("kpi/")}
 
-    # 3. Stage and verify.
-    staging = f"{STAGING}/{report.run_id}"
-    for f in todo:
-        target.put(f.local, f"{staging}/{f.relative}")
-    target.fs.invalidate_cache()
-    for f in todo:
-        if target.sha256(f"{staging}/{f.relative}") != f.sha256:
-            raise ThothError(f"publish: {f.relative} reads back different from what was "
-                             f"uploaded to {target.url}; nothing was put in place")
-    # 4. Into place, under names no listed file has.
-    for f in todo:
-        target.copy(f"{staging}/{f.relative}", f.relative)
-        report.uploaded.append(f.relative)
-    target.remove([f"{staging}/{f.relative}" for f in todo])
-
-    catalogue = {k.name: k for k in load_catalogue()}
+    data: list[_Object] = []  # Parquet: new names, which nothing lists until a manifest does
+    swaps: list[_Object] = []  # what readers go through: each table's CSV and BigQuery manifest
+    generated_files: list[_Object] = []  # DDL, LookML
     entries = {}
     for table in tables:
-        kpi: Kpi | None = catalogue.get(table.spec.name)
+        name = table.spec.name
+        kpi: Kpi | None = catalogue.get(name)
         definition = " ".join(kpi.definition.split()) if kpi else ""
-        files = {
-            "bigquery_ddl": (f"bigquery/{table.spec.name}.sql", generated.bigquery_ddl(
-                table.spec, dataset, target.gs_url(f"kpi/{table.spec.name}/"), definition)),
-            "lookml": (f"looker/{table.spec.name}.view.lkml",
-                       generated.lookml_view(table.spec, dataset, definition)),
+        for f in table.files:
+            o = _Object(f.relative, f.sha256, f.bytes, "data" if f.kind == "parquet"
+                        else "replaced", local=f.local)
+            (data if f.kind == "parquet" else swaps).append(o)
+        texts = {
+            "bigquery_manifest": (manifest.bigquery_path(name),
+                                  manifest.bigquery_manifest(table, target.gs_url)),
+            "bigquery_ddl": (f"bigquery/{name}.sql", generated.bigquery_ddl(
+                table.spec, dataset, target.gs_url(f"kpi/{name}/"),
+                target.gs_url(manifest.bigquery_path(name)), definition).encode()),
+            "lookml": (f"looker/{name}.view.lkml",
+                       generated.lookml_view(table.spec, dataset, definition).encode()),
         }
         described = {}
-        for key, (path, text) in files.items():
-            data = text.encode()
-            if previous.get(path) != _sha(data) or path not in present:
-                target.write_atomic(path, data)
-                report.generated.append(path)
-            described[key] = {"path": path, "sha256": _sha(data)}
-        entries[table.spec.name] = manifest.table_entry(
+        for key, (path, text) in texts.items():
+            o = _from_bytes(path, text)
+            (swaps if key == "bigquery_manifest" else generated_files).append(o)
+            described[key] = {"path": path, "sha256": o.sha256}
+        entries[name] = manifest.table_entry(
             table, requires=kpi.requires if kpi else [],
             freshness=freshness(kpi, loads) if kpi else None, generated=described)
         report.tables += 1
         report.rows += table.rows
+
+    project = {path: _from_bytes(path, text) for path, text in (project_files or {}).items()}
+    generated_files += project.values()
+    objects = [*data, *swaps, *generated_files]
+    same = _in_place(target, objects, present)
+    todo = [o for o in objects if o.relative not in same]
+    report.unchanged = [o.relative for o in objects
+                        if o.relative in same and o.local is not None]
+
+    # 3. Stage and verify.
+    staging = f"{STAGING}/{report.run_id}"
+    for o in todo:
+        if o.local is not None:
+            target.put(o.local, f"{staging}/{o.relative}")
+        else:
+            target.fs.pipe_file(target.path(f"{staging}/{o.relative}"), o.data)
+    target.fs.invalidate_cache()
+    for o in todo:
+        if target.sha256(f"{staging}/{o.relative}") != o.sha256:
+            raise ThothError(f"publish: {o.relative} reads back different from what was "
+                             f"uploaded to {target.url}; nothing was put in place")
+    # 4, 5. Into place, in that order: a table manifest goes in only after every file it lists.
+    for o in todo:
+        _put(target, f"{staging}/{o.relative}", o.relative)
+        (report.uploaded if o.local is not None else report.generated).append(o.relative)
+    if not target.is_local:
+        target.remove([f"{staging}/{o.relative}" for o in todo])
+    for table in tables:
         sent = sum(f.relative in report.uploaded for f in table.files)
         log(f"publish {table.spec.name}: {table.rows:,} rows, {len(table.files)} files, "
             f"{sent} uploaded")
 
-    # 5. The manifest, last.
+    # 6. The manifest, last.
+    listing = {path: {"path": path, "sha256": o.sha256} for path, o in project.items()}
     target.write_atomic(manifest.PATH, manifest.build(
         run_id=report.run_id, published_at=_now(), target=target.url, data_tests=data_tests,
-        tables=entries))
+        tables=entries, generated=listing))
 
-    # 6. Now nothing listed needs the old files.
-    keep = manifest.listed({"tables": entries})
+    # 7. Nothing current lists the rest, and no query started on the previous version needs it.
+    keep = set(manifest.listed({"tables": entries, "generated": listing})) | in_use
     stale = sorted(p for p in target.listing() if p not in keep and (
         p.split("/", 1)[0] in MANAGED or (p.startswith("_control/") and ".tmp-" in p)))
     target.remove(stale)
-    report.deleted = stale
+    report.deleted = [p for p in stale if not p.startswith(f"{STAGING}/")]

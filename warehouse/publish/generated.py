@@ -1,7 +1,9 @@
 """What an analyst needs beside the files: a BigQuery `CREATE EXTERNAL TABLE` per KPI table and
 a LookML view over it, so neither is written by hand.
 
-Both live outside the table prefixes BigQuery globs (`bigquery/`, `looker/`)."""
+The external table reads the files its manifest (`bigquery/manifests/<table>.txt`) lists, not
+whatever lies under `kpi/<table>/`: the manifest is one object, replaced whole by a publish, so a
+query sees one publish of the table, never a mix."""
 
 from __future__ import annotations
 
@@ -12,15 +14,18 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", " ") + "'"
 
 
-def bigquery_ddl(spec: TableSpec, dataset: str, table_url: str, definition: str = "") -> str:
-    """`table_url`: `gs://…/kpi/<table>/`, the prefix every file of the table is under."""
+def bigquery_ddl(spec: TableSpec, dataset: str, table_url: str, manifest_url: str,
+                 definition: str = "") -> str:
+    """`table_url`: `gs://…/kpi/<table>/`, the prefix every file of the table is under;
+    `manifest_url`: the table's newline-delimited list of those files' URIs."""
     prefix = table_url.rstrip("/") + "/"
     columns = ",\n".join(
         f"  `{c.name}` {c.bigquery_type}"
         + (f" OPTIONS (description = {_sql_string(c.description)})" if c.description else "")
         for c in spec.columns
     )
-    options = ["format = 'PARQUET'", f"uris = [{_sql_string(prefix + '*')}]"]
+    options = ["format = 'PARQUET'", f"uris = [{_sql_string(manifest_url)}]",
+               "file_set_spec_type = 'NEW_LINE_DELIMITED_MANIFEST'"]
     partition = ""
     if spec.date_column:
         # The prefix ends right before `dt=`; `dt` is a partition column, not in the files.

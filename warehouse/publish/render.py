@@ -1,9 +1,17 @@
 """Write each KPI table to local files, byte for byte the same for the same rows.
 
-DuckDB's `COPY … TO` writes the Parquet (hive-partitioned by `dt` where the table has a date
-grain) and the CSV, from a SELECT ordered by the grain and cast to types a BigQuery external
-table reads as they are. Files are then named after their content (`<table>-<sha12>.<ext>`), so
-a new publish never overwrites a file the current manifest lists.
+DuckDB's `COPY … TO` writes the Parquet and the CSV, from a SELECT ordered by the grain and cast
+to types a BigQuery external table reads as they are.
+
+Parquet files are named after their content (`<table>-<sha12>.parquet`), so a new publish never
+overwrites a file a current manifest lists. A table is one Parquet file, unless it has a date
+grain and holds at least `PARTITION_MIN_ROWS` rows per date on average: then it is
+hive-partitioned by `dt`, one file per date. Partitions of a few rows would only make hundreds
+of tiny files that BigQuery opens one by one; the ratio, unlike a row count, stays about the same
+as a history table grows, so a table does not flip between the two layouts.
+
+The CSV for Looker Studio has a fixed name (`looker_studio/<table>/<table>.csv`): it is the only
+file in its folder and is replaced whole, in one object write.
 """
 
 from __future__ import annotations
@@ -19,8 +27,10 @@ import pyarrow.parquet as pq
 from thoth.core.duck import quote as _q
 from thoth.core.errors import ThothError
 
-DATE_GRAIN = ("day", "week_start")  # a table with one of these in its grain is partitioned by it
+DATE_GRAIN = ("day", "week_start")  # a table with one of these in its grain may be partitioned
 PARTITION = "dt"
+# Average rows per date from which a table is split into one file per date (~1 MB of Parquet).
+PARTITION_MIN_ROWS = 100_000
 
 # DuckDB type → (the type the files carry, BigQuery's name for it). TIMESTAMP becomes
 # TIMESTAMPTZ (µs, UTC-adjusted in Parquet), which BigQuery reads as TIMESTAMP, not DATETIME.
@@ -88,7 +98,10 @@ def file_type(source_type: str) -> tuple[str, str]:
     return _CASTS.get(base, ("VARCHAR", "STRING"))  # anything else (UUID, lists…) as text
 
 
-def table_spec(con: duckdb.DuckDBPyConnection, name: str, meta: dict) -> TableSpec:
+def table_spec(con: duckdb.DuckDBPyConnection, name: str, meta: dict, *,
+               partition_min_rows: int = PARTITION_MIN_ROWS) -> TableSpec:
+    """The table's columns and grain from the warehouse and its model's YAML (`meta`); the
+    partition column only when the table averages `partition_min_rows` rows per date."""
     rows = con.execute(
         "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'marts' "
         "AND table_name = ? ORDER BY column_index", [name],
@@ -100,6 +113,11 @@ def table_spec(con: duckdb.DuckDBPyConnection, name: str, meta: dict) -> TableSp
     names = [c.name for c in columns]
     grain = [g for g in meta.get("grain") or [] if g in names]
     date_column = next((g for g in grain if g in DATE_GRAIN), None)
+    if date_column:
+        rows, dates = con.execute(f"SELECT count(*), count(DISTINCT {_q(date_column)}) "
+                                  f"FROM marts.{_q(name)}").fetchone()
+        if not dates or rows < partition_min_rows * dates:
+            date_column = None
     if PARTITION in names:
         raise ThothError(f"marts.{name} has a column named {PARTITION}, the partition key of "
                          "the published Parquet: rename it")
@@ -130,15 +148,18 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def _named(kind: str, folder: str, table: str, local: str, rows: int,
-           partition: str | None) -> RenderedFile:
+def _named(table: str, local: str, rows: int, partition: str | None) -> RenderedFile:
     sha = _sha256(local)
-    ext = "parquet" if kind == "parquet" else "csv"
-    named = os.path.join(os.path.dirname(local), f"{table}-{sha[:12]}.{ext}")
+    named = os.path.join(os.path.dirname(local), f"{table}-{sha[:12]}.parquet")
     os.replace(local, named)
     sub = f"{PARTITION}={partition}/" if partition else ""
-    return RenderedFile(kind, f"{folder}/{table}/{sub}{os.path.basename(named)}", named, sha,
+    return RenderedFile("parquet", f"kpi/{table}/{sub}{os.path.basename(named)}", named, sha,
                         os.path.getsize(named), rows, partition)
+
+
+def csv_path(table: str) -> str:
+    """Looker Studio's file: the one file in the table's folder, always under this name."""
+    return f"looker_studio/{table}/{table}.csv"
 
 
 def render(con: duckdb.DuckDBPyConnection, spec: TableSpec, workdir: Path) -> RenderedTable:
@@ -160,8 +181,8 @@ def render(con: duckdb.DuckDBPyConnection, spec: TableSpec, workdir: Path) -> Re
                     f"'{parquet_dir / 'data.parquet'}' (FORMAT parquet)")
     for local in sorted(parquet_dir.rglob("*.parquet")):
         partition = (local.parent.name.split("=", 1)[1] if spec.date_column else None)
-        out.files.append(_named("parquet", "kpi", spec.name, str(local),
-                                pq.ParquetFile(local).metadata.num_rows, partition))
+        out.files.append(_named(spec.name, str(local), pq.ParquetFile(local).metadata.num_rows,
+                                partition))
     csv_dir = workdir / "looker_studio" / spec.name
     csv_dir.mkdir(parents=True)
     # One file per table: Looker Studio reads a folder of CSVs only if they share one schema,
@@ -170,7 +191,8 @@ def render(con: duckdb.DuckDBPyConnection, spec: TableSpec, workdir: Path) -> Re
     con.execute(f"COPY ({_select(spec, with_partition=False)}) TO '{csv}' "
                 "(FORMAT csv, HEADER true, DELIMITER ',', DATEFORMAT '%Y-%m-%d', "
                 "TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S')")
-    out.files.append(_named("csv", "looker_studio", spec.name, str(csv), rows, None))
+    out.files.append(RenderedFile("csv", csv_path(spec.name), str(csv), _sha256(str(csv)),
+                                  os.path.getsize(csv), rows))
     if sum(f.rows for f in out.files if f.kind == "parquet") != rows:
         raise ThothError(f"{spec.qualified}: the Parquet files hold a different row count "
                          f"than the table ({rows:,})")
