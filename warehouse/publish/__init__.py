@@ -35,6 +35,7 @@ from thoth.core.platform.checks import last_check
 from thoth.core.storage import Target
 from transforms.catalogue import Kpi, freshness, load_catalogue
 from transforms.project import discover
+from warehouse import looker
 from warehouse.publish import generated, manifest
 from warehouse.publish.render import RenderedTable, TableSpec, render, table_spec
 
@@ -78,8 +79,8 @@ def passed_check(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def _kpi_specs(con: duckdb.DuckDBPyConnection) -> list[TableSpec]:
-    names = [t for t in platform.tables(con, "marts") if t.startswith("kpi_")]
-    if not names:
+    names = [t for t in platform.tables(con, "marts") if looker.is_published(t)]
+    if not any(n.startswith("kpi_") for n in names):
         raise ThothError("the warehouse has no marts.kpi_* tables: run `thoth transform`")
     models = discover()
     specs = [table_spec(con, n, models[f"marts.{n}"].meta if f"marts.{n}" in models else {})
@@ -111,6 +112,7 @@ def publish(warehouse: Path, target: Target, *, dataset: str, run_id: str | None
         loads = {f"{x.source}_raw.{x.table}": x.loaded_at for x in load_state.read_all(con)}
         with tempfile.TemporaryDirectory(prefix="thoth-publish-") as workdir:
             tables = [render(con, spec, Path(workdir)) for spec in specs]
+            tables.append(looker.publish_log(tables, data_tests, Path(workdir)))
             con.close()
             _put_in_place(target, tables, report, dataset, loads, data_tests, log)
     finally:
@@ -145,6 +147,7 @@ def _put_in_place(target: Target, tables: list[RenderedTable], report: PublishRe
     target.remove([f"{staging}/{f.relative}" for f in todo])
 
     catalogue = {k.name: k for k in load_catalogue()}
+    lookml = looker.project([t.spec for t in tables], dataset)
     entries = {}
     for table in tables:
         kpi: Kpi | None = catalogue.get(table.spec.name)
@@ -152,8 +155,8 @@ def _put_in_place(target: Target, tables: list[RenderedTable], report: PublishRe
         files = {
             "bigquery_ddl": (f"bigquery/{table.spec.name}.sql", generated.bigquery_ddl(
                 table.spec, dataset, target.gs_url(f"kpi/{table.spec.name}/"), definition)),
-            "lookml": (f"looker/{table.spec.name}.view.lkml",
-                       generated.lookml_view(table.spec, dataset, definition)),
+            "lookml": (f"{looker.FOLDER}/{table.spec.name}.view.lkml",
+                       lookml.pop(f"{table.spec.name}.view.lkml")),
         }
         described = {}
         for key, (path, text) in files.items():
@@ -171,13 +174,21 @@ def _put_in_place(target: Target, tables: list[RenderedTable], report: PublishRe
         log(f"publish {table.spec.name}: {table.rows:,} rows, {len(table.files)} files, "
             f"{sent} uploaded")
 
+    project = {}  # the LookML besides the views: model, manifest.lkml, dashboards
+    for name, text in lookml.items():
+        path, data = f"{looker.FOLDER}/{name}", text.encode()
+        if previous.get(path) != _sha(data) or path not in present:
+            target.write_atomic(path, data)
+            report.generated.append(path)
+        project[path] = _sha(data)
+
     # 5. The manifest, last.
     target.write_atomic(manifest.PATH, manifest.build(
         run_id=report.run_id, published_at=_now(), target=target.url, data_tests=data_tests,
-        tables=entries))
+        tables=entries, looker=project))
 
     # 6. Now nothing listed needs the old files.
-    keep = manifest.listed({"tables": entries})
+    keep = manifest.listed({"tables": entries, "looker": project})
     stale = sorted(p for p in target.listing() if p not in keep and (
         p.split("/", 1)[0] in MANAGED or (p.startswith("_control/") and ".tmp-" in p)))
     target.remove(stale)

@@ -42,7 +42,7 @@ def table_entry(table: RenderedTable, *, requires: list[str], freshness: datetim
 
 
 def build(*, run_id: str, published_at: datetime, target: str, data_tests: dict,
-          tables: dict[str, dict]) -> bytes:
+          tables: dict[str, dict], looker: dict[str, str] | None = None) -> bytes:
     doc = {
         "manifest_version": VERSION,
         "run_id": run_id,
@@ -50,6 +50,8 @@ def build(*, run_id: str, published_at: datetime, target: str, data_tests: dict,
         "target": target,
         "data_tests": data_tests,
         "tables": tables,
+        # The LookML project's files that belong to no one table: path → sha256.
+        "looker": looker or {},
     }
     return (json.dumps(doc, indent=2, sort_keys=False) + "\n").encode()
 
@@ -74,4 +76,6 @@ def listed(doc: dict) -> dict[str, str]:
         for key in ("bigquery_ddl", "lookml"):
             if isinstance(entry.get(key), dict):
                 files[entry[key]["path"]] = entry[key]["sha256"]
+    if isinstance(doc.get("looker"), dict):
+        files.update(doc["looker"])
     return files
