@@ -204,6 +204,17 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _looker(args: argparse.Namespace) -> int:
+    from warehouse.looker import write
+
+    dataset = args.dataset or config.resolve(config.PublishConfig()).bigquery_dataset
+    files = write(config.warehouse_path(), Path(args.out), dataset)
+    print(f"wrote the LookML project ({len(files)} files, dataset {dataset}) to {args.out}: "
+          "commit it to the Looker project's Git repository; set the constants in "
+          "manifest.lkml")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from thoth.faces.report import write_report
 
@@ -360,6 +371,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     docs.add_argument("--out", default="data/docs", help="output directory (default data/docs)")
     docs.set_defaults(func=_docs)
+
+    looker = commands.add_parser(
+        "looker", help="write the LookML project (the same files publish puts in looker/)",
+        description="Write the whole LookML project generated from the models' YAML into a "
+        "directory: manifest.lkml (constants CONNECTION and DATASET), thoth.model.lkml (a "
+        "datagroup on kpi_publish_log, access filters by the thoth_units user attribute, an "
+        "explore per KPI joined to the units, teaching periods and weeks), a view per published "
+        "table and a dashboard per objective. `thoth publish` writes the same files to looker/.",
+    )
+    looker.add_argument("--out", default="data/looker", help="output directory "
+                        "(default data/looker)")
+    looker.add_argument("--dataset", help="the BigQuery dataset for the DATASET constant "
+                        "(default: PUBLISH__BIGQUERY_DATASET, thoth_kpi)")
+    looker.set_defaults(func=_looker)
 
     report = commands.add_parser(
         "report", help="write the KPI report: one HTML page with charts",
