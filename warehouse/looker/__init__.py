@@ -11,7 +11,6 @@ LookML Git repository). A Looker developer edits only manifest.lkml's constants.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -38,7 +37,6 @@ LOG_META = {
     "columns": {
         "data_version": {"description": "sha256 (12 hex) of every published KPI file's sha256: "
                                         "changes exactly when the published data does"},
-        "checked_at": {"description": "When the `thoth check` the publish passed ran (UTC)"},
         "tables": {"description": "Tables published", "additivity": "identifier"},
         "rows": {"description": "Rows published, over every table",
                  "additivity": "identifier"},
@@ -50,33 +48,30 @@ def is_published(table: str) -> bool:
     return table.startswith(PUBLISHED)
 
 
-def _log_table(con: duckdb.DuckDBPyConnection, version: str, checked_at: datetime | None,
-               tables: int, rows: int) -> TableSpec:
+def _log_table(con: duckdb.DuckDBPyConnection, version: str, tables: int,
+               rows: int) -> TableSpec:
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
     con.execute(f"CREATE OR REPLACE TABLE marts.{PUBLISH_LOG} (data_version VARCHAR, "
-                "checked_at TIMESTAMP, tables BIGINT, rows BIGINT)")
-    con.execute(f"INSERT INTO marts.{PUBLISH_LOG} VALUES (?, ?, ?, ?)",
-                [version, checked_at, tables, rows])
+                "tables BIGINT, rows BIGINT)")
+    con.execute(f"INSERT INTO marts.{PUBLISH_LOG} VALUES (?, ?, ?)", [version, tables, rows])
     return table_spec(con, PUBLISH_LOG, LOG_META)
 
 
 def publish_log_spec() -> TableSpec:
     """kpi_publish_log's columns (no rows): what its view and DDL are written from."""
     with duckdb.connect() as con:
-        return _log_table(con, "", None, 0, 0)
+        return _log_table(con, "", 0, 0)
 
 
-def publish_log(tables: list[RenderedTable], data_tests: dict, workdir: Path) -> RenderedTable:
+def publish_log(tables: list[RenderedTable], workdir: Path) -> RenderedTable:
     """kpi_publish_log rendered like any table: one row naming the data this publish holds.
-    The same data gives the same bytes, so an unchanged publish uploads nothing."""
+    The same data gives the same bytes, so an unchanged publish (or one after a rebuild and a
+    check that changed nothing) uploads nothing, and Looker's cache stays."""
     digest = hashlib.sha256()
     for f in sorted((f for t in tables for f in t.files), key=lambda f: f.relative):
         digest.update(f"{f.relative} {f.sha256}\n".encode())
-    checked = data_tests.get("checked_at")
-    checked_at = (datetime.strptime(checked, "%Y-%m-%dT%H:%M:%S.%fZ") if checked else None)
     with duckdb.connect() as con:
-        spec = _log_table(con, digest.hexdigest()[:12], checked_at, len(tables),
-                          sum(t.rows for t in tables))
+        spec = _log_table(con, digest.hexdigest()[:12], len(tables), sum(t.rows for t in tables))
         return render(con, spec, workdir)
 
 

@@ -112,7 +112,7 @@ def publish(warehouse: Path, target: Target, *, dataset: str, run_id: str | None
         loads = {f"{x.source}_raw.{x.table}": x.loaded_at for x in load_state.read_all(con)}
         with tempfile.TemporaryDirectory(prefix="thoth-publish-") as workdir:
             tables = [render(con, spec, Path(workdir)) for spec in specs]
-            tables.append(looker.publish_log(tables, data_tests, Path(workdir)))
+            tables.append(looker.publish_log(tables, Path(workdir)))
             con.close()
             _put_in_place(target, tables, report, dataset, loads, data_tests, log)
     finally:

@@ -1,23 +1,25 @@
--- The ISO weeks any KPI has rows in, a conformed dimension: dim_weeks.yml beside it. From the KPI
--- marts themselves, so that every weekly and daily KPI row finds its week.
-WITH weeks AS (
-    SELECT week_start FROM marts.kpi_student_activity
-    UNION
-    SELECT week_start FROM marts.kpi_feedback_turnaround
-    UNION
-    SELECT week_start FROM marts.kpi_comment_activity
-    UNION
-    SELECT week_start FROM marts.kpi_splashkit_usage
-    UNION
-    SELECT CAST(date_trunc('week', day) AS DATE) FROM marts.kpi_web_traffic
-    UNION
-    SELECT CAST(date_trunc('week', day) AS DATE) FROM marts.kpi_page_engagement
-    UNION
-    SELECT CAST(date_trunc('week', day) AS DATE) FROM marts.kpi_api_health
-    UNION
-    SELECT CAST(date_trunc('week', day) AS DATE) FROM marts.kpi_app_metrics
-    UNION
-    SELECT CAST(date_trunc('week', day) AS DATE) FROM marts.kpi_background_waits
+-- The ISO weeks from the Monday of the first teaching period to the end of the last, a conformed
+-- dimension: dim_weeks.yml beside it. From the teaching periods alone, so that it never waits
+-- for an optional source (GA4, the landing streams).
+WITH digits AS (
+    SELECT 0 AS n UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4
+    UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9
+),
+numbers AS (  -- 0 … 9,999 weeks: about 190 years
+    SELECT a.n + 10 * b.n + 100 * c.n + 1000 * d.n AS n
+    FROM digits AS a CROSS JOIN digits AS b CROSS JOIN digits AS c CROSS JOIN digits AS d
+),
+span AS (
+    SELECT
+        CAST(date_trunc('week', MIN(start_date)) AS DATE) AS first_monday,
+        MAX(end_date) AS last_day
+    FROM staging.stg_ontrack__teaching_periods
+),
+weeks AS (
+    SELECT s.first_monday + 7 * n.n AS week_start
+    FROM span AS s
+    CROSS JOIN numbers AS n
+    WHERE s.first_monday + 7 * n.n <= s.last_day
 ),
 periods AS (
     -- A week belongs to the teaching period its Monday falls in (the earliest, if two overlap).
