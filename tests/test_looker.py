@@ -232,6 +232,7 @@ def test_no_sum_covers_a_column_declared_non_additive(published):
             else {}
         own = project.fields(name)
         for m in v.get("measures", []):
+            assert set(m.get("drill_fields", [])) <= own, (name, m["name"])
             for ref in OWN.findall(m.get("sql", "")):
                 assert ref in own | {"TABLE"}, (name, m["name"], ref)
             if m["type"] in ("sum", "sum_distinct", "average", "average_distinct"):

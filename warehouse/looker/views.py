@@ -145,8 +145,9 @@ def view(spec: TableSpec, additivity: dict[str, Additivity], header: list[str]) 
                   f"    timeframes: {DATE_FRAMES}", "    datatype: date", "    convert_tz: no",
                   f"    sql: ${{TABLE}}.{PARTITION} ;;", '    group_label: "Partition"',
                   f"    description: {_string(partition)}", "  }", ""]
-    lines += ["  measure: count {", "    type: count",
-              f"    drill_fields: [{', '.join(spec.grain or [c.name for c in spec.columns])}]",
+    dates = {c.name for c in spec.columns if c.bigquery_type in ("DATE", "TIMESTAMP")}
+    drill = [f"{g}_date" if g in dates else g for g in spec.grain]
+    lines += ["  measure: count {", "    type: count", f"    drill_fields: [{', '.join(drill)}]",
               "  }", ""]
     # Sums first: a ratio is written over them.
     for c in sorted(spec.columns, key=lambda c: additivity.get(c.name, Additivity("")).kind
