@@ -401,3 +401,10 @@ def test_kpi_publish_log_names_the_data_published(published):
     version = hashlib.sha256("".join(f"{p} {s}\n" for p, s in data).encode()).hexdigest()[:12]
     assert row[0] == version and row[1] == len(doc["tables"]) - 1
     assert row[2] == sum(e["rows"] for n, e in doc["tables"].items() if n != "kpi_publish_log")
+
+
+def test_the_measures_hold_on_the_demo_too(demo_dir):
+    """The same check over the demo's publish (thousands of rows, many units and weeks): the
+    at-grain measures are empty above the grain, never student-weeks added up."""
+    test_measures_give_the_marts_figures_at_the_grain_and_the_ratio_above(
+        demo_dir / "publish", demo_dir / "warehouse.duckdb")
