@@ -408,3 +408,20 @@ def test_the_measures_hold_on_the_demo_too(demo_dir):
     at-grain measures are empty above the grain, never student-weeks added up."""
     test_measures_give_the_marts_figures_at_the_grain_and_the_ratio_above(
         demo_dir / "publish", demo_dir / "warehouse.duckdb")
+
+
+def test_publish_refuses_a_numeric_column_without_additivity(warehouse, tmp_path, monkeypatch,
+                                                              capsys):
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("ALTER TABLE marts.kpi_enrolment ADD COLUMN mentors INTEGER DEFAULT 2")
+    monkeypatch.setenv("WAREHOUSE__PATH", str(warehouse))
+    monkeypatch.setenv("PUBLISH__BUCKET_URL", str(tmp_path / "publish"))
+    monkeypatch.setenv("PRODUCTS__BUCKET_URL", str(tmp_path / "products"))
+    monkeypatch.setenv("RUN__LOCK_FILE", str(tmp_path / "run.lock"))
+    assert main(["publish"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        "thoth: error: marts.kpi_enrolment: column mentors is numeric but states no `additivity:` "
+        "(sum, max, min, ratio, distinct, quantile, grain, identifier): state it in the "
+        "model's YAML (the kinds: transforms/additivity.py); nothing was published"]
+    assert not (tmp_path / "publish").exists()

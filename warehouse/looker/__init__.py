@@ -17,7 +17,8 @@ import duckdb
 
 from thoth.core.duck import open_warehouse
 from thoth.core.errors import ThothError
-from transforms.additivity import declared
+from transforms.additivity import NUMERIC, declared
+from transforms.additivity import problems as additivity_problems
 from transforms.catalogue import kpis, okrs
 from transforms.project import discover
 from warehouse.looker.dashboards import dashboard
@@ -73,6 +74,22 @@ def publish_log(tables: list[RenderedTable], workdir: Path) -> RenderedTable:
     with duckdb.connect() as con:
         spec = _log_table(con, digest.hexdigest()[:12], len(tables), sum(t.rows for t in tables))
         return render(con, spec, workdir)
+
+
+def check(specs: list[TableSpec]) -> None:
+    """Refuse a published table whose YAML leaves a numeric column's additivity unsaid (or says
+    it inconsistently): its measures would be missing or wrong."""
+    models = discover()
+    found = []
+    for spec in specs:
+        model = models.get(spec.qualified)
+        numeric = [c.name for c in spec.columns if c.bigquery_type in NUMERIC]
+        if model is not None:
+            found += additivity_problems(spec.qualified, model.meta, numeric)
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise ThothError(f"{found[0]}{more}: state it in the model's YAML (the kinds: "
+                         "transforms/additivity.py); nothing was published")
 
 
 def project(specs: list[TableSpec], dataset: str) -> dict[str, str]:

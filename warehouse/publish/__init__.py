@@ -109,6 +109,7 @@ def publish(warehouse: Path, target: Target, *, dataset: str, run_id: str | None
         con.execute("SET preserve_insertion_order = true")
         data_tests = passed_check(con)
         specs = _kpi_specs(con)
+        looker.check(specs)
         loads = {f"{x.source}_raw.{x.table}": x.loaded_at for x in load_state.read_all(con)}
         with tempfile.TemporaryDirectory(prefix="thoth-publish-") as workdir:
             tables = [render(con, spec, Path(workdir)) for spec in specs]
