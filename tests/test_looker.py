@@ -256,7 +256,7 @@ def test_a_dashboard_per_objective_a_tile_per_kpi_its_target_a_reference_line(pu
     assert sorted(project.dashboards) == sorted(
         f"thoth_{o.lower()}.dashboard.lookml" for o in known.objectives)
     models = discover()
-    tiles = []
+    tiles, lines = [], []
     for file, d in project.dashboards.items():
         objective = d["dashboard"].removeprefix("thoth_").upper()
         assert d["title"] == f"{objective} {known.objectives[objective]}"
@@ -266,7 +266,8 @@ def test_a_dashboard_per_objective_a_tile_per_kpi_its_target_a_reference_line(pu
             assert f["model"] == "thoth" and f["field"] in project.reachable(f["explore"]), file
         for e in d["elements"]:
             tiles.append(e["name"])
-            kpi = next(k for k in kpis() if k.name == e["name"])
+            kpi = next(k for k in kpis() if k.name == e["explore"])
+            assert e["name"].split("__")[0] == kpi.name
             assert kpi.objective.startswith(objective + " ")
             reachable = project.reachable(e["explore"])
             for field in [*e["fields"], *e.get("sorts", []), *e.get("pivots", []),
@@ -276,13 +277,19 @@ def test_a_dashboard_per_objective_a_tile_per_kpi_its_target_a_reference_line(pu
             assert set(e.get("pivots", [])) <= set(e["fields"])
             if "unit_code" in project.fields(e["explore"]):  # a per-unit KPI
                 assert set(e["listen"]) == {"teaching_period", "unit"} and "unit" in filters
-            targets = models[f"marts.{e['name']}"].meta.get("target") or {}
-            assert [r["value"] for r in e.get("reference_lines", [])] == \
-                [float(next(iter(b.values()))) for b in targets.values()]
-            for column in targets:  # the target's measure is on the tile
-                a = declared(models[f"marts.{e['name']}"].meta)[column]
-                assert f"{e['explore']}.{measure_name(column, a.kind)}" in e["fields"]
-    assert sorted(tiles) == sorted(_kpi_names())  # each KPI once
+            # A line for each target whose measure the tile shows, at the YAML's value.
+            meta = models[f"marts.{e['explore']}"].meta
+            shown = {c: float(next(iter(bound.values())))
+                     for c, bound in (meta.get("target") or {}).items()
+                     if f"{e['explore']}.{measure_name(c, declared(meta)[c].kind)}"
+                     in e["fields"]}
+            assert [r["value"] for r in e.get("reference_lines", [])] == list(shown.values())
+            lines += [(e["explore"], c) for c in shown]
+    # Each KPI has a tile, and each target of each KPI a line on a tile showing its measure.
+    assert len(tiles) == len(set(tiles))
+    assert {t.split("__")[0] for t in tiles} == set(_kpi_names())
+    assert sorted(lines) == sorted(
+        (k, c) for k in _kpi_names() for c in models[f"marts.{k}"].meta.get("target") or {})
     on_time = next(e for d in project.dashboards.values() for e in d["elements"]
                    if e["name"] == "kpi_on_time")
     assert on_time["reference_lines"] == [

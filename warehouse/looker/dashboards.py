@@ -26,22 +26,27 @@ def targets(meta: dict) -> dict[str, tuple[str, float]]:
     return out
 
 
-def _tile_columns(v: View, meta: dict) -> list[str]:
-    """The targets' columns; else the `dashboard: measures:` listed; else the rates; else the
-    first two counts."""
-    listed = list(targets(meta)) or list((meta.get("dashboard") or {}).get("measures") or [])
-    if listed:
-        return listed
+def tiles(v: View, meta: dict) -> list[list[str]]:
+    """The columns of each tile of a KPI: its targets' columns, a tile per unit of measure (a
+    rate and milliseconds share no axis); else the `dashboard: measures:` listed; else its
+    rates; else its first two counts."""
+    if targets(meta):
+        by_format: dict[str | None, list[str]] = {}
+        for column in targets(meta):
+            by_format.setdefault(v.additivity[column].format, []).append(column)
+        return list(by_format.values())
+    listed = list((meta.get("dashboard") or {}).get("measures") or [])
     ratios = [c for c, a in v.additivity.items() if a.kind == "ratio"]
-    return ratios or [c for c in v.measures if v.additivity[c].kind in ("sum", "distinct")][:2]
+    return [listed or ratios
+            or [c for c in v.measures if v.additivity[c].kind in ("sum", "distinct")][:2]]
 
 
 def _shown(value: float, fmt: str | None) -> str:
     return f"{value:.1%}" if fmt == "percent" else f"{value:g}"
 
 
-def element(kpi: Kpi, v: View, meta: dict, views: dict[str, View], row: int, col: int) -> dict:
-    columns = _tile_columns(v, meta)
+def element(kpi: Kpi, v: View, meta: dict, views: dict[str, View], columns: list[str],
+            row: int, col: int) -> dict:
     measures = [f"{v.name}.{v.measures[c]}" for c in columns]
     at_grain = any(v.additivity[c].kind in AT_GRAIN for c in columns)
     date = v.spec.date_column
@@ -55,8 +60,9 @@ def element(kpi: Kpi, v: View, meta: dict, views: dict[str, View], row: int, col
         dims = [v.field(date)] if date else (
             [f"{UNITS}.unit_code"] if v.per_unit else [v.field(v.spec.grain[0])])
         pivots = []
+    first = tiles(v, meta)[0]
     out: dict = {
-        "name": kpi.name,
+        "name": kpi.name if columns == first else f"{kpi.name}__{columns[0]}",
         "title": " ".join(kpi.description.split()),
         "note_state": "collapsed", "note_display": "hover",
         "note_text": kpi.key_result,
@@ -74,6 +80,8 @@ def element(kpi: Kpi, v: View, meta: dict, views: dict[str, View], row: int, col
     out["limit"] = 500
     lines = []
     for column, (direction, value) in targets(meta).items():
+        if column not in columns:
+            continue
         words = "at least" if direction == "at_least" else "at most"
         lines.append({"value": value, "label": f"{kpi.key_result.split()[0]}: {column} "
                       f"{words} {_shown(value, v.additivity[column].format)}",
@@ -94,9 +102,10 @@ def element(kpi: Kpi, v: View, meta: dict, views: dict[str, View], row: int, col
 def dashboard(objective: str, okrs: Okrs, kpis: list[Kpi], views: dict[str, View],
               metas: dict[str, dict]) -> str:
     shown = [k for k in kpis if k.objective.split()[0] == objective and k.name in views]
-    elements = [element(k, views[k.name], metas[k.name], views, (i // 2) * HEIGHT,
+    wanted = [(k, columns) for k in shown for columns in tiles(views[k.name], metas[k.name])]
+    elements = [element(k, views[k.name], metas[k.name], views, columns, (i // 2) * HEIGHT,
                         (i % 2) * WIDTH)
-                for i, k in enumerate(shown)]
+                for i, (k, columns) in enumerate(wanted)]
     per_unit = [k for k in shown if views[k.name].per_unit]
     weekly = [k for k in shown if not views[k.name].per_unit
               and any(j == WEEKS for j, _ in joins(views[k.name], views))]
