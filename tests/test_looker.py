@@ -283,7 +283,9 @@ def test_a_dashboard_per_objective_a_tile_per_kpi_its_target_a_reference_line(pu
                      for c, bound in (meta.get("target") or {}).items()
                      if f"{e['explore']}.{measure_name(c, declared(meta)[c].kind)}"
                      in e["fields"]}
-            assert [r["value"] for r in e.get("reference_lines", [])] == list(shown.values())
+            assert [float(r["line_value"]) for r in e.get("reference_lines", [])] == \
+                list(shown.values())
+            assert all(r["reference_type"] == "line" for r in e.get("reference_lines", []))
             lines += [(e["explore"], c) for c in shown]
     # Each KPI has a tile, and each target of each KPI a line on a tile showing its measure.
     assert len(tiles) == len(set(tiles))
@@ -292,8 +294,8 @@ def test_a_dashboard_per_objective_a_tile_per_kpi_its_target_a_reference_line(pu
         (k, c) for k in _kpi_names() for c in models[f"marts.{k}"].meta.get("target") or {})
     on_time = next(e for d in project.dashboards.values() for e in d["elements"]
                    if e["name"] == "kpi_on_time")
-    assert on_time["reference_lines"] == [
-        {"value": 0.8, "label": "KR1.2: on_time_rate at least 80.0%", "color": "#d62728"}]
+    (line,) = on_time["reference_lines"]
+    assert (line["line_value"], line["label"]) == ("0.8", "KR1.2: on_time_rate at least 80.0%")
 
 
 def test_thoth_looker_writes_the_files_publish_does(published, template, tmp_path,

@@ -83,9 +83,13 @@ def element(kpi: Kpi, v: View, meta: dict, views: dict[str, View], columns: list
         if column not in columns:
             continue
         words = "at least" if direction == "at_least" else "at most"
-        lines.append({"value": value, "label": f"{kpi.key_result.split()[0]}: {column} "
-                      f"{words} {_shown(value, v.additivity[column].format)}",
-                      "color": "#d62728"})
+        # As Looker (dashboards-next) exports a constant line: the value as a string.
+        lines.append({"reference_type": "line", "line_value": f"{value:g}",
+                      "range_start": "max", "range_end": "min", "margin_top": "deviation",
+                      "margin_value": "mean", "margin_bottom": "deviation",
+                      "label_position": "right", "color": "#d62728",
+                      "label": f"{kpi.key_result.split()[0]}: {column} {words} "
+                               f"{_shown(value, v.additivity[column].format)}"})
     if lines:
         out["reference_lines"] = lines
     listen = {}
