@@ -96,7 +96,8 @@ def test_a_ratio_over_a_non_additive_column_is_a_problem():
     meta = {"columns": {"students": {"additivity": "distinct"},
                         "rate": {"additivity": "ratio", "numerator": ["students"],
                                  "denominator": ["missing"]},
-                        "odd": {"additivity": "average"}}}
+                        "odd": {"additivity": "average"}},
+            "target": {"rate": {"above": 1}, "gone": {"at_most": 2}}}
     assert problems("t", meta, ["students", "rate", "odd", "n"]) == [
         "t: column n is numeric but states no `additivity:` (sum, max, min, ratio, distinct, "
         "quantile, grain, identifier)",
@@ -104,6 +105,8 @@ def test_a_ratio_over_a_non_additive_column_is_a_problem():
         "t.rate: ratio part missing is not a column declared `additivity: sum`",
         "t.odd: additivity 'average' is not one of sum, max, min, ratio, distinct, quantile, "
         "grain, identifier",
+        "t: target rate must be {at_least: N} or {at_most: N}",
+        "t: target column gone has no measure (declare its additivity)",
     ]
 
 

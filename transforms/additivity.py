@@ -68,4 +68,18 @@ def problems(model: str, meta: dict, numeric: list[str]) -> list[str]:
                                "`additivity: sum`")
         elif a.numerator or a.denominator:
             out.append(f"{where}: numerator/denominator belong to `additivity: ratio` only")
+    # The key result's target and the dashboard's measures name columns with a measure.
+    measured = {c for c, a in found.items() if a.kind in KINDS and a.kind != "identifier"}
+    for column, bound in (meta.get("target") or {}).items():
+        if column not in measured:
+            out.append(f"{model}: target column {column} has no measure (declare its "
+                       "additivity)")
+        if not (isinstance(bound, dict) and len(bound) == 1
+                and set(bound) <= {"at_least", "at_most"}
+                and isinstance(next(iter(bound.values())), int | float)):
+            out.append(f"{model}: target {column} must be {{at_least: N}} or {{at_most: N}}")
+    for column in (meta.get("dashboard") or {}).get("measures") or []:
+        if column not in measured:
+            out.append(f"{model}: dashboard measure {column} has no measure (declare its "
+                       "additivity)")
     return out
