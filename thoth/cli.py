@@ -290,9 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     publish = commands.add_parser(
         "publish", help="publish the KPI tables to GCS (or a directory) for Looker",
-        description="Write every marts.kpi_* table as Parquet (kpi/<table>/, by dt= where the "
-        "table has a date grain) and CSV (looker_studio/<table>/), with a BigQuery external "
-        "table DDL and a LookML view per table, then _control/manifest.json last. Refuses when "
+        description="Write every marts.kpi_* table (and the dimensions marts.dim_*) as Parquet "
+        "(kpi/<table>/, by dt= where the table has a date grain) and CSV (looker_studio/<table>/),"
+        " with a BigQuery external table DDL per table and the whole LookML project (looker/), "
+        "then _control/manifest.json last. Refuses when "
         "the last `thoth check` failed or a column is personal. Unchanged files are not "
         "uploaded again. Then the data products (OnTrack unit insights, students needing "
         "attention, SplashKit usage: JSON with their JSON Schemas) to PRODUCTS__BUCKET_URL, "
