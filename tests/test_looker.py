@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import lkml
 import pytest
+import sqlglot
 import yaml
 from lookml_sql import Compiler
 from publish_helpers import build_template, copy_warehouse
@@ -437,3 +438,18 @@ def test_publish_refuses_a_numeric_column_without_additivity(warehouse, tmp_path
         "(sum, max, min, ratio, distinct, quantile, grain, identifier): state it in the "
         "model's YAML (the kinds: transforms/additivity.py); nothing was published"]
     assert not (tmp_path / "publish").exists()
+
+
+def test_every_field_compiles_to_bigquery_sql(published):
+    """What Looker would send BigQuery (every dimension and measure of every view, and the
+    datagroup's trigger) parses as BigQuery SQL."""
+    project = _project(published / "looker")
+    bigquery = Compiler(project.views, {n: f"`{DATASET}.{n}`" for n in project.views})
+    for name in project.views:
+        dims = [d["name"] for d in project.views[name]["dimensions"]]
+        measures = [m["name"] for m in project.views[name].get("measures", [])]
+        sql = bigquery.select(name, dims, measures)
+        sqlglot.parse_one(sql, read="bigquery", error_level=sqlglot.ErrorLevel.RAISE)
+    (datagroup,) = project.model["datagroups"]
+    trigger = datagroup["sql_trigger"].replace("@{DATASET}", DATASET)
+    sqlglot.parse_one(trigger, read="bigquery", error_level=sqlglot.ErrorLevel.RAISE)
