@@ -70,7 +70,7 @@ def _kpi_tables(warehouse: Path) -> list[str]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return [r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
-            "AND table_name LIKE 'kpi_%' ORDER BY 1").fetchall()]
+            "AND (table_name LIKE 'kpi_%' OR table_name LIKE 'dim_%') ORDER BY 1").fetchall()]
 
 
 def test_layout_manifest_and_values_equal_the_warehouse(warehouse, target, tmp_path):
@@ -79,7 +79,8 @@ def test_layout_manifest_and_values_equal_the_warehouse(warehouse, target, tmp_p
     doc = manifest(target)
     local = download(target, tmp_path / "copy")
     tables = _kpi_tables(warehouse)
-    assert sorted(doc["tables"]) == tables and len(tables) >= 15
+    # The KPIs, their conformed dimensions, and the publish's own kpi_publish_log (test_looker).
+    assert sorted(doc["tables"]) == sorted([*tables, "kpi_publish_log"]) and len(tables) >= 15
     assert doc["run_id"] == report.run_id and doc["data_tests"]["passed"] is True
     assert doc["data_tests"]["tests"] > 100
     assert not (local / "_staging").exists()
@@ -247,7 +248,7 @@ def test_lookml_has_a_dimension_per_column(warehouse, tmp_path):
     for name, entry in doc["tables"].items():
         lookml = target.read(f"looker/{name}.view.lkml").decode()
         assert lookml.count("view: ") == 1 and f"view: {name} {{" in lookml
-        assert f"sql_table_name: `{DATASET}.{name}` ;;" in lookml
+        assert f"sql_table_name: `@{{DATASET}}.{name}` ;;" in lookml
         assert lookml.count("{") == lookml.count("}")
         for column in entry["schema"]:
             kind = "dimension_group" if column["bigquery_type"] in ("DATE", "TIMESTAMP") \
@@ -282,19 +283,23 @@ def test_unchanged_publish_uploads_nothing_and_a_change_uploads_only_it(warehous
         con.execute("UPDATE marts.kpi_enrolment SET withdrawn = withdrawn + 1")
     assert run_checks(warehouse, log=lambda line: None)
     third = _publish(warehouse, target)
+    # kpi_publish_log names the data published, so it changes with it (Looker's datagroup).
+    changed = ("kpi_enrolment", "kpi_publish_log")
     assert sorted(p.rsplit("/", 1)[0] for p in third.uploaded) == \
-        ["kpi/kpi_enrolment", "looker_studio/kpi_enrolment"]
-    assert third.generated == ["bigquery/manifests/kpi_enrolment.txt"]
+        ["kpi/kpi_enrolment", "kpi/kpi_publish_log", "looker_studio/kpi_enrolment",
+         "looker_studio/kpi_publish_log"]
+    assert sorted(third.generated) == ["bigquery/manifests/kpi_enrolment.txt",
+                                       "bigquery/manifests/kpi_publish_log.txt"]
     # The CSV was replaced in place; the old Parquet stays for queries begun on the previous
     # publish, until the next one.
     assert third.deleted == []
-    old = [p for p in first.uploaded if p.startswith("kpi/kpi_enrolment/")]
+    old = [p for p in first.uploaded if p.startswith("kpi/") and p.split("/")[1] in changed]
     assert all(p in target.listing() for p in old)
     fourth = _publish(warehouse, target)
-    assert fourth.uploaded == [] and fourth.deleted == old
+    assert fourth.uploaded == [] and sorted(fourth.deleted) == sorted(old)
 
     def others(files: dict[str, object]) -> dict[str, object]:
-        return {p: g for p, g in files.items() if "kpi_enrolment" not in p}
+        return {p: g for p, g in files.items() if not any(c in p for c in changed)}
 
     assert others(written()) == others(before)
 
@@ -351,7 +356,8 @@ def test_publish_killed_midway_leaves_the_previous_publish_whole(
 
     # The next publish finishes the job and clears the dead run's staging.
     report = _publish(warehouse, target)
-    assert [p.split("/")[1] for p in report.uploaded] == ["kpi_on_time", "kpi_on_time"]
+    assert sorted(p.split("/")[1] for p in report.uploaded) == \
+        ["kpi_on_time", "kpi_on_time", "kpi_publish_log", "kpi_publish_log"]
     assert not any(p.startswith("_staging/") for p in target.listing())
     now = reader.view()
     assert [key for key in seen if now[key] != seen[key]] == [

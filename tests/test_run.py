@@ -70,7 +70,8 @@ def test_run_transforms_checks_publishes_and_records_itself(env, tmp_path, capsy
     out = capsys.readouterr().out
     assert re.search(r"^transform: ok, [\d,]+ rows, \d+\.\d s; \d+ models$", out, re.M)
     assert re.search(r"^check: ok, \d+\.\d s; \d+ checks, \d+ passed, 0 failed$", out, re.M)
-    assert re.search(r"^publish: ok, [\d,]+ rows, \d+\.\d s; 19 tables to .*: \d+ files "
+    # 19 KPIs, 3 conformed dimensions and kpi_publish_log (Looker's datagroup reads it).
+    assert re.search(r"^publish: ok, [\d,]+ rows, \d+\.\d s; 23 tables to .*: \d+ files "
                      r"uploaded", out, re.M)
     assert "\r" not in out  # not a terminal: plain lines only
     (run_id, status, steps, failed_step, error, ended) = _runs(env)[-1]
@@ -269,7 +270,8 @@ def test_thoth_run_end_to_end_from_synthetic_ontrack_to_gcs(
     (run_id, status, *_rest) = _runs(warehouse)[-1]
     assert (doc["run_id"], status) == (run_id, "succeeded")
     assert doc["tables"]["kpi_task_submission"]["rows"] > 0
-    assert len(doc["tables"]) == 13 and "kpi_web_traffic" not in doc["tables"]
+    # 13 KPIs, the 3 conformed dimensions and kpi_publish_log.
+    assert len(doc["tables"]) == 13 + 4 and "kpi_web_traffic" not in doc["tables"]
     assert doc["tables"]["kpi_task_submission"]["source_freshness"]
 
     # Nothing personal from the source in any published byte.

@@ -80,8 +80,9 @@ def test_every_model_has_docs_and_every_kpi_a_grain():
     for model in discover().values():
         assert model.meta.get("description"), f"{model.qualified} has no description"
         if model.schema == "marts":
-            # A KPI, or the numbers of a data product (warehouse/products), named so.
-            assert model.name.startswith(("kpi_", "product_")), model.qualified
+            # A KPI, a conformed dimension published with them, or the numbers of a data
+            # product (warehouse/products), named so.
+            assert model.name.startswith(("kpi_", "dim_", "product_")), model.qualified
             assert model.meta.get("grain"), model.qualified
             documented = set(model.meta.get("columns", {}))
             assert set(model.meta["grain"]) <= documented, model.qualified

@@ -204,6 +204,17 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _looker(args: argparse.Namespace) -> int:
+    from warehouse.looker import write
+
+    dataset = args.dataset or config.resolve(config.PublishConfig()).bigquery_dataset
+    files = write(config.warehouse_path(), Path(args.out), dataset)
+    print(f"wrote the LookML project ({len(files)} files, dataset {dataset}) to {args.out}: "
+          "commit it to the Looker project's Git repository; set the constants in "
+          "manifest.lkml")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from thoth.faces.report import write_report
 
@@ -279,11 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     publish = commands.add_parser(
         "publish", help="publish the KPI tables to GCS (or a directory) for Looker",
-        description="Write every marts.kpi_* table as Parquet (kpi/<table>/: one file, or one per "
-        "dt= where its dates average 100,000 rows) listed in bigquery/manifests/<table>.txt, and "
-        "one CSV (looker_studio/<table>/<table>.csv), with a BigQuery external table DDL and a "
-        "LookML view per table, then _control/manifest.json last. Readers see the previous "
-        "publish or the next, table by table, never a mix. Refuses when "
+        description="Write every marts.kpi_* table (and the dimensions marts.dim_*) as Parquet "
+        "(kpi/<table>/: one file, or one per dt= where its dates average 100,000 rows) listed in "
+        "bigquery/manifests/<table>.txt, and one CSV (looker_studio/<table>/<table>.csv), with a "
+        "BigQuery external table DDL per table and the whole LookML project (looker/), then "
+        "_control/manifest.json last. Readers see the previous publish or the next, table by "
+        "table, never a mix. Refuses when "
         "the last `thoth check` failed or a column is personal. Unchanged files are not "
         "uploaded again. Then the data products (OnTrack unit insights, students needing "
         "attention, SplashKit usage: JSON with their JSON Schemas) to PRODUCTS__BUCKET_URL, "
@@ -362,6 +374,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     docs.add_argument("--out", default="data/docs", help="output directory (default data/docs)")
     docs.set_defaults(func=_docs)
+
+    looker = commands.add_parser(
+        "looker", help="write the LookML project (the same files publish puts in looker/)",
+        description="Write the whole LookML project generated from the models' YAML into a "
+        "directory: manifest.lkml (constants CONNECTION and DATASET), thoth.model.lkml (a "
+        "datagroup on kpi_publish_log, access filters by the thoth_units user attribute, an "
+        "explore per KPI joined to the units, teaching periods and weeks), a view per published "
+        "table and a dashboard per objective. `thoth publish` writes the same files to looker/.",
+    )
+    looker.add_argument("--out", default="data/looker", help="output directory "
+                        "(default data/looker)")
+    looker.add_argument("--dataset", help="the BigQuery dataset for the DATASET constant "
+                        "(default: PUBLISH__BIGQUERY_DATASET, thoth_kpi)")
+    looker.set_defaults(func=_looker)
 
     report = commands.add_parser(
         "report", help="write the KPI report: one HTML page with charts",

@@ -41,6 +41,7 @@ from thoth.core.platform.checks import last_check
 from thoth.core.storage import Target
 from transforms.catalogue import Kpi, freshness, kpis
 from transforms.project import Model, discover
+from warehouse import looker
 from warehouse.publish import generated, manifest
 from warehouse.publish.render import (
     PARTITION_MIN_ROWS,
@@ -90,8 +91,8 @@ def passed_check(con: duckdb.DuckDBPyConnection) -> dict:
 
 def _kpi_specs(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
                partition_min_rows: int) -> list[TableSpec]:
-    names = [t for t in platform.tables(con, "marts") if t.startswith("kpi_")]
-    if not names:
+    names = [t for t in platform.tables(con, "marts") if looker.is_published(t)]
+    if not any(n.startswith("kpi_") for n in names):
         raise ThothError("the warehouse has no marts.kpi_* tables: run `thoth transform`")
     specs = [table_spec(con, n, models[f"marts.{n}"].meta if f"marts.{n}" in models else {},
                         partition_min_rows=partition_min_rows) for n in names]
@@ -123,9 +124,11 @@ def publish(warehouse: Path, target: Target, *, dataset: str, run_id: str | None
         data_tests = passed_check(con)
         models = discover()
         specs = _kpi_specs(con, models, partition_min_rows)
+        looker.check(specs)
         loads = {f"{x.source}_raw.{x.table}": x.loaded_at for x in load_state.read_all(con)}
         with tempfile.TemporaryDirectory(prefix="thoth-publish-") as workdir:
             tables = [render(con, spec, Path(workdir)) for spec in specs]
+            tables.append(looker.publish_log(tables, Path(workdir)))
             con.close()
             catalogue = {k.name: k for k in kpis(models)}
             _put_in_place(target, tables, catalogue, report, dataset, loads, data_tests, log)
@@ -188,6 +191,9 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
     data: list[_Object] = []  # Parquet: new names, which nothing lists until a manifest does
     swaps: list[_Object] = []  # what readers go through: each table's CSV and BigQuery manifest
     generated_files: list[_Object] = []  # DDL, LookML
+    # The LookML project: a view per table here; the model, manifest.lkml and dashboards
+    # belong to no one table.
+    lookml = looker.project([t.spec for t in tables], dataset)
     entries = {}
     for table in tables:
         name = table.spec.name
@@ -203,8 +209,8 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
             "bigquery_ddl": (f"bigquery/{name}.sql", generated.bigquery_ddl(
                 table.spec, dataset, target.gs_url(f"kpi/{name}/"),
                 target.gs_url(manifest.bigquery_path(name)), definition).encode()),
-            "lookml": (f"looker/{name}.view.lkml",
-                       generated.lookml_view(table.spec, dataset, definition).encode()),
+            "lookml": (f"{looker.FOLDER}/{name}.view.lkml",
+                       lookml.pop(f"{name}.view.lkml").encode()),
         }
         described = {}
         for key, (path, text) in texts.items():
@@ -217,7 +223,9 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
         report.tables += 1
         report.rows += table.rows
 
-    project = {path: _from_bytes(path, text) for path, text in (project_files or {}).items()}
+    project_files = {**{f"{looker.FOLDER}/{n}": t.encode() for n, t in lookml.items()},
+                     **(project_files or {})}
+    project = {path: _from_bytes(path, text) for path, text in project_files.items()}
     generated_files += project.values()
     objects = [*data, *swaps, *generated_files]
     same = _in_place(target, objects, present)
