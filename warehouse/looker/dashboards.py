@@ -49,7 +49,7 @@ def element(kpi: Kpi, v: View, meta: dict, views: dict[str, View], columns: list
             row: int, col: int) -> dict:
     measures = [f"{v.name}.{v.measures[c]}" for c in columns]
     at_grain = any(v.additivity[c].kind in AT_GRAIN for c in columns)
-    date = v.spec.date_column
+    date = v.spec.date_grain
     if at_grain:  # the grain itself, or the measures are empty
         dims = [v.field(date)] if date else [
             *([f"{UNITS}.unit_code"] if v.per_unit else []),

@@ -40,9 +40,9 @@ def joins(v: View, views: dict[str, View]) -> list[tuple[str, str]]:
         out.append((UNITS, f"${{{v.name}.unit_id}} = ${{{UNITS}.unit_id}}"))
         if PERIODS in views:
             out.append((PERIODS, f"${{{UNITS}.teaching_period}} = ${{{PERIODS}.teaching_period}}"))
-    if WEEKS in views and v.spec.date_column == "week_start":
+    if WEEKS in views and v.spec.date_grain == "week_start":
         out.append((WEEKS, f"${{{v.name}.week_start_raw}} = ${{{WEEKS}.week_start_raw}}"))
-    elif WEEKS in views and v.spec.date_column == "day":
+    elif WEEKS in views and v.spec.date_grain == "day":
         out.append((WEEKS, f"${{{v.name}.day_raw}} BETWEEN ${{{WEEKS}.week_start_raw}} AND "
                            f"${{{WEEKS}.week_end_raw}}"))
     if WEEKS in [j for j, _ in out] and PERIODS in views and PERIODS not in [j for j, _ in out]:

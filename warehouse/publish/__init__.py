@@ -131,7 +131,9 @@ def publish(warehouse: Path, target: Target, *, dataset: str, run_id: str | None
             tables.append(looker.publish_log(tables, Path(workdir)))
             con.close()
             catalogue = {k.name: k for k in kpis(models)}
-            _put_in_place(target, tables, catalogue, report, dataset, loads, data_tests, log)
+            lookml = looker.project([t.spec for t in tables], dataset)
+            _put_in_place(target, tables, catalogue, report, dataset, loads, data_tests, log,
+                          {f"{looker.FOLDER}/{n}": text.encode() for n, text in lookml.items()})
     finally:
         con.close()
     report.seconds = round(time.perf_counter() - started, 3)
@@ -178,8 +180,10 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
                   report: PublishReport, dataset: str, loads: dict[str, datetime],
                   data_tests: dict, log: Callable[[str], None],
                   project_files: dict[str, bytes] | None = None) -> None:
-    """`tables`: every published table, each with its files; `project_files`: generated files
-    that belong to no one table (relative path → bytes), listed under `generated`."""
+    """`tables`: every published table, each with its files; `project_files`: the generated
+    project (relative path → bytes): a table's LookML view goes with its entry, the rest (the
+    model, manifest.lkml, dashboards) is listed under `generated`."""
+    project_files = dict(project_files or {})
     present = target.listing()
     previous = manifest.listed(manifest.parse(target.read(manifest.PATH)))
     # What readers may be using now: the files the current table manifests list (a killed run
@@ -191,9 +195,6 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
     data: list[_Object] = []  # Parquet: new names, which nothing lists until a manifest does
     swaps: list[_Object] = []  # what readers go through: each table's CSV and BigQuery manifest
     generated_files: list[_Object] = []  # DDL, LookML
-    # The LookML project: a view per table here; the model, manifest.lkml and dashboards
-    # belong to no one table.
-    lookml = looker.project([t.spec for t in tables], dataset)
     entries = {}
     for table in tables:
         name = table.spec.name
@@ -209,9 +210,10 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
             "bigquery_ddl": (f"bigquery/{name}.sql", generated.bigquery_ddl(
                 table.spec, dataset, target.gs_url(f"kpi/{name}/"),
                 target.gs_url(manifest.bigquery_path(name)), definition).encode()),
-            "lookml": (f"{looker.FOLDER}/{name}.view.lkml",
-                       lookml.pop(f"{name}.view.lkml").encode()),
         }
+        view = f"{looker.FOLDER}/{name}.view.lkml"
+        if view in project_files:
+            texts["lookml"] = (view, project_files.pop(view))
         described = {}
         for key, (path, text) in texts.items():
             o = _from_bytes(path, text)
@@ -223,8 +225,6 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
         report.tables += 1
         report.rows += table.rows
 
-    project_files = {**{f"{looker.FOLDER}/{n}": t.encode() for n, t in lookml.items()},
-                     **(project_files or {})}
     project = {path: _from_bytes(path, text) for path, text in project_files.items()}
     generated_files += project.values()
     objects = [*data, *swaps, *generated_files]

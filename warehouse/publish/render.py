@@ -71,6 +71,11 @@ class TableSpec:
     def qualified(self) -> str:
         return f"marts.{self.name}"
 
+    @property
+    def date_grain(self) -> str | None:
+        """The date in the grain (a day or a week), whether or not the files are split by it."""
+        return next((g for g in self.grain if g in DATE_GRAIN), None)
+
 
 @dataclass
 class RenderedFile:
