@@ -8,7 +8,7 @@ the title and `data-status` whether every chart rendered, which the Chromium tes
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
@@ -76,7 +76,11 @@ def _stage_card(stage: flywheel.Stage, specs: dict[str, dict]) -> str:
 
 
 def render(warehouse: Path, now: datetime | None = None) -> str:
-    now = now or utc_now()
+    """The page; `now` (default: the clock) is when the report is as of, aware or naive UTC."""
+    if now is None:
+        now = utc_now()
+    elif now.utcoffset() is not None:
+        now = now.astimezone(UTC).replace(tzinfo=None)  # the warehouse keeps naive UTC
     kpis, models = load_catalogue(), discover()
     charts = {c.kpi: c for c in CHARTS}
     con = open_warehouse(warehouse, read_only=True)
@@ -143,8 +147,8 @@ def _freshness(kpis: list[Kpi], found: list[flywheel.Stage], loads: dict[str, da
             f"<th>stage</th><th>key result</th><th>data as of</th></tr>{''.join(rows)}</table>")
 
 
-def write_report(warehouse: Path, out: Path) -> Path:
+def write_report(warehouse: Path, out: Path, now: datetime | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     page = out / "index.html"
-    page.write_text(render(warehouse))
+    page.write_text(render(warehouse, now))
     return page
