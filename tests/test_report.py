@@ -209,6 +209,12 @@ def test_the_scorecard_holds_the_marts_values_and_the_catalogues_targets(
     con.close()
     # A teaching period still running is left out and named.
     assert "left out, still running:" in rows["kpi_task_submission"]["cells"][1]
+    # Freshness: every KPI drawn with data is as of a load, none "never loaded" (the OTLP data
+    # points of kpi_background_waits land with their feed).
+    fresh = dict(re.findall(r"<tr><td><code>(kpi_\w+)</code></td><td>\w+</td><td>[^<]*</td>"
+                            r"<td[^>]*>([^<]*)", dom))
+    assert set(fresh) == set(kpis)
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", v) for v in fresh.values()), fresh
 
 
 def test_a_running_period_is_never_judged_and_the_trend_is_from_the_one_before():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.landing import settings as landing
 from thoth.core import platform
 from thoth.core.duck import age, open_warehouse, utc_now
 from thoth.core.platform import load_state
@@ -129,6 +130,10 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
         found = flywheel.stages(con, kpis, models, built, now.date())
         scores = scorecard.scores(con, kpis, built, now.date())
         loads = {f"{x.source}_raw.{x.table}": x.loaded_at for x in load_state.read_all(con)}
+        # The OTLP data points land with their feed's files, recorded under the feed.
+        loads |= {f"{landing.DATASET}.{table}": loads[f"{landing.DATASET}.{feed}"]
+                  for table, feed in landing.LOADED_WITH.items()
+                  if f"{landing.DATASET}.{feed}" in loads}
     finally:
         con.close()
     specs: dict[str, dict] = {"flywheel-loop": vega.loop(*flywheel.drawing(found))}

@@ -57,8 +57,13 @@ def kpi_chart(chart: KpiChart, records: list[dict], target: Target | None = None
         tooltip.append(alt.Tooltip("series:N", title="series"))
     tooltip.append(alt.Tooltip("value:Q", title=chart.measure, format=chart.fmt))
     tooltip += [alt.Tooltip(f"{h.column}:Q", title=h.title, format=h.fmt) for h in chart.hover]
+    # Bars keep room above the longest for the value written on it (and the target line).
+    top = max([r["value"] for r in records if r["value"] is not None] +
+              [target.value if target and target.value is not None else 0] or [0])
+    room = ({"scale": alt.Scale(domainMax=top * 1.18)}
+            if chart.over not in ("week", "day") and top > 0 and not series else {})
     measure = {"shorthand": "value:Q", "title": chart.measure,
-               "axis": alt.Axis(format=chart.fmt)}
+               "axis": alt.Axis(format=chart.fmt), **room}
     base = alt.Chart(alt.Data(values=records))
     if per_unit:
         base = base.transform_filter(f"{UNIT_PARAM} == '{ALL_UNITS}' || "
@@ -84,12 +89,13 @@ def kpi_chart(chart: KpiChart, records: list[dict], target: Target | None = None
                                        *stacked, *pale, tooltip=tooltip)
         if pale and not series:  # a running unit's value is so far, and says so
             base = base.transform_calculate(
-                label=f"format(datum.value, '{chart.fmt}') + (datum.running ? ' so far' : '')")
+                label=f"(datum.running ? 'so far|' : '') + format(datum.value, '{chart.fmt}')")
             label = {"text": alt.Text("label:N")}
         texts = (base.mark_text(baseline="top", dy=2, fontSize=9, color="white", aria=False)
                  .encode(alt.X("unit:N"), alt.Y("value:Q").stack("zero"), *stacked, **label)
                  if series else
-                 base.mark_text(baseline="bottom", dy=-2, fontSize=10, aria=False)
+                 base.mark_text(baseline="bottom", dy=-2, fontSize=10, lineBreak="|",
+                                aria=False)
                  .encode(alt.X("unit:N"), alt.Y("value:Q"), **label))
     elif timed:
         marks = base.mark_line(point=True).encode(
@@ -116,11 +122,12 @@ def kpi_chart(chart: KpiChart, records: list[dict], target: Target | None = None
         horizontal = chart.over not in ("unit", "week", "day")
         layers.append(rule.encode(**{"x" if horizontal else "y": "target:Q"}))
         words = f"target {target.words(chart.fmt)}"
+        # Written beside the plot, where no mark or value label is.
         tag = alt.Chart(alt.Data(values=[{"target": target.value, "words": words}])).mark_text(
-            color=TARGET_COLOUR, align="right" if not horizontal else "left",
-            baseline="bottom", dx=-2 if not horizontal else 3, dy=-2, fontSize=10, aria=False)
+            color=TARGET_COLOUR, align="left", baseline="middle" if not horizontal else "bottom",
+            dx=4, dy=0 if not horizontal else -2, fontSize=10, aria=False)
         layers.append(tag.encode(**({"x": alt.X("target:Q"), "y": alt.value(0)} if horizontal
-                                    else {"y": alt.Y("target:Q"), "x": alt.value(WIDTH)}),
+                                    else {"y": alt.Y("target:Q"), "x": alt.value("width")}),
                                  text="words:N"))
     if chart.panels:
         # One panel per series: each its own unit of measure and axis; the panel's header is
@@ -131,7 +138,9 @@ def kpi_chart(chart: KpiChart, records: list[dict], target: Target | None = None
         return panel.facet(facet=alt.Facet("series:N", title=None,
                                            header=alt.Header(labelLimit=0, labelFontSize=11)),
                            columns=2).resolve_scale(y="independent").to_dict()
-    layered = alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+    # A bar per unit keeps its width when the filter leaves one unit: the plot narrows.
+    width = alt.Step(40) if chart.over == "unit" else WIDTH
+    layered = alt.layer(*layers).properties(width=width, height=HEIGHT)
     if per_unit:
         layered = layered.add_params(alt.param(name=UNIT_PARAM, value=ALL_UNITS))
     return layered.to_dict()
