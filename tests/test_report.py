@@ -208,7 +208,7 @@ def test_the_scorecard_holds_the_marts_values_and_the_catalogues_targets(
         assert rows[name]["cells"][2] == flywheel.fmt(value, scorecard.BY_KPI[name].fmt), name
     con.close()
     # A teaching period still running is left out and named.
-    assert "left out, still running:" in rows["kpi_task_submission"]["cells"][1]
+    assert "left out, not ended yet:" in rows["kpi_task_submission"]["cells"][1]
     # Freshness: every KPI drawn with data is as of a load, none "never loaded" (the OTLP data
     # points of kpi_background_waits land with their feed).
     fresh = dict(re.findall(r"<tr><td><code>(kpi_\w+)</code></td><td>\w+</td><td>[^<]*</td>"

@@ -202,12 +202,14 @@ def _scorecard(scores: list[scorecard.Score], now: datetime) -> str:
                 size = f"{abs(delta) / abs(s.previous):.0%}"
             else:
                 size = flywheel.fmt(abs(delta), fmt)
+            if size.strip("0.%pts ") == "":  # too small to show: no move
+                arrow, delta = "=", 0
             trend = f"{arrow} {size} on {flywheel.fmt(s.previous, fmt)}"
             if target is not None and delta:
                 trend_class = "better" if (delta > 0) == (target.good == "higher") else "worse"
         period = escape(s.period or "no complete period yet")
         if s.running:
-            period += f"<br><small>left out, still running: {escape(s.running)}</small>"
+            period += f"<br><small>left out, not ended yet: {escape(s.running)}</small>"
         aimed = "" if target is None else "up" if target.value is None else repr(target.value)
         rows.append(
             f'<tr data-kpi="{s.kpi.name}" data-status="{s.status}" '

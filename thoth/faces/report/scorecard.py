@@ -126,7 +126,7 @@ class Score:
     period: str | None  # the latest complete period's label; None: no complete period yet
     value: float | None
     previous: float | None  # the period before's value (the trend)
-    running: str | None  # the period still running, left out ("week of 30 Nov 2026")
+    running: str | None  # the periods not ended yet, left out ("week of 30 Nov 2026")
 
     @property
     def target(self) -> Target | None:
