@@ -103,11 +103,14 @@ def kpi_chart(chart: KpiChart, records: list[dict], target: Target | None = None
                   axis=alt.Axis(title=chart.over, format=DATE, labelOverlap=True)),
             alt.Y(**measure),
             *colour, tooltip=tooltip)
-        # Each line's latest value written at its end.
+        # Each line's latest value written at its end, for the lines still going in the
+        # chart's last two weeks (a unit long over would only crowd the labels at zero).
         group = ["unit"] if per_unit else ["series"] if series else []
         texts = (base.transform_calculate(t="time(datum.x)")
                  .transform_joinaggregate(last="max(t)", groupby=group)
-                 .transform_filter("datum.t == datum.last")
+                 .transform_joinaggregate(newest="max(t)")
+                 .transform_filter("datum.t == datum.last && "
+                                   "datum.last >= datum.newest - 14 * 864e5")
                  .mark_text(align="left", dx=5, fontSize=10, fontWeight="bold", aria=False)
                  .encode(alt.X("x:T"), alt.Y("value:Q"), **label))
     else:
