@@ -108,7 +108,7 @@ def kpi_chart(chart: KpiChart, records: list[dict], target: Target | None = None
         group = ["unit"] if per_unit else ["series"] if series else []
         texts = (base.transform_calculate(t="time(datum.x)")
                  .transform_joinaggregate(last="max(t)", groupby=group)
-                 .transform_joinaggregate(newest="max(t)")
+                 .transform_joinaggregate(newest="max(t)", groupby=[])
                  .transform_filter("datum.t == datum.last && "
                                    "datum.last >= datum.newest - 14 * 864e5")
                  .mark_text(align="left", dx=5, fontSize=10, fontWeight="bold", aria=False)
