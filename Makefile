@@ -1,21 +1,32 @@
-# The two commands a newcomer needs: `make demo` and `make test`. Both set up .venv first.
+# The two commands a newcomer needs: `make demo` and `make test`. Both set up .venv first:
+# `make demo` with the base package only (what a server runs, no PySpark, no test tools), `make
+# test` adds the dev and spark extras on top. Either order works: each stamp installs what it
+# lacks into the same .venv.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+BASE   := $(VENV)/.base-stamp
+FULL   := $(VENV)/.full-stamp
 
-.PHONY: setup demo test lint bench clean
+.PHONY: install setup demo test lint bench clean
 
-setup: $(STAMP)
+# The base package: everything `thoth` needs to run, the demo included.
+install: $(BASE)
+# The developer's environment: the base package plus the test tools and PySpark.
+setup: $(FULL)
 
 # Reinstall only when the project's dependencies change.
-$(STAMP): pyproject.toml
+$(BASE): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
-	@touch $(STAMP)
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $(BASE)
 
-demo: setup
+$(FULL): $(BASE)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	@touch $(FULL)
+
+demo: install
 	$(BIN)/thoth demo
 
 test: setup lint

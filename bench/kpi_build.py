@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -38,9 +39,10 @@ def main() -> None:
            f"{info.get('port', 5432)}/{name}")
     work = Path(tempfile.mkdtemp(prefix="thoth-bench-kpi-"))
     warehouse = work / "warehouse.duckdb"
+    now = datetime.now(UTC)  # every source's data ends here, as in the demo
     try:
         started = time.perf_counter()
-        counts = generate(url, scale=SCALE, seed=42)
+        counts = generate(url, scale=SCALE, seed=42, now=now)
         print(f"generated scale {SCALE}: {counts['tasks']:,} tasks, "
               f"{counts['task_comments']:,} comments in {time.perf_counter() - started:.0f} s",
               flush=True)
@@ -48,8 +50,8 @@ def main() -> None:
         extract(ConnectionStringCredentials(url), warehouse, guard=governance,
                 log=lambda line: None)
         load_s = time.perf_counter() - started
-        run_ga4_demo(warehouse, log=lambda line: None)
-        run_landing_demo(warehouse, work / "landing", log=lambda line: None)
+        run_ga4_demo(warehouse, now=now, log=lambda line: None)
+        run_landing_demo(warehouse, work / "landing", now=now, log=lambda line: None)
         started = time.perf_counter()
         results = build(warehouse, log=lambda line: None)
         build_s = time.perf_counter() - started

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -43,16 +44,17 @@ def main() -> None:
            f"{info.get('port', 5432)}/{name}")
     work = Path(tempfile.mkdtemp(prefix="thoth-bench-spark-"))
     warehouse = work / "warehouse.duckdb"
+    now = datetime.now(UTC)  # every source's data ends here, as in the demo
     try:
-        counts = generate(url, scale=SCALE, seed=42)
+        counts = generate(url, scale=SCALE, seed=42, now=now)
         extract(ConnectionStringCredentials(url), warehouse, guard=governance,
                 log=lambda line: None)
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as con:
             con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     try:
-        run_ga4_demo(warehouse, log=lambda line: None)
-        run_landing_demo(warehouse, work / "landing", log=lambda line: None)
+        run_ga4_demo(warehouse, now=now, log=lambda line: None)
+        run_landing_demo(warehouse, work / "landing", now=now, log=lambda line: None)
         started = time.perf_counter()
         results = build(warehouse, log=lambda line: None)
         duck_s = time.perf_counter() - started

@@ -224,7 +224,7 @@ def test_demo_loads_the_default_reports(ga4_env, capsys):
     from thoth.demo import run_ga4_demo
 
     lines: list[str] = []
-    run_ga4_demo(ga4_env, log=lines.append)
+    run_ga4_demo(ga4_env, now=datetime(2026, 12, 5, 9, tzinfo=UTC), log=lines.append)
     assert set(load_state(ga4_env)) == {r["name"] for r in settings.DEFAULT_REPORTS}
     for report in settings.DEFAULT_REPORTS:
         assert query(ga4_env, f"SELECT count(*) > 0 FROM ga4_raw.{report['name']}") == [(True,)]

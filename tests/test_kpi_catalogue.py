@@ -112,6 +112,7 @@ def test_incomplete_or_unknown_kpi_metadata_is_named_one_line_each(tmp_path):
     _edit(models_dir, "kpi_web_traffic", lambda m: m.update(flywheel="revenue"))
     _edit(models_dir, "kpi_app_metrics", lambda m: m.update(objective="O9"))
     _edit(models_dir, "kpi_page_engagement", lambda m: m.update(grain=["day", "page"]))
+    _edit(models_dir, "kpi_resubmission", lambda m: m.update(target={"at_most": "30 %"}))
     models = discover(models_dir)
     problems = catalogue.catalogue_problems(models, built=_raw_inputs(models))
     assert problems == [
@@ -121,11 +122,44 @@ def test_incomplete_or_unknown_kpi_metadata_is_named_one_line_each(tmp_path):
         "kpi_on_time: marts/kpi_on_time.yml lacks owner, flywheel (a KPI states them in its "
         "YAML)",
         "kpi_page_engagement: grain column page is not among its columns",
+        "kpi_resubmission: marts/kpi_resubmission.yml: target: write one of at_least: N, "
+        "at_most: N or up: true, and measure: (what the number judges)",
         "kpi_web_traffic: flywheel 'revenue' is not one of users, data, insights, features, "
         "contributions",
     ]
     with pytest.raises(ThothError, match="^kpi_app_metrics: objective O9 is not in kpis.yml"):
         catalogue.kpis(models)
+
+
+def _stated(value: float, words: str) -> bool:
+    """The number as a key result writes it: 0.85 as "85 %", 0.005 as "0.5 %", 48 as "48 h"."""
+    as_percent = f"{value * 100:g} %"
+    return (value < 1 and as_percent in words) or re.search(rf"(?<![\d.]){value:g} ", words)
+
+
+def test_each_target_is_the_number_its_key_result_states():
+    """One statement of each fact: the YAML's number is the one in the key result's words (the
+    report's scorecard and target lines read the YAML)."""
+    judged = {k.name: k for k in catalogue.kpis() if k.target}
+    assert set(judged) == {
+        "kpi_task_submission", "kpi_on_time", "kpi_extensions", "kpi_student_activity",
+        "kpi_enrolment", "kpi_feedback_turnaround", "kpi_feedback_backlog", "kpi_feedback_read",
+        "kpi_resubmission", "kpi_web_traffic", "kpi_page_engagement", "kpi_api_health",
+        "kpi_splashkit_usage"}
+    for kpi in judged.values():
+        target = kpi.target
+        if target.value is None:
+            assert " up " in kpi.key_result, kpi.name
+        else:
+            assert _stated(target.value, kpi.key_result), (kpi.name, target, kpi.key_result)
+    assert {k for k, kpi in judged.items() if kpi.target.good == "lower"} == {
+        "kpi_extensions", "kpi_student_activity", "kpi_enrolment", "kpi_feedback_turnaround",
+        "kpi_feedback_backlog", "kpi_resubmission", "kpi_api_health"}
+    assert judged["kpi_enrolment"].target == catalogue.Target(
+        "lower", 0.08, "withdrawal rate (withdrawn / enrolments)")
+    assert judged["kpi_task_submission"].target.met(0.85) is True
+    assert judged["kpi_task_submission"].target.met(0.84) is False
+    assert judged["kpi_splashkit_usage"].target.met(10, previous=12) is False
 
 
 def test_malformed_kpis_yml_is_one_line_saying_what_to_write(tmp_path):

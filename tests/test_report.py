@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from thoth.cli import main
-from thoth.faces.report import flywheel
+from thoth.faces.report import flywheel, scorecard
 from thoth.faces.report.kpi_charts import CHARTS, WEEKLY
 from transforms.catalogue import load_catalogue
 from transforms.project import discover
@@ -115,18 +115,121 @@ def test_every_kpi_is_drawn_with_its_values(report, demo_warehouse, tmp_path):
         "SELECT unit_code || ' ' || teaching_period, sum(submitted) / sum(expected), "
         "sum(submitted) FROM marts.kpi_task_submission GROUP BY ALL HAVING sum(expected) > 0"
     ).fetchall()
+    # Complete weeks only: the week still running is left out, never drawn as a drop.
     active = con.execute("SELECT unit_code || ' ' || teaching_period, week_start, "
-                         "active_students FROM marts.kpi_student_activity").fetchall()
+                         "active_students FROM marts.kpi_student_activity "
+                         "WHERE week_start + 7 <= current_date").fetchall()
     con.close()
     shown = labels(drawn["kpi_task_submission"])
     assert len(shown) == len(rates) > 0
     for unit, rate, submitted in rates:
-        assert (f"unit: {unit}; submission rate: {rate:.1%}; submitted: {submitted:,}"
-                in "\n".join(shown)), (unit, shown)
+        # A unit whose teaching period still runs is drawn pale and says so.
+        assert re.search(rf"unit: {unit}; submission rate: {rate:.1%}; running: (true|false); "
+                         f"submitted: {submitted:,}", "\n".join(shown)), (unit, shown)
     shown = "\n".join(labels(drawn["kpi_student_activity"]))
+    assert len(labels(drawn["kpi_student_activity"])) == len(active)
     for unit, week, students in active:
         assert (f"week of: {week.day} {week:%b %Y}; active students: {students:,}; "
                 f"unit: {unit};") in shown
+
+
+def scorecard_rows(dom: str) -> dict[str, dict]:
+    """The scorecard's rows as the browser shows them, by KPI."""
+    table = re.search(r'<table class="scorecard">.*?</table>', dom, re.S).group(0)
+    rows = {}
+    for m in re.finditer(r'<tr data-kpi="(kpi_\w+)" data-status="(\w+)" data-value="([^"]*)" '
+                         r'data-target="([^"]*)" data-good="(\w*)">(.*?)</tr>', table, re.S):
+        cells = [re.sub(r"<[^>]+>", " ", c) for c in re.findall(r"<td[^>]*>(.*?)</td>",
+                                                                m.group(6), re.S)]
+        rows[m.group(1)] = {"status": m.group(2), "value": m.group(3), "target": m.group(4),
+                            "good": m.group(5), "cells": [html.unescape(" ".join(c.split()))
+                                                          for c in cells]}
+    return rows
+
+
+# Each a KPI's latest complete period, computed here from the marts without the report's code.
+_ENDED_TERM = """
+    SELECT {value} FROM marts.{kpi} JOIN staging.stg_ontrack__teaching_periods AS tp
+    USING (teaching_period) WHERE tp.end_date < current_date
+    GROUP BY tp.start_date ORDER BY tp.start_date DESC LIMIT 1"""
+EXPECTED = {
+    "kpi_task_submission": _ENDED_TERM.format(
+        value="sum(submitted) / sum(expected)", kpi="kpi_task_submission"),
+    "kpi_enrolment": _ENDED_TERM.format(
+        value="sum(withdrawn) / sum(enrolled + withdrawn)", kpi="kpi_enrolment"),
+    "kpi_resubmission": _ENDED_TERM.format(
+        value="sum(sent_back) / sum(assessed)", kpi="kpi_resubmission"),
+    "kpi_api_health": """SELECT sum(server_errors) / sum(requests) FROM marts.kpi_api_health
+        WHERE day < current_date GROUP BY day ORDER BY day DESC LIMIT 1""",
+    "kpi_feedback_turnaround": """SELECT max(median_hours) FROM marts.kpi_feedback_turnaround
+        WHERE week_start + 7 <= current_date GROUP BY week_start ORDER BY week_start DESC
+        LIMIT 1""",
+    "kpi_feedback_backlog": """SELECT max(oldest_waiting_days) FROM marts.kpi_feedback_backlog
+        JOIN staging.stg_ontrack__teaching_periods AS tp USING (teaching_period)
+        WHERE as_of::DATE BETWEEN tp.start_date AND tp.end_date""",
+}
+
+
+def test_the_scorecard_holds_the_marts_values_and_the_catalogues_targets(
+        report, demo_warehouse, tmp_path):
+    dom = browse(report.as_uri(), tmp_path, "--dump-dom")
+    assert 'data-status="ok"' in dom
+    # At the top: the first section after the header.
+    assert re.findall(r"<h2[^>]*>([^<]*)</h2>", dom)[0] == "Scorecard"
+    rows = scorecard_rows(dom)
+    kpis = {k.name: k for k in load_catalogue()}
+    assert set(rows) == set(kpis)  # every KPI, each once
+
+    # Its targets are the catalogue's (the KPI's YAML), the good side with them.
+    for name, kpi in kpis.items():
+        row, target = rows[name], kpi.target
+        if target is None:
+            assert (row["target"], row["good"], row["status"]) == ("", "", "none"), name
+            assert row["cells"][3] == "none stated"
+            continue
+        assert row["target"] == ("up" if target.value is None else repr(target.value)), name
+        assert row["good"] == target.good, name
+        arrow = "▲ higher is better" if target.good == "higher" else "▼ lower is better"
+        assert row["cells"][4] == arrow, name
+        if target.value is not None:
+            fmt = scorecard.BY_KPI[name].fmt
+            assert row["cells"][3] == f"{'≥' if target.good == 'higher' else '≤'} " \
+                                      f"{flywheel.fmt(target.value, fmt)}", name
+            if row["value"]:
+                met = target.met(float(row["value"]))
+                assert row["status"] == ("on" if met else "off"), name
+                assert row["cells"][5] == ("on target" if met else "off target"), name
+
+    # Its values are the marts': the latest complete period, as written on the page.
+    con = duckdb.connect(str(demo_warehouse), read_only=True)
+    for name, sql in EXPECTED.items():
+        (value,) = con.execute(sql).fetchone()
+        assert float(rows[name]["value"]) == pytest.approx(value, rel=1e-9), name
+        assert rows[name]["cells"][2] == flywheel.fmt(value, scorecard.BY_KPI[name].fmt), name
+    con.close()
+    # A teaching period still running is left out and named.
+    assert "left out, not ended yet:" in rows["kpi_task_submission"]["cells"][1]
+    # Freshness: every KPI drawn with data is as of a load, none "never loaded" (the OTLP data
+    # points of kpi_background_waits land with their feed).
+    fresh = dict(re.findall(r"<tr><td><code>(kpi_\w+)</code></td><td>\w+</td><td>[^<]*</td>"
+                            r"<td[^>]*>([^<]*)", dom))
+    assert set(fresh) == set(kpis)
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", v) for v in fresh.values()), fresh
+
+
+def test_a_running_period_is_never_judged_and_the_trend_is_from_the_one_before():
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE TABLE marts.kpi_splashkit_usage AS SELECT * FROM (VALUES "
+                "(DATE '2026-11-16', 'total', 30), (DATE '2026-11-23', 'total', 40), "
+                "(DATE '2026-11-30', 'total', 2)) AS t(week_start, dimension, active_installs)")
+    kpi = next(k for k in load_catalogue() if k.name == "kpi_splashkit_usage")
+    # Saturday 5 Dec: the week from 30 Nov runs (its 2 installs are no drop); 23 Nov is judged.
+    (score,) = scorecard.scores(con, [kpi], {kpi.model}, date(2026, 12, 5))
+    assert (score.period, score.value, score.previous) == ("week of 23 Nov 2026", 40.0, 30.0)
+    assert score.running == "week of 30 Nov 2026" and score.status == "on"  # up on 30
+    (score,) = scorecard.scores(con, [kpi], {kpi.model}, date(2026, 12, 7))
+    assert (score.value, score.previous, score.running, score.status) == (2.0, 40.0, None, "off")
 
 
 def test_the_unit_filter_keeps_one_unit_in_every_per_unit_chart(report, demo_warehouse,
@@ -134,7 +237,8 @@ def test_the_unit_filter_keeps_one_unit_in_every_per_unit_chart(report, demo_war
     con = duckdb.connect(str(demo_warehouse), read_only=True)
     unit_id, unit, weeks = con.execute(
         "SELECT unit_id, unit_code || ' ' || teaching_period, count(*) "
-        "FROM marts.kpi_student_activity GROUP BY ALL ORDER BY 3 DESC LIMIT 1").fetchone()
+        "FROM marts.kpi_student_activity WHERE week_start + 7 <= current_date "
+        "GROUP BY ALL ORDER BY 3 DESC LIMIT 1").fetchone()
     con.close()
     everything = figures(browse(report.as_uri(), tmp_path, "--dump-dom"))
     dom = browse(f"{report.as_uri()}#unit={unit_id}", tmp_path, "--dump-dom")

@@ -3,6 +3,7 @@ pipeline, built, checked, every number known in advance; and published like ever
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -188,7 +189,8 @@ def test_demo_samples_load_and_pass_the_data_tests(tmp_path, monkeypatch):
     warehouse = tmp_path / "warehouse.duckdb"
     Raw().write(warehouse)
     lines: list[str] = []
-    run_landing_demo(warehouse, tmp_path / "landing", log=lines.append)
+    run_landing_demo(warehouse, tmp_path / "landing", now=datetime(2026, 12, 5, 9, tzinfo=UTC),
+                     log=lines.append)
     assert any(line.startswith("landed 31 sample files") for line in lines)
     build(warehouse, log=lambda line: None)
     assert run_checks(warehouse, log=print)

@@ -7,6 +7,7 @@ Each test gets a fresh database from conftest's `pg_url` / `mysql_url` / `source
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -152,6 +153,33 @@ def test_same_seed_gives_identical_data_and_another_seed_does_not(source_url):
     assert checksum(source_url) == digest
     generate(source_url, scale=SCALE, seed=6)
     assert checksum(source_url) != digest
+
+
+def test_now_moves_every_time_by_whole_days_and_keeps_the_rows(pg_url):
+    """generate(now=...) ends the data at `now` (the demo's clock): the same rows, every time
+    moved by the whole days from the reference instant, the trimester around `now` running."""
+    first = "SELECT min(t.created_at), max(t.updated_at), max(s.submission_time) FROM tasks t " \
+            "JOIN task_submissions s ON s.task_id = t.id"
+    reference = generate(pg_url, scale=SCALE, seed=5)
+    before = query(pg_url, first)[0]
+    periods = query(pg_url, "SELECT period, year FROM teaching_periods ORDER BY id")
+    now = datetime(2026, 12, 5, 18, 40, tzinfo=UTC)  # 446 days and 9 h 40 min after NOW
+    assert generate(pg_url, scale=SCALE, seed=5, now=now) == reference
+    after = query(pg_url, first)[0]
+    assert after == tuple(t + timedelta(days=446) for t in before)
+    assert now - timedelta(days=1) < max(after[1:]).replace(tzinfo=UTC) <= now
+    # The labels follow: a year on, 2025 T2 is 2026 T2, and it is the one running at `now`.
+    assert query(pg_url, "SELECT period, year FROM teaching_periods ORDER BY id") == [
+        (p, y + 1) for p, y in periods]
+    naive = now.replace(tzinfo=None)
+    assert query(pg_url, "SELECT period, year FROM teaching_periods WHERE start_date <= "
+                         f"'{naive}' AND end_date >= '{naive}'") == [("T2", 2026)]
+    assert scalar(pg_url, "SELECT count(*) FROM units WHERE description LIKE '%T2 2026'") > 0
+
+
+def test_now_without_a_zone_is_refused(pg_url):
+    with pytest.raises(ValueError, match="time zone"):
+        generate(pg_url, scale=SCALE, now=datetime(2026, 12, 5))
 
 
 def test_both_engines_hold_the_same_rows(pg_url, mysql_url):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines import unconfigured_sources
@@ -137,17 +138,29 @@ def _kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def _instant(text: str) -> datetime:
+    """An ISO 8601 instant for --now; without a zone it is UTC."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time: write e.g. 2026-12-05T09:00:00Z") from None
+    return when if when.utcoffset() is not None else when.replace(tzinfo=UTC)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from thoth.demo import run_demo
 
-    run_demo(Path(args.dir), scale=args.scale, log=lambda line: print(line, flush=True))
+    run_demo(Path(args.dir), scale=args.scale, now=args.now or datetime.now(UTC),
+             log=lambda line: print(line, flush=True))
     return 0
 
 
 def _generate_ontrack(args: argparse.Namespace) -> int:
     from thoth.demo.ontrack import generate
 
-    counts = generate(args.url, scale=args.scale, seed=args.seed, variant=args.variant)
+    counts = generate(args.url, scale=args.scale, seed=args.seed, variant=args.variant,
+                      now=args.now or datetime.now(UTC))
     print(f"generated {sum(counts.values()):,} rows in {len(counts)} tables")
     return 0
 
@@ -425,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", default="data/demo", help="where the demo keeps its files")
     demo.add_argument("--scale", type=float, default=0.01,
                       help="data size; 1 ≈ a large university (default 0.01)")
+    demo.add_argument("--now", type=_instant, metavar="TIME",
+                      help="the instant every source's data ends at, ISO 8601 (default: now)")
     demo.set_defaults(func=_demo)
 
     generate = commands.add_parser("generate", help="write synthetic source data")
@@ -439,6 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--scale", type=float, default=0.01, help="1 ≈ 5 M tasks (default 0.01)")
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--variant", choices=["8.0", "2024-01", "10.x"], default="8.0")
+    gen.add_argument("--now", type=_instant, metavar="TIME",
+                     help="the instant the data ends at, ISO 8601, UTC unless it says "
+                     "(default: now)")
     gen.set_defaults(func=_generate_ontrack)
     return parser
 

@@ -31,6 +31,51 @@ FLYWHEEL = ("users", "data", "insights", "features", "contributions")
 
 
 @dataclass(frozen=True)
+class Target:
+    """A KPI's key-result number, from its YAML `target:`: the measure it judges, the side that
+    is good, and the value (None for `up`: better than the period before)."""
+
+    good: str  # "higher" or "lower"
+    value: float | None
+    measure: str
+
+    def met(self, value: float | None, previous: float | None = None) -> bool | None:
+        """Whether `value` meets it (None: nothing to judge yet)."""
+        if value is None:
+            return None
+        if self.value is None:
+            return None if previous is None else value >= previous
+        return value >= self.value if self.good == "higher" else value <= self.value
+
+    def words(self, fmt: str = "g") -> str:
+        if self.value is None:
+            return "up on the period before"
+        return f"{'≥' if self.good == 'higher' else '≤'} {format(self.value, fmt)}"
+
+
+TARGET_KINDS = {"at_least": "higher", "at_most": "lower", "up": "higher"}
+
+
+def target_of(meta: dict) -> Target | None:
+    """The `target:` of a KPI's YAML, or None when its key result states no number for it."""
+    entry = meta.get("target")
+    if entry is None:
+        return None
+    kinds = [k for k in TARGET_KINDS if k in entry] if isinstance(entry, dict) else []
+    if len(kinds) != 1 or not entry.get("measure"):
+        raise ValueError("target: write one of at_least: N, at_most: N or up: true, and "
+                         "measure: (what the number judges)")
+    kind = kinds[0]
+    if kind == "up":
+        value = None
+    elif isinstance(entry[kind], int | float) and not isinstance(entry[kind], bool):
+        value = float(entry[kind])
+    else:
+        raise ValueError(f"target: {kind} must be a number, not {entry[kind]!r}")
+    return Target(TARGET_KINDS[kind], value, " ".join(str(entry["measure"]).split()))
+
+
+@dataclass(frozen=True)
 class Kpi:
     name: str
     objective: str  # "O1 Students keep up with their units …": id and words
@@ -41,6 +86,7 @@ class Kpi:
     definition: str  # one paragraph, whitespace normalised
     description: str  # the one-line summary (the README table's "what")
     requires: list[str]  # raw tables, from lineage
+    target: Target | None = None  # the key result's number for this KPI, if it states one
 
     @property
     def model(self) -> str:
@@ -95,6 +141,10 @@ def metadata_problems(model: Model, known: Okrs) -> list[str]:
     elif known.key_results[key_result][0] != objective:
         problems.append(f"{name}: key result {key_result} belongs to objective "
                         f"{known.key_results[key_result][0]}, not {objective}")
+    try:
+        target_of(meta)
+    except ValueError as exc:
+        problems.append(f"{name}: {yml}: {exc}")
     if stage not in FLYWHEEL:
         problems.append(f"{name}: flywheel {stage!r} is not one of {', '.join(FLYWHEEL)}")
     grain = meta["grain"]
@@ -134,6 +184,7 @@ def kpis(models: dict[str, Model] | None = None, okrs_path: Path | None = None) 
             definition=" ".join(str(meta["definition"]).split()),
             description=" ".join(str(meta.get("description") or "").split()),
             requires=sorted(lineage(models, model.qualified)),
+            target=target_of(meta),
         ))
     return sorted(out, key=lambda k: (_ordered(k.key_result.split()[0]), k.name))
 

@@ -14,6 +14,8 @@ LEDGER = "_files"  # one row per ingested file: what was read, and when
 QUARANTINE = "quarantine"  # lines (or whole files) that are not what their feed expects
 # The data points of OTLP metrics lines in the ontrack_metrics feed (a line holds many).
 POINTS = "ontrack_metric_points"
+# A table loaded by another table's feed (its load is recorded under the feed): as fresh as it.
+LOADED_WITH = {POINTS: "ontrack_metrics"}
 
 # Text is read in blocks of this many bytes (then cut at the last newline): the parser works on
 # a block at a time, so memory stays flat whatever the file size. 4 MB measured fastest here.

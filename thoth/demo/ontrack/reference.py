@@ -39,8 +39,9 @@ OVERSEER_IMAGES = (("C/C++ (gcc 12)", "overseer/gcc:12"), ("Python 3.11", "overs
 assert PERIOD_START[CURRENT_PERIOD] <= NOW <= PERIOD_END[CURRENT_PERIOD]
 
 
-def write_reference(emit) -> None:
-    """roles, task_statuses, activity_types, campuses, teaching_periods, breaks, overseer_images."""
+def write_reference(emit, year_shift: int = 0) -> None:
+    """roles, task_statuses, activity_types, campuses, teaching_periods, breaks, overseer_images.
+    `year_shift`: added to each period's year label when the rows are moved in time (generate)."""
     stamp = {"created_at": SEEDED_AT, "updated_at": SEEDED_AT}
     emit("roles", {"id": list(ROLES), "name": list(ROLES.values()),
                    "description": [f"{n} role" for n in ROLES.values()], **stamp})
@@ -55,7 +56,8 @@ def write_reference(emit) -> None:
                       "active": [c[3] for c in CAMPUSES]})
     emit("teaching_periods", {
         "id": np.arange(1, len(PERIODS) + 1), "period": [p[0] for p in PERIODS],
-        "year": [p[1] for p in PERIODS], "start_date": PERIOD_START, "end_date": PERIOD_END,
+        "year": [p[1] + year_shift for p in PERIODS], "start_date": PERIOD_START,
+        "end_date": PERIOD_END,
         "active_until": PERIOD_END + 28 * DAY,
     })
     # One mid-trimester break per period; T3's falls over Christmas and lasts two weeks.

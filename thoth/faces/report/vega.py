@@ -12,6 +12,7 @@ import altair as alt
 import vl_convert
 
 from thoth.faces.report.kpi_charts import KpiChart, Weekly
+from transforms.catalogue import Target
 
 WIDTH, HEIGHT = 420, 200
 TARGET_COLOUR = "#d62728"
@@ -40,8 +41,10 @@ def values(rows: list[tuple], columns: list[str]) -> list[dict]:
     return [{c: cell(v) for c, v in zip(columns, row, strict=True)} for row in rows]
 
 
-def kpi_chart(chart: KpiChart, records: list[dict]) -> dict:
-    """The KPI's chart: bars per unit, lines over weeks or days, or bars per category."""
+def kpi_chart(chart: KpiChart, records: list[dict], target: Target | None = None) -> dict:
+    """The KPI's chart: bars per unit, lines over weeks or days, or bars per category; each
+    value written beside its mark (the hover adds the rest), the KPI's target as a dashed line
+    where the chart draws what the target judges, a panel per series when `chart.panels`."""
     per_unit, series = "unit_id" in records[0], "series" in records[0]
     timed = chart.over in ("week", "day")
     # Each title is also the channel's, so a mark's label (its aria-label) names a field once.
@@ -54,33 +57,93 @@ def kpi_chart(chart: KpiChart, records: list[dict]) -> dict:
         tooltip.append(alt.Tooltip("series:N", title="series"))
     tooltip.append(alt.Tooltip("value:Q", title=chart.measure, format=chart.fmt))
     tooltip += [alt.Tooltip(f"{h.column}:Q", title=h.title, format=h.fmt) for h in chart.hover]
+    # Bars keep room above the longest for the value written on it (and the target line).
+    top = max([r["value"] for r in records if r["value"] is not None] +
+              [target.value if target and target.value is not None else 0] or [0])
+    room = ({"scale": alt.Scale(domainMax=top * 1.18)}
+            if chart.over not in ("week", "day") and top > 0 and not series else {})
     measure = {"shorthand": "value:Q", "title": chart.measure,
-               "axis": alt.Axis(format=chart.fmt)}
+               "axis": alt.Axis(format=chart.fmt), **room}
     base = alt.Chart(alt.Data(values=records))
     if per_unit:
         base = base.transform_filter(f"{UNIT_PARAM} == '{ALL_UNITS}' || "
                                      f"datum.unit_id == {UNIT_PARAM}")
-    colour = ([alt.Color("unit:N", title="unit")] if per_unit and chart.over != "unit" else
-              [alt.Color("series:N", title=None)] if series else [])
+    legend = alt.Legend(labelLimit=0)  # whole names, never cut
+    # Series in their own order (grades Pass → High Distinction), not alphabetical.
+    order = (sorted({r["series"] for r in records}, key=lambda v: next(
+        r["series_order"] for r in records if r["series"] == v))
+        if series and "series_order" in records[0] else None)
+    series_colour = alt.Color("series:N", title=None, legend=legend,
+                              **({"sort": order, "scale": alt.Scale(domain=order)}
+                                 if order else {}))
+    colour = ([alt.Color("unit:N", title="unit", legend=legend)]
+              if per_unit and chart.over != "unit" else
+              [series_colour] if series and not chart.panels else [])
+    label = {"text": alt.Text("value:Q", format=chart.fmt)}
     if chart.over == "unit":
+        stacked = [alt.Order("series_order:Q")] if order else []
+        pale = ([alt.Opacity("running:N", legend=None,
+                             scale=alt.Scale(domain=[False, True], range=[1, 0.4]))]
+                if "running" in records[0] else [])
         marks = base.mark_bar().encode(alt.X("unit:N", title=None), alt.Y(**measure), *colour,
-                                       tooltip=tooltip)
+                                       *stacked, *pale, tooltip=tooltip)
+        if pale and not series:  # a running unit's value is so far, and says so
+            base = base.transform_calculate(
+                label=f"(datum.running ? 'so far|' : '') + format(datum.value, '{chart.fmt}')")
+            label = {"text": alt.Text("label:N")}
+        texts = (base.mark_text(baseline="top", dy=2, fontSize=9, color="white", aria=False)
+                 .encode(alt.X("unit:N"), alt.Y("value:Q").stack("zero"), *stacked, **label)
+                 if series else
+                 base.mark_text(baseline="bottom", dy=-2, fontSize=10, lineBreak="|",
+                                aria=False)
+                 .encode(alt.X("unit:N"), alt.Y("value:Q"), **label))
     elif timed:
         marks = base.mark_line(point=True).encode(
             alt.X("x:T", title=x_title,
                   axis=alt.Axis(title=chart.over, format=DATE, labelOverlap=True)),
             alt.Y(**measure),
             *colour, tooltip=tooltip)
+        # Each line's latest value written at its end, for the lines still going in the
+        # chart's last two weeks (a unit long over would only crowd the labels at zero).
+        group = ["unit"] if per_unit else ["series"] if series else []
+        texts = (base.transform_calculate(t="time(datum.x)")
+                 .transform_joinaggregate(last="max(t)", groupby=group)
+                 .transform_joinaggregate(newest="max(t)", groupby=[])
+                 .transform_filter("datum.t == datum.last && "
+                                   "datum.last >= datum.newest - 14 * 864e5")
+                 .mark_text(align="left", dx=5, fontSize=10, fontWeight="bold", aria=False)
+                 .encode(alt.X("x:T"), alt.Y("value:Q"), **label))
     else:
         marks = base.mark_bar().encode(alt.Y("x:N", title=x_title, sort="-x"),
                                        alt.X(**measure), tooltip=tooltip)
-    layers = [marks]
-    if chart.target is not None:
-        rule = alt.Chart(alt.Data(values=[{"target": chart.target}])).mark_rule(
-            color=TARGET_COLOUR, strokeDash=[4, 3], aria=False)
+        texts = base.mark_text(align="left", dx=3, fontSize=10, aria=False).encode(
+            alt.Y("x:N", sort="-x"), alt.X("value:Q"), **label)
+    layers = [marks, texts]
+    if chart.judged and target is not None and target.value is not None:
+        rule = alt.Chart(alt.Data(values=[{"target": target.value}])).mark_rule(
+            color=TARGET_COLOUR, strokeDash=[4, 3], strokeWidth=2, aria=False)
         horizontal = chart.over not in ("unit", "week", "day")
         layers.append(rule.encode(**{"x" if horizontal else "y": "target:Q"}))
-    layered = alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+        words = f"target {target.words(chart.fmt)}"
+        # Written beside the plot, where no mark or value label is.
+        tag = alt.Chart(alt.Data(values=[{"target": target.value, "words": words}])).mark_text(
+            color=TARGET_COLOUR, align="left", baseline="middle" if not horizontal else "bottom",
+            dx=4, dy=0 if not horizontal else -2, fontSize=10, aria=False)
+        layers.append(tag.encode(**({"x": alt.X("target:Q"), "y": alt.value(0)} if horizontal
+                                    else {"y": alt.Y("target:Q"), "x": alt.value("width")}),
+                                 text="words:N"))
+    if chart.panels:
+        # One panel per series: each its own unit of measure and axis; the panel's header is
+        # the series' whole name.
+        layers[0] = layers[0].encode(alt.Y("value:Q", title=None,
+                                           axis=alt.Axis(format=chart.fmt)))
+        panel = alt.layer(*layers).properties(width=WIDTH // 2 - 20, height=HEIGHT // 2)
+        return panel.facet(facet=alt.Facet("series:N", title=None,
+                                           header=alt.Header(labelLimit=0, labelFontSize=11)),
+                           columns=2).resolve_scale(y="independent").to_dict()
+    # A bar per unit keeps its width when the filter leaves one unit: the plot narrows.
+    width = alt.Step(40) if chart.over == "unit" else WIDTH
+    layered = alt.layer(*layers).properties(width=width, height=HEIGHT)
     if per_unit:
         layered = layered.add_params(alt.param(name=UNIT_PARAM, value=ALL_UNITS))
     return layered.to_dict()
