@@ -22,7 +22,7 @@ from publish_helpers import build_template, copy_warehouse
 
 from thoth.cli import main
 from thoth.core.storage import open_target
-from transforms.additivity import AT_GRAIN, declared, problems
+from transforms.additivity import AT_GRAIN, column_targets, declared, problems
 from transforms.catalogue import kpis, okrs
 from transforms.project import discover
 from warehouse.looker.views import measure_name
@@ -98,7 +98,8 @@ def test_a_ratio_over_a_non_additive_column_is_a_problem():
                         "rate": {"additivity": "ratio", "numerator": ["students"],
                                  "denominator": ["missing"]},
                         "odd": {"additivity": "average"}},
-            "target": {"rate": {"above": 1}, "gone": {"at_most": 2}}}
+            "target": {"at_most": 2, "measure": "m", "column": "gone",
+                       "also": {"rate": {"above": 1}}}}
     assert problems("t", meta, ["students", "rate", "odd", "n"]) == [
         "t: column n is numeric but states no `additivity:` (sum, max, min, ratio, distinct, "
         "quantile, grain, identifier)",
@@ -106,8 +107,8 @@ def test_a_ratio_over_a_non_additive_column_is_a_problem():
         "t.rate: ratio part missing is not a column declared `additivity: sum`",
         "t.odd: additivity 'average' is not one of sum, max, min, ratio, distinct, quantile, "
         "grain, identifier",
-        "t: target rate must be {at_least: N} or {at_most: N}",
         "t: target column gone has no measure (declare its additivity)",
+        "t: target rate must be {at_least: N} or {at_most: N}",
     ]
 
 
@@ -284,7 +285,7 @@ def test_a_dashboard_per_objective_a_tile_per_kpi_its_target_a_reference_line(pu
             # A line for each target whose measure the tile shows, at the YAML's value.
             meta = models[f"marts.{e['explore']}"].meta
             shown = {c: float(next(iter(bound.values())))
-                     for c, bound in (meta.get("target") or {}).items()
+                     for c, bound in column_targets(meta).items()
                      if f"{e['explore']}.{measure_name(c, declared(meta)[c].kind)}"
                      in e["fields"]}
             assert [float(r["line_value"]) for r in e.get("reference_lines", [])] == \
@@ -295,7 +296,7 @@ def test_a_dashboard_per_objective_a_tile_per_kpi_its_target_a_reference_line(pu
     assert len(tiles) == len(set(tiles))
     assert {t.split("__")[0] for t in tiles} == set(_kpi_names())
     assert sorted(lines) == sorted(
-        (k, c) for k in _kpi_names() for c in models[f"marts.{k}"].meta.get("target") or {})
+        (k, c) for k in _kpi_names() for c in column_targets(models[f"marts.{k}"].meta))
     on_time = next(e for d in project.dashboards.values() for e in d["elements"]
                    if e["name"] == "kpi_on_time")
     (line,) = on_time["reference_lines"]

@@ -70,7 +70,7 @@ def problems(model: str, meta: dict, numeric: list[str]) -> list[str]:
             out.append(f"{where}: numerator/denominator belong to `additivity: ratio` only")
     # The key result's target and the dashboard's measures name columns with a measure.
     measured = {c for c, a in found.items() if a.kind in KINDS and a.kind != "identifier"}
-    for column, bound in (meta.get("target") or {}).items():
+    for column, bound in column_targets(meta).items():
         if column not in measured:
             out.append(f"{model}: target column {column} has no measure (declare its "
                        "additivity)")
@@ -82,4 +82,18 @@ def problems(model: str, meta: dict, numeric: list[str]) -> list[str]:
         if column not in measured:
             out.append(f"{model}: dashboard measure {column} has no measure (declare its "
                        "additivity)")
+    return out
+
+
+def column_targets(meta: dict) -> dict[str, dict]:
+    """The published columns a KPI's `target:` judges, as {column: {at_least | at_most: N}}:
+    `column:` (the one its key result's number is about) and `also:` (more lines on the same
+    key result). One statement of each target: the scorecard reads the same entry."""
+    entry = meta.get("target")
+    if not isinstance(entry, dict):
+        return {}
+    out = {}
+    if entry.get("column"):
+        out[entry["column"]] = {k: entry[k] for k in ("at_least", "at_most", "up") if k in entry}
+    out.update(entry.get("also") or {})
     return out

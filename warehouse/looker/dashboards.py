@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import yaml
 
+from transforms.additivity import column_targets
 from transforms.catalogue import Kpi, Okrs
 from warehouse.looker.model import MODEL, UNITS, WEEKS, joins
 from warehouse.looker.views import AT_GRAIN, View
@@ -20,7 +21,7 @@ def name(objective: str) -> str:
 def targets(meta: dict) -> dict[str, tuple[str, float]]:
     """column → (at_least | at_most, value), as the KPI's YAML states it."""
     out = {}
-    for column, bound in (meta.get("target") or {}).items():
+    for column, bound in column_targets(meta).items():
         ((direction, value),) = bound.items()
         out[column] = (direction, float(value))
     return out
