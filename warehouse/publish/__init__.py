@@ -9,7 +9,8 @@ Order, so that readers only ever see a whole publish:
    and LookML;
 5. write `_control/manifest.json` (one object: atomic);
 6. only then delete what the new manifest no longer lists (old files, a killed run's staging).
-A publish that fails before 5 leaves the previous manifest and every file it lists untouched.
+A publish that fails before 5 leaves the previous manifest and every file it lists untouched;
+one that fails at 6 is live. A storage failure is one line saying which (`StorageFailed`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
 from thoth.core.platform import builds, load_state
 from thoth.core.platform.checks import last_check
-from thoth.core.storage import Target
+from thoth.core.storage import StorageFailed, Target, failed, storage_errors
 from transforms.catalogue import Kpi, freshness, load_catalogue
 from transforms.project import discover
 from warehouse.publish import generated, manifest
@@ -54,6 +55,15 @@ class PublishReport:
     generated: list[str] = field(default_factory=list)  # DDL / LookML rewritten
     deleted: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    live: bool = False  # the new manifest is written: readers see this publish
+
+
+class PublishFailed(StorageFailed):
+    """The target failed; `live`: after the new manifest was written (readers see it)."""
+
+    def __init__(self, message: str, live: bool) -> None:
+        super().__init__(message)
+        self.live = live
 
 
 
@@ -112,11 +122,24 @@ def publish(warehouse: Path, target: Target, *, dataset: str, run_id: str | None
         with tempfile.TemporaryDirectory(prefix="thoth-publish-") as workdir:
             tables = [render(con, spec, Path(workdir)) for spec in specs]
             con.close()
-            _put_in_place(target, tables, report, dataset, loads, data_tests, log)
+            try:
+                _put_in_place(target, tables, report, dataset, loads, data_tests, log)
+            except storage_errors() as exc:
+                raise _failed(target, report, exc) from None
     finally:
         con.close()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _failed(target: Target, report: PublishReport, exc: BaseException) -> PublishFailed:
+    if report.live:
+        outcome = (f"the new KPI publish (run {report.run_id}) is live; removing the files it "
+                   "no longer lists did not finish (the next publish removes them)")
+    else:
+        outcome = "nothing was published: the previous KPI publish stays in place"
+    return PublishFailed(str(failed(target, "publishing the KPIs to", exc, outcome)),
+                         report.live)
 
 
 def _put_in_place(target: Target, tables: list[RenderedTable], report: PublishReport,
@@ -175,6 +198,7 @@ def _put_in_place(target: Target, tables: list[RenderedTable], report: PublishRe
     target.write_atomic(manifest.PATH, manifest.build(
         run_id=report.run_id, published_at=_now(), target=target.url, data_tests=data_tests,
         tables=entries))
+    report.live = True
 
     # 6. Now nothing listed needs the old files.
     keep = manifest.listed({"tables": entries})
