@@ -112,8 +112,9 @@ def _plans(src: SourceDB, only: list[str] | None) -> tuple[list[TablePlan], Cata
 
 def _log_withheld(catalog: Catalog, log: Callable[[str], None]) -> None:
     if catalog.secret_tables or catalog.secret_columns:
-        log(f"ontrack: never extracted, secret: {len(catalog.secret_tables)} tables, "
-            f"{len(catalog.secret_columns)} columns (thoth/core/classification.yml)")
+        log(f"ontrack: kept out by design, secrets are never read: "
+            f"{len(catalog.secret_tables)} tables, {len(catalog.secret_columns)} columns "
+            "(thoth/core/classification.yml)")
     if catalog.by_name:
         log(f"ontrack: withheld because the name marks a credential: {', '.join(catalog.by_name)}"
             "; if one is not a secret, give it a class in thoth/core/classification.yml")
