@@ -331,20 +331,26 @@ def test_retention_runs_once_a_utc_day_inside_run(env, logins_policy, capsys):
     assert json.loads(details)["table"] == "ontrack_raw.logins"
     assert json.loads(details)["rows_deleted"] == 3
 
-    _logins(env, old=2, new=0, first_id=10)  # old rows again, e.g. written by hand
-    assert run(env, steps=[RETENTION, *BUILD]) == 0  # the next hour: done today already
+    _logins(env, old=2, new=0, first_id=10)  # old rows again, e.g. loaded late
+    assert run(env, steps=[RETENTION, *BUILD]) == 0  # the next hour: they are archived now
+    out = capsys.readouterr().out
+    assert (f"retention: rows older than the cut-off arrived since run {first_run[0]}: "
+            "ontrack_raw.logins 2; archiving them") in out
+    assert re.search(r"^retention: ok, 2 rows, .*; 1 policies, 1 archived to ", out, re.M)
+    assert _count(env, "SELECT count(*) FROM ontrack_raw.logins") == 2
+    assert len(list(logins_policy.iterdir())) == 2
+    assert run(env, steps=[RETENTION, *BUILD]) == 0  # nothing waits: done today already
     out = capsys.readouterr().out
     assert f"retention: skipped (done today by run {first_run[0]} at {first_run[1]} UTC)" in out
-    assert _count(env, "SELECT count(*) FROM ontrack_raw.logins") == 4
-    assert len(list(logins_policy.iterdir())) == 1
 
+    _logins(env, old=1, new=0, first_id=20)
     with duckdb.connect(str(env)) as con:  # … and the next UTC day it runs again
         con.execute("UPDATE platform.runs SET started_at = started_at - INTERVAL 1 DAY")
     assert run(env, steps=[RETENTION, *BUILD]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^retention: ok, 2 rows, .*; 1 policies, 1 archived to ", out, re.M)
+    assert re.search(r"^retention: ok, 1 rows, .*; 1 policies, 1 archived to ", out, re.M)
     assert _count(env, "SELECT count(*) FROM ontrack_raw.logins") == 2
-    assert len(list(logins_policy.iterdir())) == 2
+    assert len(list(logins_policy.iterdir())) == 3
 
 
 def test_rows_arriving_past_the_cutoff_go_to_the_archive_not_nowhere(env, logins_policy,

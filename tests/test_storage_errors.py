@@ -299,3 +299,12 @@ def test_the_lake_archive_and_landing_zone_down_are_one_line_each(env, tmp_path,
     assert main(["extract", "landing"]) == 1
     line = _one_line(capsys, started)
     assert line.startswith("thoth: error: cannot list the landing zone gs://thoth-landing: ")
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a file where the landing directory should be")
+    monkeypatch.setenv("LANDING__BUCKET_URL", str(blocker))
+    monkeypatch.delenv("LANDING__ENDPOINT_URL")
+    assert main(["extract", "landing"]) == 1
+    assert _one_line(capsys, time.perf_counter()) == (
+        f"thoth: error: LANDING__BUCKET_URL is '{blocker}', which is not a directory: create it, "
+        "or point it at the landing zone producers write to")

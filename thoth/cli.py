@@ -161,9 +161,14 @@ def _retention(args: argparse.Namespace) -> int:
         if args.restore:
             retention.restore(warehouse, target, args.restore, log=log)
         else:
-            retention.archive(warehouse, target, apply=args.apply, log=log,
-                              policies=retention.load_policies(
-                                  config.resolve(config.RetentionConfig()).policies_path))
+            moves = retention.archive(warehouse, target, apply=args.apply, log=log,
+                                      policies=retention.load_policies(
+                                          config.resolve(config.RetentionConfig()).policies_path))
+            archived = [m for m in moves if m.archive_id]
+            if args.apply:  # what moved and where, in one line
+                print(f"retention: {sum(m.rows for m in archived):,} rows of {len(archived)} "
+                      f"tables archived under {target.url}" + "".join(
+                          f"; {m.policy.table} → {target.path(m.archive_id)}" for m in archived))
     return 0
 
 

@@ -294,6 +294,18 @@ STEPS = [*EXTRACT, RETENTION, LAKE, *BUILD]
 
 
 
+def _storage_errors() -> tuple[type[BaseException], ...]:
+    from thoth.core.storage import storage_errors
+
+    return storage_errors()
+
+
+def _storage_cause(exc: BaseException) -> str:
+    from thoth.core.storage import cause
+
+    return cause(exc)
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -363,6 +375,8 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
         except (ThothError, duckdb.Error, DltException) as exc:
             error = redact(_one_line(exc))
             said, live = said or hasattr(exc, "live"), live or getattr(exc, "live", False)
+        except _storage_errors() as exc:  # a target no step named: still one line
+            error = redact(f"storage: {_storage_cause(exc)}")
         except BaseException as exc:  # a bug or Ctrl-C: recorded and alerted, then re-raised
             error = redact(f"{type(exc).__name__}: {_one_line(exc)}")
             unexpected = exc
