@@ -175,7 +175,7 @@ def archive(warehouse: Path, target: Target, *, apply: bool = False,
 def _archive_one(con: duckdb.DuckDBPyConnection, target: Target, move: Move,
                  log: Callable[[str], None]) -> Move:
     p, cutoff = move.policy, move.cutoff
-    archive_id = f"{_now():%Y%m%dT%H%M%S}Z-{p.table}"
+    archive_id = _new_archive_id(con, target, f"{_now():%Y%m%dT%H%M%S}Z-{p.table}")
     where = f"{_q(p.date_column)} < TIMESTAMP '{cutoff.isoformat(sep=' ')}'"
     selection = f"(SELECT * FROM {_table(p.table)} WHERE {where})"
     with tempfile.TemporaryDirectory(prefix="thoth-archive-") as work:
@@ -226,6 +226,20 @@ def _archive_one(con: duckdb.DuckDBPyConnection, target: Target, move: Move,
         f"{target.path(archive_id)} (verified: sha256, {expected.split(':')[0]} rows, checksum); "
         "deleted them from the warehouse")
     return Move(p, cutoff, move.rows, move.oldest, archive_id)
+
+
+def _new_archive_id(con: duckdb.DuckDBPyConnection, target: Target, base: str) -> str:
+    """`base`, or `base-2`, … when an archive of the same second exists (late rows archived
+    right after the day's retention): an archive is never written over."""
+    taken = set()
+    if platform.has_table(con, "archives"):
+        taken = {r[0] for r in con.execute("SELECT archive_id FROM platform.archives "
+                                           "WHERE starts_with(archive_id, ?)", [base]).fetchall()}
+    archive_id, n = base, 1
+    while archive_id in taken or target.read(f"{archive_id}/manifest.json") is not None:
+        n += 1
+        archive_id = f"{base}-{n}"
+    return archive_id
 
 
 def restore(warehouse: Path, target: Target, archive_id: str, *,
