@@ -357,7 +357,7 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
     failed: tuple[str, str] | None = None  # the first failure: the run's status and alert
     stopped = False  # by a failure of a step that stops the chain
     unexpected: BaseException | None = None
-    # A failed publish says itself what readers see (PublishFailed.live: the new KPIs).
+    # The first failure says itself what readers see (a publish's: `live`, the new KPIs).
     said, live = False, False
     try:
         runs.start(warehouse, run_id, started_at)
@@ -367,6 +367,7 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
         progress.begin(step.name)
         begun = time.perf_counter()
         error: str | None = None
+        states: bool | None = None  # PublishFailed.live: the error says what readers see
         try:
             rows, detail = step.func(warehouse, run_id, log)
             result = StepResult(step.name, "ok", rows, 0.0, redact(detail))
@@ -374,7 +375,7 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
             result = StepResult(step.name, "skipped", None, 0.0, redact(str(exc)))
         except (ThothError, duckdb.Error, DltException) as exc:
             error = redact(_one_line(exc))
-            said, live = said or hasattr(exc, "live"), live or getattr(exc, "live", False)
+            states = getattr(exc, "live", None)
         except _storage_errors() as exc:  # a target no step named: still one line
             error = redact(f"storage: {_storage_cause(exc)}")
         except BaseException as exc:  # a bug or Ctrl-C: recorded and alerted, then re-raised
@@ -382,7 +383,8 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
             unexpected = exc
         if error is not None:
             result = StepResult(step.name, "failed", None, 0.0, error)
-            failed = failed or (step.name, error)
+            if failed is None:
+                failed, said, live = (step.name, error), states is not None, bool(states)
             stopped = step.stops_chain or unexpected is not None
         result.seconds = round(time.perf_counter() - begun, 3)
         results.append(result)
