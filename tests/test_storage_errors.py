@@ -190,8 +190,16 @@ def test_an_outage_longer_than_the_retries_during_run(env, gcs_emulator, gcs_buc
         started = time.perf_counter()
         assert run(env, steps=[BUILD[-1]], alert=alerts.append) == 1
         seconds = time.perf_counter() - started
+        # As cron runs it, a process of its own: nothing but lines of ours, gcsfs's log silent.
+        child = subprocess.run([sys.executable, "-m", "thoth.cli", "run", "--skip-extract"],
+                               cwd=ROOT, env=dict(os.environ), capture_output=True, text=True,
+                               timeout=120)
     out, err = capsys.readouterr()
     assert seconds < BOUND and err == "" and "Traceback" not in out
+    assert child.returncode == 1 and child.stderr == "", child.stderr[-3000:]
+    assert "Traceback" not in child.stdout
+    assert (f"failed at publish on {socket.gethostname()}: publishing the KPIs to {gcs_bucket}/"
+            "kpis failed: HTTP 503: refused by the test") in child.stdout
     (failed,) = [x for x in out.splitlines() if x.startswith("publish: failed")]
     assert (f"publishing the KPIs to {gcs_bucket}/kpis failed: HTTP 503: refused by the test"
             in failed)
