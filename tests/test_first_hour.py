@@ -4,6 +4,7 @@ commands the demo ends with work on its warehouse, the pseudonym key cannot chan
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
@@ -119,3 +120,18 @@ def test_status_says_not_extracted_yet(warehouse, tmp_path, monkeypatch, capsys)
     assert main(["status"]) == 0
     assert capsys.readouterr().out.startswith(f"{empty}: not extracted yet; run ")
     assert config.beside_warehouse("x") == str(tmp_path / "x")
+
+
+def test_retention_says_what_it_archived_and_where(warehouse, monkeypatch, capsys):
+    """Into archive/ beside the warehouse (not the working directory), each archive named."""
+    for key in ("RETENTION__ARCHIVE_URL", "RETENTION__POLICIES_FILE", "RETENTION__ENDPOINT_URL",
+                "PUBLISH__ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    assert main(["retention", "--apply"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    archive = warehouse.parent / "archive"
+    assert re.fullmatch(rf"retention: [1-9][\d,]* rows of [1-9] tables archived under "
+                        rf"{re.escape(str(archive))}(; ontrack_raw\.\w+ → "
+                        rf"{re.escape(str(archive))}/\d{{8}}T\d{{6}}Z-ontrack_raw\.\w+)+", last)
+    named = re.findall(rf"→ {re.escape(str(archive))}/([^;]+)", last)
+    assert sorted(named) == sorted(p.name for p in archive.iterdir())
