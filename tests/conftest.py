@@ -199,9 +199,9 @@ def gcs_bucket(gcs_emulator) -> str:
 @pytest.fixture(autouse=True)
 def _products_target(tmp_path_factory: pytest.TempPathFactory,
                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """`thoth publish` and `thoth run` also write the data products, by default to data/products
-    under the working directory: every test gets its own folder instead, so none writes into the
-    checkout or shares a folder with a test running beside it."""
+    """`thoth publish` and `thoth run` also write the data products, by default to products/
+    beside the warehouse: every test gets its own folder instead, so none shares a folder with a
+    test running beside it (a test whose warehouse is elsewhere than its tmp_path too)."""
     monkeypatch.setenv("PRODUCTS__BUCKET_URL", str(tmp_path_factory.mktemp("products")))
 
 
@@ -209,7 +209,7 @@ def _products_target(tmp_path_factory: pytest.TempPathFactory,
 def _lake_target(tmp_path_factory: pytest.TempPathFactory,
                  monkeypatch: pytest.MonkeyPatch) -> None:
     """`thoth lake`, `thoth run` (with the spark engine) and `thoth erase-user` read or write the
-    lake, by default data/lake under the working directory: every test gets its own folder."""
+    lake, by default lake/ beside the warehouse: every test gets its own folder."""
     monkeypatch.setenv("LAKE__BUCKET_URL", str(tmp_path_factory.mktemp("lake")))
 
 

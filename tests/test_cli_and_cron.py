@@ -100,3 +100,27 @@ def test_python_m_runs_the_same_job_and_fails_in_one_line(source, tmp_path):
     assert done.stderr.startswith(f"python -m pipelines.{source}: error: {why}")
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "w.duckdb").exists()  # checked before the warehouse is touched
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["extract", "ontrack", "--full-refesh"],
+     "thoth extract ontrack: error: unrecognized arguments: --full-refesh (did you mean "
+     "--full-refresh?) (see `thoth extract ontrack --help`)"),
+    (["run", "--skip-extrct"], "thoth run: error: unrecognized arguments: --skip-extrct (did you "
+     "mean --skip-extract?) (see `thoth run --help`)"),
+    (["staus"], "thoth: error: 'staus' is not a `thoth` command: did you mean status? (see "
+     "`thoth --help`)"),
+    (["extract", "ontrak"], "thoth extract: error: 'ontrak' is not a `thoth extract` command: "
+     "did you mean ontrack? (see `thoth extract --help`)"),
+    (["publish", "--zzz"], "thoth publish: error: unrecognized arguments: --zzz (see `thoth "
+     "publish --help`)"),
+    (["xyzzy"], "thoth: error: 'xyzzy' is not a `thoth` command: choose from extract, "),
+])
+def test_a_typo_is_one_line_with_the_nearest_and_exit_2(argv, expected, capsys):
+    from thoth.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(expected)

@@ -37,7 +37,8 @@ def test_a_bare_or_unrelated_variable_never_stands_in_for_a_key(clean_env):
     clean_env.setenv("CREDENTIALS", "postgresql://intruder@elsewhere/db")
     assert config.warehouse_path() == Path("data/warehouse.duckdb")
     assert config.run_lock_file(Path("/w/x.duckdb")) == Path("/w/x.run.lock")
-    assert config.resolve(config.PublishConfig()).bucket_url == "data/publish"
+    # beside the warehouse, as an absolute path
+    assert config.resolve(config.PublishConfig()).bucket_url == str(Path.cwd() / "data/publish")
     with pytest.raises(ThothError, match="^SOURCES__ONTRACK__CREDENTIALS is not set: set it"):
         config.resolve(OntrackConfig())
 
@@ -83,7 +84,7 @@ def test_the_archive_uses_the_publish_target_s_endpoint_and_key_unless_its_own(c
     clean_env.setenv("PUBLISH__CREDENTIALS", "/etc/thoth/publisher.json")
     archive = config.resolve(config.RetentionConfig())
     assert (archive.archive_url, archive.endpoint_url, archive.credentials) == (
-        "data/archive", "http://127.0.0.1:9023", "/etc/thoth/publisher.json")
+        str(Path.cwd() / "data/archive"), "http://127.0.0.1:9023", "/etc/thoth/publisher.json")
     clean_env.setenv("RETENTION__CREDENTIALS", "/etc/thoth/archiver.json")
     clean_env.setenv("RETENTION__POLICIES_FILE", "/etc/thoth/retention.yml")
     archive = config.resolve(config.RetentionConfig())
@@ -151,10 +152,12 @@ def test_engine_lake_and_spark_settings(clean_env):
     with pytest.raises(ThothError, match="^WAREHOUSE__ENGINE is 'bigquery': expected one of "
                                          "duckdb, spark$"):
         config.resolve(config.WarehouseConfig())
+    clean_env.delenv("WAREHOUSE__ENGINE")
 
     clean_env.setenv("PUBLISH__ENDPOINT_URL", "http://127.0.0.1:9")
     lake = config.resolve(config.LakeConfig())
-    assert (lake.bucket_url, lake.endpoint_url) == ("data/lake", "http://127.0.0.1:9")
+    assert (lake.bucket_url, lake.endpoint_url) == (str(Path.cwd() / "data/lake"),
+                                                    "http://127.0.0.1:9")
 
     spark = config.resolve(config.SparkConfig())
     assert (spark.master, spark.conf) == ("local[2]", {})

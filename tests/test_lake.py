@@ -229,7 +229,7 @@ def test_a_refused_upload_fails_in_one_line_and_leaves_the_previous_manifest_who
         _write(warehouse, target)
     message = str(failed.value)
     assert "\n" not in message
-    assert message.startswith(f"writing the lake to {gcs_bucket}/lake failed (")
+    assert message.startswith(f"writing the lake to {gcs_bucket}/lake failed: HTTP 403")
     assert "the previous manifest and its files are untouched" in message
     monkeypatch.undo()
     _whole(target, old)
@@ -307,7 +307,7 @@ def test_lake_command_logs_a_line_per_table(warehouse, tmp_path, monkeypatch, ca
 @pytest.mark.parametrize("url, expected", [
     ("s3://bucket/lake", "LAKE__BUCKET_URL is 's3://bucket/lake': expected gs://bucket/prefix "
                          "or a local directory"),
-    ("FILE", "writing the lake to {FILE} failed ("),
+    ("FILE", "writing the lake to {FILE} failed: Not a directory: {FILE}/"),
 ])
 def test_a_bad_lake_url_is_one_line(warehouse, tmp_path, monkeypatch, capsys, url, expected):
     blocker = tmp_path / "a-file"  # a file where the lake's directory should be

@@ -210,7 +210,7 @@ def test_credentials_by_list_and_by_name_never_reach_the_warehouse(source_url, w
         ("da39a3ee5e6b4b0d3255bfef95601890afd80709",)]
     assert rows(warehouse, "SELECT context_key FROM ontrack_raw.unit_content_links") == [
         ("week-1",)]
-    assert "ontrack: never extracted, secret: 2 tables, 9 columns" in out
+    assert "ontrack: kept out by design, secrets are never read: 2 tables, 9 columns" in out
     assert ("withheld because the name marks a credential: table api_secrets, column "
             "tasks.share_token, column tasks.lti_secret_key;") in out
     # A warehouse loaded before these rules (upstream 10.x's api_key, say) loses what they hold

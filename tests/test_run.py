@@ -319,8 +319,9 @@ def test_retention_runs_once_a_utc_day_inside_run(env, logins_policy, capsys):
     assert run(env, steps=[RETENTION, *BUILD]) == 0
     out = capsys.readouterr().out
     assert "ontrack_raw.logins: archived 3 rows before" in out
-    assert re.search(r"^retention: ok, 3 rows, \d+\.\d s; 1 policies, 1 archived to .*archive$",
-                     out, re.M)
+    assert re.search(r"^retention: ok, 3 rows, \d+\.\d s; 1 policies, 1 archived to .*archive "
+                     r"\(ontrack_raw\.logins: 3 rows before \d{4}-\d\d-\d\d to /.*archive/"
+                     r"\d{8}T\d{6}Z-ontrack_raw\.logins\)$", out, re.M)
     assert _count(env, "SELECT count(*) FROM ontrack_raw.logins") == 2
     (archive,) = logins_policy.iterdir()
     assert json.loads((archive / "manifest.json").read_text())["rows"] == 3
@@ -332,20 +333,55 @@ def test_retention_runs_once_a_utc_day_inside_run(env, logins_policy, capsys):
     assert json.loads(details)["table"] == "ontrack_raw.logins"
     assert json.loads(details)["rows_deleted"] == 3
 
-    _logins(env, old=2, new=0, first_id=10)  # old rows again, e.g. written by hand
-    assert run(env, steps=[RETENTION, *BUILD]) == 0  # the next hour: done today already
+    _logins(env, old=2, new=0, first_id=10)  # old rows again, e.g. loaded late
+    assert run(env, steps=[RETENTION, *BUILD]) == 0  # the next hour: they are archived now
+    out = capsys.readouterr().out
+    assert (f"retention: rows older than the cut-off arrived since run {first_run[0]}: "
+            "ontrack_raw.logins 2; archiving them") in out
+    assert re.search(r"^retention: ok, 2 rows, .*; 1 policies, 1 archived to ", out, re.M)
+    assert _count(env, "SELECT count(*) FROM ontrack_raw.logins") == 2
+    assert len(list(logins_policy.iterdir())) == 2
+    assert run(env, steps=[RETENTION, *BUILD]) == 0  # nothing waits: done today already
     out = capsys.readouterr().out
     assert f"retention: skipped (done today by run {first_run[0]} at {first_run[1]} UTC)" in out
-    assert _count(env, "SELECT count(*) FROM ontrack_raw.logins") == 4
-    assert len(list(logins_policy.iterdir())) == 1
 
+    _logins(env, old=1, new=0, first_id=20)
     with duckdb.connect(str(env)) as con:  # … and the next UTC day it runs again
         con.execute("UPDATE platform.runs SET started_at = started_at - INTERVAL 1 DAY")
     assert run(env, steps=[RETENTION, *BUILD]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"^retention: ok, 2 rows, .*; 1 policies, 1 archived to ", out, re.M)
+    assert re.search(r"^retention: ok, 1 rows, .*; 1 policies, 1 archived to ", out, re.M)
     assert _count(env, "SELECT count(*) FROM ontrack_raw.logins") == 2
-    assert len(list(logins_policy.iterdir())) == 2
+    assert len(list(logins_policy.iterdir())) == 3
+
+
+def test_rows_arriving_past_the_cutoff_go_to_the_archive_not_nowhere(env, logins_policy,
+                                                                     capsys):
+    """A load hands back an archived row (dropped: it is in an archive) and a row already past
+    the cut-off that was never archived (kept, and archived by the same hour's run)."""
+    from warehouse.after_load import apply as governance
+
+    _logins(env, old=3, new=2, first_id=1)
+    assert run(env, steps=[RETENTION]) == 0
+    _logins(env, old=2, new=0, first_id=1)  # ids 1 and 2 again: archived already
+    _logins(env, old=1, new=0, first_id=50)  # late: never archived
+    with duckdb.connect(str(env)) as con:
+        note = governance(con, "ontrack_raw", "logins")
+    assert note == "2 rows past retention dropped"
+    assert _count(env, "SELECT count(*) FROM ontrack_raw.logins WHERE id = 50") == 1
+    capsys.readouterr()
+    assert run(env, steps=[RETENTION]) == 0  # the same UTC day: again, for the late row
+    out = capsys.readouterr().out
+    assert ("retention: rows older than the cut-off arrived since run "
+            in out and "ontrack_raw.logins 1; archiving them" in out)
+    assert re.search(r"^retention: ok, 1 rows", out, re.M)
+    assert _count(env, "SELECT count(*) FROM ontrack_raw.logins WHERE created_at < "
+                       "TIMESTAMP '2025-01-01'") == 0
+    archived = sorted(json.loads((a / "manifest.json").read_text())["rows"]
+                      for a in logins_policy.iterdir())
+    assert archived == [1, 3]  # every old row in an archive once
+    assert run(env, steps=[RETENTION]) == 0  # nothing late: skipped
+    assert "retention: skipped (done today by run" in capsys.readouterr().out
 
 
 def test_a_failed_retention_fails_the_run_and_the_next_run_retries_it(
@@ -357,13 +393,13 @@ def test_a_failed_retention_fails_the_run_and_the_next_run_retries_it(
     assert run(env, steps=[RETENTION, *BUILD]) == 1
     out = capsys.readouterr().out
     (line,) = [x for x in out.splitlines() if x.startswith("retention: failed")]
-    assert f"archiving to {blocked} failed (" in line and line.endswith(
-        "nothing was deleted from that table")
+    assert (f"archiving ontrack_raw.logins to {blocked} failed: Not a directory: " in line
+            and line.endswith("nothing was deleted from ontrack_raw.logins"))
     assert "\ntransform:" not in out  # the chain stopped
     assert _count(env, "SELECT count(*) FROM ontrack_raw.logins") == 5  # nothing lost
     (_, status, steps, failed_step, error, _) = _runs(env)[-1]
     assert (status, failed_step) == ("failed", "retention")
-    assert error.startswith(f"archiving to {blocked} failed")
+    assert error.startswith(f"archiving ontrack_raw.logins to {blocked} failed")
 
     monkeypatch.setenv("RETENTION__ARCHIVE_URL", str(logins_policy))  # fixed: the next hour
     assert run(env, steps=[RETENTION, *BUILD]) == 0

@@ -13,7 +13,7 @@ from pipelines.landing import job as landing_job
 from pipelines.metrics import job as metrics_job
 from pipelines.ontrack import job as ontrack_job
 from thoth.core import config
-from thoth.core.entry import guarded, printed
+from thoth.core.entry import Parser, guarded, printed
 
 EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt/config.toml):
   SOURCES__ONTRACK__CREDENTIALS  OnTrack database URL, postgresql+psycopg://… or mysql+pymysql://…
@@ -28,18 +28,20 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
                                  (SOURCES__ONTRACK_METRICS__BEARER_TOKEN: a secret, optional)
   WAREHOUSE__PATH                DuckDB warehouse file (default: data/warehouse.duckdb)
   PUBLISH__BUCKET_URL            where `thoth publish` writes: gs://bucket/prefix or a directory
-                                 (default: data/publish)
+                                 (default: publish/ beside the warehouse)
   PUBLISH__ENDPOINT_URL          a GCS emulator's URL (anonymous); PUBLISH__CREDENTIALS a
                                  service-account key file (else Application Default Credentials)
   PRODUCTS__BUCKET_URL           where `thoth publish` writes the data products (default:
-                                 data/products; never the Looker target); PRODUCTS__ATTENTION__*
+                                 products/ beside the warehouse; never the Looker target);
+                                 PRODUCTS__ATTENTION__*
                                  the students-needing-attention thresholds
   ALERTS__COMMAND, ALERTS__WEBHOOK_URL   called when `thoth run` fails
-  RETENTION__ARCHIVE_URL         where `thoth retention --apply` archives (default: data/archive)
+  RETENTION__ARCHIVE_URL         where `thoth retention --apply` archives (default: archive/
+                                 beside the warehouse)
   RETENTION__IN_RUN              `thoth run` applies retention once a UTC day (default: true)
   LAKE__BUCKET_URL               where `thoth lake` writes the raw tables as Parquet (default:
-                                 data/lake); LAKE__IN_RUN: `thoth run` writes it (default: only
-                                 with WAREHOUSE__ENGINE=spark)
+                                 lake/ beside the warehouse); LAKE__IN_RUN: `thoth run` writes
+                                 it (default: only with WAREHOUSE__ENGINE=spark)
   THOTH_ACTOR                    who platform.audit says acted (default: the OS user)
 """
 
@@ -93,18 +95,13 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from thoth.app.run import publish_products, publish_targets, run_lock
-    from warehouse.products import check_targets
-    from warehouse.publish import publish
+    from thoth.app.run import publish_all, publish_targets, run_lock
 
     warehouse = config.warehouse_path()
     target, products = publish_targets()
-    check_targets(products, target)  # the attention lists never go to the Looker target
-    dataset = config.resolve(config.PublishConfig()).bigquery_dataset
     log = lambda line: print(line, flush=True)  # noqa: E731
     with run_lock(config.run_lock_file(warehouse)):  # never beside a `thoth run`
-        report = publish(warehouse, target, dataset=dataset, log=log)
-        publish_products(warehouse, products, target, log=log)
+        report, _ = publish_all(warehouse, target, products, log=log)
     print(f"published {report.tables} tables, {report.rows:,} rows to {report.target} in "
           f"{report.seconds:.1f} s: {len(report.uploaded)} files uploaded, "
           f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed")
@@ -177,13 +174,19 @@ def _retention(args: argparse.Namespace) -> int:
         if args.restore:
             retention.restore(warehouse, target, args.restore, log=log)
         else:
-            retention.archive(warehouse, target, apply=args.apply, log=log,
-                              policies=retention.load_policies(
-                                  config.resolve(config.RetentionConfig()).policies_path))
+            moves = retention.archive(warehouse, target, apply=args.apply, log=log,
+                                      policies=retention.load_policies(
+                                          config.resolve(config.RetentionConfig()).policies_path))
+            archived = [m for m in moves if m.archive_id]
+            if args.apply:  # what moved and where, in one line
+                print(f"retention: {sum(m.rows for m in archived):,} rows of {len(archived)} "
+                      f"tables archived under {target.url}" + "".join(
+                          f"; {m.policy.table} → {target.path(m.archive_id)}" for m in archived))
     return 0
 
 
 def _erase_user(args: argparse.Namespace) -> int:
+    from thoth.app.engine import check_pseudonym_key
     from thoth.app.run import lake_target, run_lock
     from thoth.core.storage import configured_archive, configured_products
     from transforms.build import build
@@ -194,6 +197,7 @@ def _erase_user(args: argparse.Namespace) -> int:
 
     warehouse, user_id = config.warehouse_path(), check_user_id(args.user_id)
     key = config.pseudonym_key()  # before anything changes
+    check_pseudonym_key(warehouse, key)  # erased people's hashes must match the loads'
     archives, products, lake = configured_archive(), configured_products(), lake_target()
     with run_lock(config.run_lock_file(warehouse)):
         print(f"erasing OnTrack user {user_id} from {warehouse}, the archives under "
@@ -237,7 +241,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="thoth",
         description="Thoth Tech's data platform: OnTrack, GA4 and stream files into a DuckDB "
         "warehouse; KPI tables, data tests, and publishing to GCS for Looker.",

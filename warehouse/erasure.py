@@ -192,8 +192,11 @@ def apply_ledger(con: duckdb.DuckDBPyConnection, schema: str, table: str,
         return 0
     if secret is None:
         from thoth.core.config import pseudonym_key  # needed only once someone is erased
+        from thoth.core.platform import keys
 
-        secret = ledger_secret(pseudonym_key())
+        key = pseudonym_key()
+        keys.check(con, key)  # another key's hashes would match nobody: they would come back
+        secret = ledger_secret(key)
     counts: dict[str, int] = {}
     registered: set[str] = set()
     for rule in RULES:

@@ -7,9 +7,11 @@ checksum of every value), described in `manifest.json` beside it, and only then 
 one transaction with `platform.retention_state`, `platform.archives` and the audit row.
 
 The source still has those rows, so a later load would bring them back: the OnTrack loader
-calls `apply_cutoff` after each table's load, in the same transaction, and drops rows older
-than the last cut-off applied to that table (they are in an archive already). A restore lowers
-that mark to the oldest restored row, so restored rows stay.
+calls `apply_cutoff` after each table's load, in the same transaction, and drops the rows older
+than the last cut-off applied to that table whose ids were archived (`platform.archived_ids`).
+A row older than the cut-off that was never archived — it arrived late, or on a first load — is
+kept until retention archives it (`thoth run` does so the same hour: `late_rows`), never dropped
+unarchived. A restore lowers the mark to the oldest restored row, so restored rows stay.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from thoth.core.duck import quote as _q
 from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
 from thoth.core.platform import audit
-from thoth.core.storage import Target
+from thoth.core.storage import Target, failed, storage_errors
 
 POLICIES = Path(__file__).with_name("retention.yml")
 PERIOD = re.compile(r"^\s*(\d+)\s*(day|week|month|year)s?\s*$")
@@ -158,7 +160,11 @@ def archive(warehouse: Path, target: Target, *, apply: bool = False,
                     f"to {target.url}")
                 done.append(move)
                 continue
-            done.append(_archive_one(con, target, move, log))
+            try:
+                done.append(_archive_one(con, target, move, log))
+            except storage_errors() as exc:  # a directory or a bucket that refuses
+                raise failed(target, f"archiving {p.table} to", exc,
+                             f"nothing was deleted from {p.table}") from None
         if not apply and any(m.rows for m in moves):
             log("dry run: nothing was moved; run `thoth retention --apply` to archive and delete")
         return done
@@ -169,7 +175,7 @@ def archive(warehouse: Path, target: Target, *, apply: bool = False,
 def _archive_one(con: duckdb.DuckDBPyConnection, target: Target, move: Move,
                  log: Callable[[str], None]) -> Move:
     p, cutoff = move.policy, move.cutoff
-    archive_id = f"{_now():%Y%m%dT%H%M%S}Z-{p.table}"
+    archive_id = _new_archive_id(con, target, f"{_now():%Y%m%dT%H%M%S}Z-{p.table}")
     where = f"{_q(p.date_column)} < TIMESTAMP '{cutoff.isoformat(sep=' ')}'"
     selection = f"(SELECT * FROM {_table(p.table)} WHERE {where})"
     with tempfile.TemporaryDirectory(prefix="thoth-archive-") as work:
@@ -191,8 +197,13 @@ def _archive_one(con: duckdb.DuckDBPyConnection, target: Target, move: Move,
                 "checksum": expected, "archived_at": _now().isoformat(), "by": audit.actor()}
     target.write_atomic(f"{archive_id}/manifest.json",
                         json.dumps(manifest, indent=2).encode())
-    platform.ensure(con, "retention_state", "archives")
+    platform.ensure(con, "retention_state", "archives", "archived_ids")
+    schema, name = p.table.split(".", 1)
+    keyed = platform.has_column(con, name, "id", schema)
     with transaction(con):
+        if keyed:  # later loads drop these ids when the source hands them back
+            con.execute("INSERT OR IGNORE INTO platform.archived_ids SELECT ?, id FROM "
+                        f"{selection}", [p.table])
         (deleted,) = con.execute(f"DELETE FROM {_table(p.table)} WHERE {where}").fetchone()
         if deleted != move.rows:
             raise ThothError(f"{p.table}: {deleted:,} rows matched at delete time, "
@@ -217,10 +228,33 @@ def _archive_one(con: duckdb.DuckDBPyConnection, target: Target, move: Move,
     return Move(p, cutoff, move.rows, move.oldest, archive_id)
 
 
+def _new_archive_id(con: duckdb.DuckDBPyConnection, target: Target, base: str) -> str:
+    """`base`, or `base-2`, … when an archive of the same second exists (late rows archived
+    right after the day's retention): an archive is never written over."""
+    taken = set()
+    if platform.has_table(con, "archives"):
+        taken = {r[0] for r in con.execute("SELECT archive_id FROM platform.archives "
+                                           "WHERE starts_with(archive_id, ?)", [base]).fetchall()}
+    archive_id, n = base, 1
+    while archive_id in taken or target.read(f"{archive_id}/manifest.json") is not None:
+        n += 1
+        archive_id = f"{base}-{n}"
+    return archive_id
+
+
 def restore(warehouse: Path, target: Target, archive_id: str, *,
             log: Callable[[str], None] = print) -> int:
     """Put an archive's rows back (replacing rows with the same id), verified first; rows of
     erased people stay out. Returns the rows restored."""
+    try:
+        return _restore(warehouse, target, archive_id, log)
+    except storage_errors() as exc:
+        raise failed(target, f"restoring {archive_id} from", exc,
+                     "nothing was restored") from None
+
+
+def _restore(warehouse: Path, target: Target, archive_id: str,
+             log: Callable[[str], None]) -> int:
     from warehouse import erasure
 
     manifest = read_manifest(target, archive_id)
@@ -276,7 +310,9 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, relation: str) -> int:
 
 def apply_cutoff(con: duckdb.DuckDBPyConnection, schema: str, table: str,
                  changed: str | None = None) -> int:
-    """After a load: drop rows older than the table's last applied cut-off (already archived).
+    """After a load: drop the rows older than the table's last applied cut-off that are in an
+    archive already (their ids in platform.archived_ids); the others wait for retention. A table
+    without an `id` column cannot be matched: its old rows are all dropped, as archived.
     `changed`: a relation with the ids just loaded (only those can be old), None: the table."""
     if not platform.has_table(con, "retention_state"):
         return 0
@@ -286,6 +322,29 @@ def apply_cutoff(con: duckdb.DuckDBPyConnection, schema: str, table: str,
         return 0
     column, before = row
     only = f" AND id IN (SELECT id FROM {changed})" if changed else ""
+    params: list = [before]
+    if platform.has_column(con, table, "id", schema):
+        platform.ensure(con, "archived_ids")
+        only += " AND id IN (SELECT id FROM platform.archived_ids WHERE table_name = ?)"
+        params.append(f"{schema}.{table}")
     (deleted,) = con.execute(f"DELETE FROM {_q(schema)}.{_q(table)} WHERE {_q(column)} < ?"
-                             f"{only}", [before]).fetchone()
+                             f"{only}", params).fetchone()
     return deleted
+
+
+def late_rows(con: duckdb.DuckDBPyConnection, policies: list[Policy]) -> dict[str, int]:
+    """Per table, the rows older than its last applied cut-off still in the warehouse: arrived
+    after retention ran (late, or on a first load), not archived yet."""
+    if not platform.has_table(con, "retention_state"):
+        return {}
+    late = {}
+    for p in policies:
+        row = con.execute("SELECT date_column, archived_before FROM platform.retention_state "
+                          "WHERE table_name = ?", [p.table]).fetchone()
+        if row is None or not _exists(con, p.table):
+            continue
+        (rows,) = con.execute(f"SELECT count(*) FROM {_table(p.table)} WHERE {_q(row[0])} < ?",
+                              [row[1]]).fetchone()
+        if rows:
+            late[p.table] = rows
+    return late

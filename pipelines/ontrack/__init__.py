@@ -23,7 +23,7 @@ from pipelines.ontrack.source_db import Column, SourceDB
 from thoth.core import classification, platform
 from thoth.core.classification import shown
 from thoth.core.duck import STREAMING_MEMORY_LIMIT, open_warehouse, quote, transaction
-from thoth.core.errors import ThothError
+from thoth.core.errors import ThothError, UsageError, did_you_mean
 from thoth.core.platform import load_state, source_schema
 from thoth.core.platform.load_state import TableLoad
 from thoth.core.platform.source_schema import Generation
@@ -101,8 +101,10 @@ def _plans(src: SourceDB, only: list[str] | None) -> tuple[list[TablePlan], Cata
             if table in catalog.secret_tables:
                 raise ThothError(f"{table} holds secrets and is never extracted")
             if table not in catalog.tables and table not in catalog.refused:
-                raise ThothError(f"no table {table!r} in the OnTrack {src}; "
-                                 f"tables: {', '.join(sorted(catalog.tables))}")
+                close = did_you_mean(table, catalog.tables)
+                raise UsageError(f"no table {table!r} in the OnTrack {src}: " + (
+                    f"did you mean {close}?" if close else
+                    f"tables: {', '.join(sorted(catalog.tables))}"))
         catalog.refused = {t: why for t, why in catalog.refused.items() if t in only}
         catalog.tables = {t: catalog.tables[t] for t in only if t in catalog.tables}
     return [plan_table(t, cols) for t, cols in sorted(catalog.tables.items())], catalog
@@ -110,8 +112,9 @@ def _plans(src: SourceDB, only: list[str] | None) -> tuple[list[TablePlan], Cata
 
 def _log_withheld(catalog: Catalog, log: Callable[[str], None]) -> None:
     if catalog.secret_tables or catalog.secret_columns:
-        log(f"ontrack: never extracted, secret: {len(catalog.secret_tables)} tables, "
-            f"{len(catalog.secret_columns)} columns (thoth/core/classification.yml)")
+        log(f"ontrack: kept out by design, secrets are never read: "
+            f"{len(catalog.secret_tables)} tables, {len(catalog.secret_columns)} columns "
+            "(thoth/core/classification.yml)")
     if catalog.by_name:
         log(f"ontrack: withheld because the name marks a credential: {', '.join(catalog.by_name)}"
             "; if one is not a secret, give it a class in thoth/core/classification.yml")

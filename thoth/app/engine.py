@@ -7,6 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from thoth.core import config
+from thoth.core.duck import open_warehouse
+from thoth.core.errors import ThothError
+from thoth.core.platform import keys
 from thoth.core.storage import configured_lake
 from transforms.build import ModelBuild
 
@@ -14,6 +17,7 @@ from transforms.build import ModelBuild
 def build_models(warehouse: Path, *, log: Callable[[str], None],
                  absent_sources: frozenset[str] = frozenset()) -> list[ModelBuild]:
     engine = config.resolve(config.WarehouseConfig()).engine
+    check_pseudonym_key(warehouse)
     if engine == "duckdb":
         from transforms.build import build
 
@@ -28,3 +32,20 @@ def build_models(warehouse: Path, *, log: Callable[[str], None],
     spark = spark_session(config.resolve(config.SparkConfig()))
     log(f"building on Spark ({spark.sparkContext.master}) from the lake at {target.url}")
     return build_spark(spark, target, warehouse, log=log, absent_sources=absent_sources)
+
+
+def check_pseudonym_key(warehouse: Path, key: bytes | None = None) -> None:
+    """The configured key (or `key`) must be the one the warehouse's pseudonyms were built with
+    (recorded the first time). Not set: nothing to check here — a model needing it says so."""
+    if key is None:
+        try:
+            key = config.pseudonym_key()
+        except ThothError:
+            return
+    if not warehouse.exists():
+        return
+    con = open_warehouse(warehouse)
+    try:
+        keys.check(con, key)
+    finally:
+        con.close()

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # imported when used: `thoth status` needs neither storage no
     from thoth.core.storage import Target
     from warehouse.lake import LakeReport
     from warehouse.products import ProductsReport
+    from warehouse.publish import PublishReport
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL, as cron/thoth-cron
 
@@ -159,26 +160,35 @@ def retention_done_today(warehouse: Path) -> tuple[str, datetime] | None:
 
 
 def _retention(warehouse: Path, run_id: str, log: Callable[[str], None]):
-    from thoth.core.storage import configured_archive, storage_errors
+    from thoth.core.storage import configured_archive
     from warehouse import retention
 
     # Once a UTC day whatever cron's cadence; a failed day is retried by the next run.
     archive = config.resolve(config.RetentionConfig())
     if not archive.in_run:
         raise Skip("RETENTION__IN_RUN is false: apply it with `thoth retention --apply`")
+    policies = retention.load_policies(archive.policies_path)
     done = retention_done_today(warehouse)
     if done:
-        raise Skip(f"done today by run {done[0]} at {done[1]:%H:%M} UTC")
-    policies = retention.load_policies(archive.policies_path)
+        # Again the same day only for rows that arrived past the cut-off since: archived now,
+        # never left in the warehouse for a day nor dropped unarchived.
+        con = open_warehouse(warehouse, read_only=True)
+        try:
+            late = retention.late_rows(con, policies)
+        finally:
+            con.close()
+        if not late:
+            raise Skip(f"done today by run {done[0]} at {done[1]:%H:%M} UTC")
+        log("retention: rows older than the cut-off arrived since run "
+            f"{done[0]}: {', '.join(f'{t} {n:,}' for t, n in late.items())}; archiving them")
     target = configured_archive()
-    try:
-        moves = retention.archive(warehouse, target, apply=True, policies=policies, log=log)
-    except storage_errors() as exc:  # a directory or a bucket that refuses
-        raise ThothError(f"archiving to {target.url} failed ({type(exc).__name__}: "
-                         f"{_one_line(exc)}); nothing was deleted from that table") from None
+    moves = retention.archive(warehouse, target, apply=True, policies=policies, log=log)
     archived = [m for m in moves if m.archive_id]
+    where = "; ".join(f"{m.policy.table}: {m.rows:,} rows before {m.cutoff:%Y-%m-%d} to "
+                      f"{target.path(m.archive_id)}" for m in archived)
     return (sum(m.rows for m in archived),
-            f"{len(policies)} policies, {len(archived)} archived to {target.url}")
+            f"{len(policies)} policies, {len(archived)} archived to {target.url}"
+            + (f" ({where})" if where else ""))
 
 
 def write_lake(warehouse: Path, *, full: bool = False, url: str | None = None,
@@ -219,14 +229,8 @@ def publish_step(target_url: str | None = None, products_url: str | None = None)
     `products_url` (else PRODUCTS__BUCKET_URL), which may not be the KPIs' target."""
 
     def _publish(warehouse: Path, run_id: str, log: Callable[[str], None]):
-        from warehouse.products import check_targets
-        from warehouse.publish import publish
-
-        target, products = publish_targets(target_url, products_url)
-        check_targets(products, target)  # before anything is written
-        dataset = config.resolve(config.PublishConfig()).bigquery_dataset
-        report = publish(warehouse, target, dataset=dataset, run_id=run_id, log=log)
-        made = publish_products(warehouse, products, target, run_id=run_id, log=log)
+        report, made = publish_all(warehouse, *publish_targets(target_url, products_url),
+                                   run_id=run_id, log=log)
         return report.rows, (f"{report.tables} tables to {report.target}: "
                              f"{len(report.uploaded)} files uploaded, "
                              f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed; "
@@ -234,6 +238,27 @@ def publish_step(target_url: str | None = None, products_url: str | None = None)
                              f"{len(made.unchanged)} unchanged, {len(made.removed)} removed")
 
     return Step("publish", _publish)
+
+
+def publish_all(warehouse: Path, target: Target, products: Target, *, run_id: str | None = None,
+                log: Callable[[str], None]) -> tuple[PublishReport, ProductsReport]:
+    """The KPIs to `target`, then the data products to `products`. A failure says truly what
+    readers see: the previous publish, or the new KPIs without the new products."""
+    from warehouse.products import check_targets
+    from warehouse.publish import PublishFailed, publish
+
+    check_targets(products, target)  # the attention lists never go to the Looker target
+    dataset = config.resolve(config.PublishConfig()).bigquery_dataset
+    try:
+        report = publish(warehouse, target, dataset=dataset, run_id=run_id, log=log)
+    except PublishFailed as exc:
+        raise PublishFailed(f"{exc}; the data products were not written", exc.live) from None
+    try:
+        made = publish_products(warehouse, products, target, run_id=report.run_id, log=log)
+    except ThothError as exc:
+        raise PublishFailed(f"{exc}; the new KPI publish (run {report.run_id}) is live at "
+                            f"{target.url}", live=True) from None
+    return report, made
 
 
 def publish_targets(target_url: str | None = None,
@@ -267,6 +292,18 @@ BUILD = [TRANSFORM, CHECK, publish_step()]  # what `thoth run --skip-extract` ru
 # and the row-drop guard see the warehouse as it stays; the lake after both, so it does too.
 STEPS = [*EXTRACT, RETENTION, LAKE, *BUILD]
 
+
+
+def _storage_errors() -> tuple[type[BaseException], ...]:
+    from thoth.core.storage import storage_errors
+
+    return storage_errors()
+
+
+def _storage_cause(exc: BaseException) -> str:
+    from thoth.core.storage import cause
+
+    return cause(exc)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -320,6 +357,8 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
     failed: tuple[str, str] | None = None  # the first failure: the run's status and alert
     stopped = False  # by a failure of a step that stops the chain
     unexpected: BaseException | None = None
+    # The first failure says itself what readers see (a publish's: `live`, the new KPIs).
+    said, live = False, False
     try:
         runs.start(warehouse, run_id, started_at)
     except (ThothError, duckdb.Error) as exc:  # e.g. the warehouse is held by a manual load
@@ -328,6 +367,7 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
         progress.begin(step.name)
         begun = time.perf_counter()
         error: str | None = None
+        states: bool | None = None  # PublishFailed.live: the error says what readers see
         try:
             rows, detail = step.func(warehouse, run_id, log)
             result = StepResult(step.name, "ok", rows, 0.0, redact(detail))
@@ -335,12 +375,16 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
             result = StepResult(step.name, "skipped", None, 0.0, redact(str(exc)))
         except (ThothError, duckdb.Error, DltException) as exc:
             error = redact(_one_line(exc))
+            states = getattr(exc, "live", None)
+        except _storage_errors() as exc:  # a target no step named: still one line
+            error = redact(f"storage: {_storage_cause(exc)}")
         except BaseException as exc:  # a bug or Ctrl-C: recorded and alerted, then re-raised
             error = redact(f"{type(exc).__name__}: {_one_line(exc)}")
             unexpected = exc
         if error is not None:
             result = StepResult(step.name, "failed", None, 0.0, error)
-            failed = failed or (step.name, error)
+            if failed is None:
+                failed, said, live = (step.name, error), states is not None, bool(states)
             stopped = step.stops_chain or unexpected is not None
         result.seconds = round(time.perf_counter() - begun, 3)
         results.append(result)
@@ -363,13 +407,13 @@ def _run_locked(warehouse: Path, steps: list[Step], progress: Progress,
     also = f" {len(warnings)} warning(s): {'; '.join(warnings)}" if warnings else ""
     if failed:
         step, error = failed
-        kept = ("the last good publish stays in place" if stopped else
-                "the other steps ran and published without it")
-        text = f"thoth run {run_id} failed at {step} on {socket.gethostname()}: {error} ({kept})"
+        kept = ("" if said else " (the last good publish stays in place)" if stopped else
+                " (the other steps ran and published without it)")
+        text = f"thoth run {run_id} failed at {step} on {socket.gethostname()}: {error}{kept}"
         log(text)
         alert({"text": text + also, "run_id": run_id, "step": step, "error": error,
                "warnings": warnings, "host": socket.gethostname(), "warehouse": str(warehouse),
-               "started_at": started_at.isoformat() + "Z"})
+               "started_at": started_at.isoformat() + "Z", "new_kpis_live": live})
         if unexpected is not None:
             raise unexpected
         return 1

@@ -158,6 +158,12 @@ def warehouse_path() -> Path:
     return Path(resolve(WarehouseConfig()).path)
 
 
+def beside_warehouse(name: str) -> str:
+    """A default place: the folder `name` beside the warehouse file (data/publish beside
+    data/warehouse.duckdb), never wherever the command happens to run."""
+    return str(warehouse_path().absolute().parent / name)
+
+
 @configspec
 class TransformsConfig(Spec):
     # The secret behind every `student_key` / `tutor_key`: stable across runs, never published.
@@ -176,13 +182,30 @@ def pseudonym_key() -> bytes:
 class PublishConfig(Spec):
     """Where `thoth publish` writes: `gs://bucket/prefix` or a local directory."""
 
-    bucket_url: str = "data/publish"
+    bucket_url: str | None = None  # default: publish/ beside the warehouse
     endpoint_url: str | None = None  # a GCS endpoint other than Google's (an emulator: anon)
     # A service-account key: a key file's path, its JSON, or its fields as a TOML table; None:
     # gcsfs's defaults (Application Default Credentials, the VM's service account).
     credentials: TSecretValue | None = None
     bigquery_dataset: str = "thoth_kpi"  # `project.dataset` or `dataset`, named in DDL and LookML
     __section__: ClassVar[str] = "publish"
+
+    def on_resolved(self) -> None:
+        super().on_resolved()
+        self.bucket_url = self.bucket_url or beside_warehouse("publish")
+
+
+@configspec
+class StorageConfig(Spec):
+    """How long a GCS target is waited for (publish, products, lake, archive, landing): a
+    request is tried `attempts` times in all, each waiting at most `timeout_seconds` for a
+    connection or an answer; then the command fails in one line."""
+
+    attempts: int = 3
+    timeout_seconds: float = 10.0
+    __section__: ClassVar[str] = "storage"
+    __bounds__: ClassVar[dict[str, tuple[float, float | None]]] = {
+        "attempts": (1, 10), "timeout_seconds": (0.1, None)}
 
 
 @configspec
@@ -208,7 +231,12 @@ class BesidePublish(Spec):
     endpoint_url: str | None = None
     credentials: TSecretValue | None = None
 
+    __place__: ClassVar[tuple[str, str]] = ("", "")  # the URL field, its folder's default name
+
     def on_resolved(self) -> None:
+        field, folder = self.__place__
+        if field and not (getattr(self, field) or "").strip():
+            setattr(self, field, beside_warehouse(folder))
         if self.endpoint_url is None or self.credentials is None:
             publish = resolve(PublishConfig())
             self.endpoint_url = self.endpoint_url or publish.endpoint_url
@@ -219,10 +247,11 @@ class BesidePublish(Spec):
 class RetentionConfig(BesidePublish):
     """Where `thoth retention` archives rows; the GCS endpoint and key default to [publish]'s."""
 
-    archive_url: str = "data/archive"
+    archive_url: str | None = None  # default: archive/ beside the warehouse
     policies_file: str | None = None  # other than warehouse/retention.yml
     in_run: bool = True  # `thoth run` applies retention itself, once a UTC day
     __section__: ClassVar[str] = "retention"
+    __place__: ClassVar[tuple[str, str]] = ("archive_url", "archive")
 
     @property
     def policies_path(self) -> Path | None:
@@ -234,8 +263,9 @@ class ProductsConfig(BesidePublish):
     """Where `thoth publish` writes the data products (never the Looker target); the GCS
     endpoint and key default to [publish]'s."""
 
-    bucket_url: str = "data/products"
+    bucket_url: str | None = None  # default: products/ beside the warehouse
     __section__: ClassVar[str] = "products"
+    __place__: ClassVar[tuple[str, str]] = ("bucket_url", "products")
 
 
 @configspec
@@ -244,11 +274,12 @@ class LakeConfig(BesidePublish):
     or a directory; layout in thoth/core/lake.py); the GCS endpoint and key default to
     [publish]'s. Written after each load when the engine is spark, or on `thoth lake`."""
 
-    bucket_url: str = "data/lake"
+    bucket_url: str | None = None  # default: lake/ beside the warehouse
     # `thoth run` writes the lake after the loads whatever the engine (a cluster elsewhere reads
     # it); with WAREHOUSE__ENGINE=spark it always does, the build reading it.
     in_run: bool = False
     __section__: ClassVar[str] = "lake"
+    __place__: ClassVar[tuple[str, str]] = ("bucket_url", "lake")
 
 
 @configspec

@@ -5,11 +5,17 @@ message points at).
 Only what GCS can do atomically is relied on: writing one object. Moves are copy + delete (gcsfs's
 `mv` calls the `moveTo` API, which emulators lack and non-HNS buckets do as copy + delete anyway),
 and listings are re-read after writes (`invalidate_cache`), since gcsfs caches them.
+
+A target that refuses or does not answer is one line (`StorageFailed`, `cause`), in bounded time:
+gcsfs retries a request at most `[storage] attempts` times, each waiting at most
+`[storage] timeout_seconds` for a connection or an answer (gcsfs's own are 6 tries and no limit).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 
@@ -92,14 +98,50 @@ URL_KEYS = {"publish": "BUCKET_URL", "landing": "BUCKET_URL", "retention": "ARCH
             "products": "BUCKET_URL", "lake": "BUCKET_URL"}
 
 
+class StorageFailed(ThothError):
+    """A storage target refused or did not answer; the message names it, the cause and what
+    readers see now."""
+
+
 def storage_errors() -> tuple[type[BaseException], ...]:
-    """What a target raises when it refuses: the OS's errors, gcsfs's HTTP errors and its
-    transport's (a server that hangs up), imported only when one is being handled: gcsfs is slow
-    to import."""
+    """What a target raises when it refuses: the OS's errors (a timeout is one), gcsfs's HTTP
+    errors and its transport's (a server that hangs up), google-auth's (no usable credentials),
+    imported only when one is being handled: gcsfs is slow to import."""
     from aiohttp import ClientError
     from gcsfs.retry import ChecksumError, HttpError
+    from google.auth.exceptions import GoogleAuthError
 
-    return (OSError, HttpError, ChecksumError, ClientError)
+    return (OSError, HttpError, ChecksumError, ClientError, GoogleAuthError)
+
+
+def cause(exc: BaseException) -> str:
+    """A storage error in a few words, on one line: the OS's reason and path, the HTTP status,
+    the connection that failed."""
+    from aiohttp import ClientConnectorError
+    from gcsfs.retry import HttpError
+
+    if isinstance(exc, ClientConnectorError):  # "Cannot connect to host h:p ssl:… [reason]"
+        return f"cannot connect to {exc.host}:{exc.port} ({exc.strerror or exc.os_error})"
+    if isinstance(exc, HttpError):
+        message = (exc.message or "").strip().splitlines()[0:1] or [""]
+        return f"HTTP {exc.code}: {message[0]}".rstrip(": ")
+    if isinstance(exc, TimeoutError):  # asyncio's, fsspec's and aiohttp's read timeout
+        return f"no answer within {_settings()[1]:g} s (timed out)"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(exc, FileNotFoundError):  # gcsfs: a 404, the path as its text
+        return f"not found: {first} (no such bucket or object)"
+    if first.startswith("Forbidden"):  # gcsfs: a 403
+        return f"HTTP 403 {first} (this account may not do that)"
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def failed(target: Target, doing: str, exc: BaseException, outcome: str) -> StorageFailed:
+    """`doing` (e.g. "publishing to") `target` failed with `exc`: one line, with `outcome`."""
+    return StorageFailed(f"{doing} {target.url} failed: {cause(exc)}; {outcome}")
 
 
 def open_target(url: str, *, endpoint_url: str | None = None,
@@ -122,19 +164,51 @@ def _gcs(endpoint_url: str | None, credentials: str | dict | None,
     # this is unset; emulators cannot answer and every first call hangs ~60 s. Plain buckets need
     # none of it, so it is off unless the operator turns it on.
     os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
-    from gcsfs.core import GCSFileSystem  # the plain class, whatever that variable said
+    import aiohttp
 
-    options: dict = {"skip_instance_cache": True}
+    attempts, seconds = _settings()
+    # Bounded: a connection or an answer waited for at most `seconds` (not the whole transfer:
+    # a large upload may take longer), each request tried `attempts` times.
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=seconds, sock_read=seconds)
+    # gcsfs hands its `requests_timeout` to every request, which overrides a session's timeout.
+    options: dict = {"skip_instance_cache": True, "requests_timeout": timeout}
     if endpoint_url:
         options |= {"endpoint_url": endpoint_url, "token": "anon"}
     elif credentials:
         options["token"] = _token(credentials, f"{section.upper()}__CREDENTIALS")
     try:
-        return GCSFileSystem(**options)
+        return _bounded_gcs(attempts)(**options)
     except (ValueError, KeyError) as exc:  # google-auth's text may quote the key: named only
         raise ThothError(f"the GCS credentials are not a usable service-account key "
                          f"({type(exc).__name__}): give the key file's path or its whole "
                          "JSON") from None
+
+
+def _settings() -> tuple[int, float]:
+    from thoth.core.config import StorageConfig, resolve
+
+    storage = resolve(StorageConfig())
+    return storage.attempts, storage.timeout_seconds
+
+
+@functools.cache
+def _bounded_gcs(attempts: int) -> type[fsspec.AbstractFileSystem]:
+    """gcsfs's filesystem retrying a request `attempts` times in all. gcsfs fixes its count (6,
+    about 33 s of back-off) when its class is defined, with no option to change it
+    (fsspec/gcsfs#633), so its request is wrapped again with the count wanted."""
+    from gcsfs.core import GCSFileSystem  # the plain class, whatever that variable said
+    from gcsfs.retry import retry_request
+
+    # gcsfs logs a request out of retries with its traceback, before raising it: the error
+    # reaches us and is said in one line, so its log says nothing.
+    gcsfs_log = logging.getLogger("gcsfs")
+    gcsfs_log.addHandler(logging.NullHandler())
+    gcsfs_log.propagate = False
+
+    class BoundedGCS(GCSFileSystem):
+        _request = retry_request(retries=attempts)(GCSFileSystem._request.__wrapped__)
+
+    return BoundedGCS
 
 
 def _token(credentials: str | dict, key: str) -> str | dict:

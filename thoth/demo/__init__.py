@@ -79,7 +79,23 @@ def run_demo(root: Path, *, scale: float, now: datetime, log: Callable[[str], No
     log(f"data catalog: {write_site(warehouse, root / 'docs')}  (tables, columns, classes, "
         "lineage, tests)")
     log(f"notebook:     notebooks/withdrawal_and_activity.ipynb  (WAREHOUSE__PATH={warehouse})")
+    for line in follow_up(warehouse):
+        log(line)
     return warehouse
+
+
+def follow_up(warehouse: Path) -> list[str]:
+    """The demo's last lines: the environment that points `thoth` at its warehouse (publish,
+    products, archive and lake default to folders beside it), with its key when it is the
+    demo's own — never a key someone set."""
+    import shlex
+
+    key = os.environ.get("TRANSFORMS__PSEUDONYM_KEY")
+    shown = DEMO_PSEUDONYM_KEY if key == DEMO_PSEUDONYM_KEY else "<the key you set>"
+    return ["", "next: point thoth at the demo's warehouse, then any command works on it:",
+            f"  export WAREHOUSE__PATH={shlex.quote(str(warehouse))} "
+            f"TRANSFORMS__PSEUDONYM_KEY={shown}",
+            "  thoth status; thoth kpis; thoth transform && thoth check && thoth publish"]
 
 
 def run_kpis_demo(warehouse: Path, publish_dir: Path, *, log: Callable[[str], None]) -> Path:

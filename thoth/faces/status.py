@@ -27,7 +27,7 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
         con.close()
     now = now or utc_now()
     if not loads:
-        return "\n".join([f"{warehouse}: nothing loaded yet; "
+        return "\n".join([f"{warehouse}: not extracted yet; "
                           "run `thoth extract ontrack` or `thoth extract ga4`",
                           *_runs(last_runs, now)])
     header = ("table", "rows", "last load (UTC)", "mode", "cursor", "stale", "flags")
@@ -53,9 +53,22 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
         )
         return "  ".join(padded).rstrip()
 
-    return "\n".join([f"warehouse: {warehouse}", line(header), *map(line, rows),
+    loaded = {x.source for x in loads}
+    waiting = [f"{source}: not extracted yet (`thoth extract {source}`)"
+               for source in _configured_sources() if source not in loaded]
+    return "\n".join([f"warehouse: {warehouse}", line(header), *map(line, rows), *waiting,
                       *_schemas(schemas), *(f"warning: {w}" for w in warnings),
                       *_runs(last_runs, now)])
+
+
+def _configured_sources() -> list[str]:
+    """The sources this configuration extracts (OnTrack always; the others once configured)."""
+    from pipelines import unconfigured_sources
+
+    absent = unconfigured_sources()
+    return [s for s, schema in [("ontrack", "ontrack_raw"), ("ga4", "ga4_raw"),
+                                ("landing", "landing_raw"), ("metrics", "metrics_raw")]
+            if schema not in absent]
 
 
 def _schemas(found: dict[str, source_schema.Generation]) -> list[str]:

@@ -26,7 +26,7 @@ from thoth.core.duck import open_warehouse, utc_now
 from thoth.core.errors import ThothError
 from thoth.core.lake import MANIFEST, iso, read_manifest, write_manifest
 from thoth.core.platform import load_state
-from thoth.core.storage import Target, storage_errors
+from thoth.core.storage import Target, failed, storage_errors
 from transforms.build import warehouse_sources
 from warehouse.products.store import overlaps
 
@@ -198,7 +198,7 @@ def write_from(con: duckdb.DuckDBPyConnection, target: Target, *, full: bool = F
             report.manifest_written = True
         report.removed = _remove_stale(target, entries, report)
     except storage_errors() as exc:
-        raise _failed(target, exc) from None
+        raise _failed(target, exc, report.manifest_written) from None
     report.seconds = round(time.perf_counter() - started, 3)
     for t in report.tables:
         log(f"lake {t.table}: {t.rows:,} rows; {t.written} files written, {t.kept} kept, "
@@ -249,8 +249,8 @@ def _remove_stale(target: Target, entries: dict[str, dict], report: LakeReport) 
     return stale
 
 
-def _failed(target: Target, exc: BaseException) -> ThothError:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return ThothError(f"writing the lake to {target.url} failed ({type(exc).__name__}: {text}); "
-                      "the previous manifest and its files are untouched: fix it and run "
-                      "`thoth lake` again")
+def _failed(target: Target, exc: BaseException, live: bool = False) -> ThothError:
+    return failed(target, "writing the lake to", exc, (
+        "the new manifest is written (readers see this load); removing the files it no longer "
+        "names did not finish: the next `thoth lake` removes them") if live else (
+        "the previous manifest and its files are untouched: fix it and run `thoth lake` again"))

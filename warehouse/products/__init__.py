@@ -30,7 +30,7 @@ from thoth.core.classification import product_class
 from thoth.core.duck import open_warehouse, utc_now
 from thoth.core.errors import ThothError
 from thoth.core.platform import audit, builds, load_state
-from thoth.core.storage import Target
+from thoth.core.storage import Target, failed, storage_errors
 from transforms.project import discover, lineage
 from warehouse.products import attention, splashkit, store, unit_insights
 from warehouse.products.attention import Thresholds
@@ -57,6 +57,7 @@ class ProductsReport:
     units: int = 0
     flagged: int = 0
     seconds: float = 0.0
+    live: bool = False  # the new manifest is written: readers see these products
 
 
 def check_targets(products: Target, looker: Target) -> None:
@@ -125,7 +126,14 @@ def publish_products(warehouse: Path, target: Target, *, looker: Target | None =
         files = render(con, as_of, thresholds or Thresholds())
     finally:
         con.close()
-    _put_in_place(target, files, report, as_of, data_tests)
+    try:
+        _put_in_place(target, files, report, as_of, data_tests)
+    except storage_errors() as exc:
+        raise failed(target, "publishing the data products to", exc, (
+            "the new data products are live; removing the files they no longer list did not "
+            "finish (the next publish removes them)") if report.live else (
+            "the data products were not published: their manifest is the previous one (files "
+            "already rewritten are whole)")) from None
     report.units = sum(1 for f in files if f.path.startswith(unit_insights.PREFIX + "/")
                        and f.path != unit_insights.INDEX)
     _record(warehouse, report, files)
@@ -157,6 +165,7 @@ def _put_in_place(target: Target, files: list[store.ProductFile], report: Produc
     store.write(target, store.MANIFEST, store.manifest(
         run_id=report.run_id, published_at=utc_now(), target=target.url, as_of=as_of,
         data_tests=data_tests, files=entries, products=products), "internal")
+    report.live = True
     report.removed = store.stale(target, set(entries))
     target.remove(report.removed)
     report.flagged = sum(_flagged(f) for f in files if f.path.startswith(attention.PREFIX + "/"))

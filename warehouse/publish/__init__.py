@@ -16,6 +16,8 @@ Order:
 7. only then delete what neither the new publish nor the previous one lists (old files, a killed
    run's staging and leftovers): a query that started on the previous version can finish.
 Putting in place is a rename in a directory (atomic) and a server-side copy on GCS (one object).
+A storage failure is one line saying truly what readers see (`PublishFailed`): nothing new
+before 5, the tables already switched during 5, the whole new publish from 6 on.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
 from thoth.core.platform import builds, load_state
 from thoth.core.platform.checks import last_check
-from thoth.core.storage import Target
+from thoth.core.storage import StorageFailed, Target, failed, storage_errors
 from transforms.catalogue import Kpi, freshness, kpis
 from transforms.project import Model, discover
 from warehouse import looker
@@ -67,6 +69,16 @@ class PublishReport:
     generated: list[str] = field(default_factory=list)  # table manifests, DDL, LookML rewritten
     deleted: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    switched: set[str] = field(default_factory=set)  # tables whose readers see this publish
+    live: bool = False  # the new _control/manifest.json is written: the whole publish is live
+
+
+class PublishFailed(StorageFailed):
+    """The target failed; `live`: after the new manifest was written (readers see it)."""
+
+    def __init__(self, message: str, live: bool) -> None:
+        super().__init__(message)
+        self.live = live
 
 
 def passed_check(con: duckdb.DuckDBPyConnection) -> dict:
@@ -132,12 +144,31 @@ def publish(warehouse: Path, target: Target, *, dataset: str, run_id: str | None
             con.close()
             catalogue = {k.name: k for k in kpis(models)}
             lookml = looker.project([t.spec for t in tables], dataset)
-            _put_in_place(target, tables, catalogue, report, dataset, loads, data_tests, log,
-                          {f"{looker.FOLDER}/{n}": text.encode() for n, text in lookml.items()})
+            try:
+                _put_in_place(target, tables, catalogue, report, dataset, loads, data_tests,
+                              log, {f"{looker.FOLDER}/{n}": text.encode()
+                                    for n, text in lookml.items()})
+            except storage_errors() as exc:
+                raise _failed(target, report, len(tables), exc) from None
     finally:
         con.close()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _failed(target: Target, report: PublishReport, tables: int,
+            exc: BaseException) -> PublishFailed:
+    if report.live:
+        outcome = (f"the new KPI publish (run {report.run_id}) is live; removing the files it "
+                   "no longer lists did not finish (the next publish removes them)")
+    elif report.switched:
+        outcome = (f"{len(report.switched)} of {tables} tables already read as the new publish "
+                   f"(run {report.run_id}), the rest as the previous one, table by table; the "
+                   "next publish finishes it")
+    else:
+        outcome = "nothing was published: the previous KPI publish stays in place"
+    return PublishFailed(str(failed(target, "publishing the KPIs to", exc, outcome)),
+                         report.live)
 
 
 @dataclass
@@ -195,6 +226,7 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
     data: list[_Object] = []  # Parquet: new names, which nothing lists until a manifest does
     swaps: list[_Object] = []  # what readers go through: each table's CSV and BigQuery manifest
     generated_files: list[_Object] = []  # DDL, LookML
+    switches: dict[str, str] = {}  # a swap's path → its table: once put, readers see the new one
     entries = {}
     for table in tables:
         name = table.spec.name
@@ -204,6 +236,8 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
             o = _Object(f.relative, f.sha256, f.bytes, "data" if f.kind == "parquet"
                         else "replaced", local=f.local)
             (data if f.kind == "parquet" else swaps).append(o)
+            if f.kind != "parquet":
+                switches[o.relative] = name
         texts = {
             "bigquery_manifest": (manifest.bigquery_path(name),
                                   manifest.bigquery_manifest(table, target.gs_url)),
@@ -218,6 +252,8 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
         for key, (path, text) in texts.items():
             o = _from_bytes(path, text)
             (swaps if key == "bigquery_manifest" else generated_files).append(o)
+            if key == "bigquery_manifest":
+                switches[path] = name
             described[key] = {"path": path, "sha256": o.sha256}
         entries[name] = manifest.table_entry(
             table, requires=kpi.requires if kpi else [],
@@ -248,6 +284,8 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
     # 4, 5. Into place, in that order: a table manifest goes in only after every file it lists.
     for o in todo:
         _put(target, f"{staging}/{o.relative}", o.relative)
+        if o.relative in switches:
+            report.switched.add(switches[o.relative])
         (report.uploaded if o.local is not None else report.generated).append(o.relative)
     if not target.is_local:
         target.remove([f"{staging}/{o.relative}" for o in todo])
@@ -261,6 +299,7 @@ def _put_in_place(target: Target, tables: list[RenderedTable], catalogue: dict[s
     target.write_atomic(manifest.PATH, manifest.build(
         run_id=report.run_id, published_at=_now(), target=target.url, data_tests=data_tests,
         tables=entries, generated=listing))
+    report.live = True
 
     # 7. Nothing current lists the rest, and no query started on the previous version needs it.
     keep = set(manifest.listed({"tables": entries, "generated": listing})) | in_use

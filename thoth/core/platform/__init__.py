@@ -97,6 +97,24 @@ CREATE TABLE IF NOT EXISTS platform.retention_state (
     archived_before TIMESTAMP NOT NULL    -- loads drop rows older than this (archived already)
 );
 """,
+    # Every row id retention archived, per table: a load drops a row the source hands back only
+    # when it is listed here; a row past the cut-off that is not (it arrived late) stays until
+    # retention archives it, never dropped unarchived.
+    "archived_ids": """
+CREATE TABLE IF NOT EXISTS platform.archived_ids (
+    table_name VARCHAR NOT NULL,   -- schema.table
+    id         BIGINT NOT NULL,
+    PRIMARY KEY (table_name, id)
+);
+""",
+    # Which pseudonym key built the warehouse's pseudonyms: an HMAC of a constant under the key,
+    # never the key. One row; a build with another key is refused.
+    "pseudonym_key": """
+CREATE TABLE IF NOT EXISTS platform.pseudonym_key (
+    fingerprint VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL  -- UTC
+);
+""",
     # Every retention archive, kept in step with its manifest.
     "archives": """
 CREATE TABLE IF NOT EXISTS platform.archives (
