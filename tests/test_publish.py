@@ -36,7 +36,7 @@ from thoth.cli import main
 from thoth.core.classification import personal_reason
 from transforms.catalogue import load_catalogue
 from transforms.checks import run_checks
-from warehouse.publish import publish
+from warehouse.publish import PublishFailed, publish
 from warehouse.publish.render import PARTITION_MIN_ROWS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -605,3 +605,33 @@ def test_files_of_the_whole_project_are_listed_and_kept_while_published(tmp_path
             iter(model)))}}
     assert put(model).generated == []  # the same bytes: not written again
     assert put({}).deleted == ["looker/thoth.model.lkml"]
+
+
+def test_a_storage_failure_while_tables_switch_says_how_many_read_as_the_new_publish(
+        template, tmp_path):
+    warehouse = copy_warehouse(template, tmp_path / "w.duckdb")
+    target = target_for("local", tmp_path, None, None)
+    _publish(warehouse, target)
+    before = Reader(target, tmp_path / "read").view()
+    _version(warehouse, 1)
+    swaps = []
+
+    def refuse(method: str, path: str) -> None:  # the storage fails at the third switch
+        if "_staging" not in path and ("/looker_studio/" in path or "/manifests/" in path):
+            swaps.append(path)
+            if len(swaps) == 3:
+                raise OSError(5, "Input/output error", path)
+
+    with pytest.raises(PublishFailed) as failure:
+        _publish(warehouse, instrumented(target, refuse))
+    tables = len(manifest(target)["tables"])
+    first = CHANGED[0]  # the first changed table, switched whole: its CSV and its manifest
+    assert [p.split("/")[-2 if "looker_studio" in p else -1] for p in swaps[:2]] == \
+        [first, f"{first}.txt"]
+    assert re.fullmatch(
+        rf"publishing the KPIs to {re.escape(target.url)} failed: .*Input/output error.*; 1 of "
+        rf"{tables} tables already read as the new publish \(run [0-9a-f]{{12}}\), the rest as "
+        "the previous one, table by table; the next publish finishes it", str(failure.value))
+    assert not failure.value.live
+    now = Reader(target, tmp_path / "read2").view()
+    assert sorted({t for (t, _), seen in now.items() if seen != before[(t, _)]}) == [first]
