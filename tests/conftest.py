@@ -123,6 +123,15 @@ def warehouse_path(tmp_path: Path) -> Path:
     return tmp_path / "warehouse.duckdb"
 
 
+@pytest.fixture(scope="session")
+def template(tmp_path_factory) -> Path:
+    """A built, checked warehouse (tests/publish_helpers.py), made once per worker: tests copy
+    it (publish_helpers.copy_warehouse), never change it."""
+    from publish_helpers import build_template
+
+    return build_template(tmp_path_factory.mktemp("template") / "warehouse.duckdb")
+
+
 # --- GA4: the local stand-in and a hermetic configuration pointing at it -------------------
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from kpi_fixtures import PSEUDONYM_KEY
-from publish_helpers import build_template, copy_warehouse
+from publish_helpers import copy_warehouse
 
 from thoth.cli import main
 from thoth.core import config
@@ -23,11 +23,6 @@ from thoth.core.storage import (
     configured_publish,
 )
 from thoth.demo import DEMO_PSEUDONYM_KEY, follow_up
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    return build_template(tmp_path_factory.mktemp("template") / "warehouse.duckdb")
 
 
 @pytest.fixture

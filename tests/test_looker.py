@@ -18,7 +18,7 @@ import pytest
 import sqlglot
 import yaml
 from lookml_sql import Compiler
-from publish_helpers import build_template, copy_warehouse
+from publish_helpers import copy_warehouse
 
 from thoth.cli import main
 from thoth.core.storage import open_target
@@ -33,11 +33,6 @@ REF = re.compile(r"\$\{(\w+\.\w+)\}")  # ${view.field}
 OWN = re.compile(r"\$\{(\w+)\}")  # ${field} of the same view (or ${TABLE})
 
 NUMERIC = {"BIGINT", "INTEGER", "HUGEINT", "DOUBLE", "SMALLINT", "TINYINT", "FLOAT"}
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    return build_template(tmp_path_factory.mktemp("template") / "warehouse.duckdb")
 
 
 @pytest.fixture

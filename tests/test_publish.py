@@ -18,7 +18,6 @@ import pytest
 from publish_helpers import (
     Killed,
     Reader,
-    build_template,
     copy_warehouse,
     download,
     generations,
@@ -41,11 +40,6 @@ from warehouse.publish.render import PARTITION_MIN_ROWS
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASET = "thoth_kpi"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    return build_template(tmp_path_factory.mktemp("template") / "warehouse.duckdb")
 
 
 @pytest.fixture

@@ -8,19 +8,13 @@ import json
 from pathlib import Path
 
 import duckdb
-import pytest
-from publish_helpers import build_template, copy_warehouse, target_for
+from publish_helpers import copy_warehouse, target_for
 
 from thoth.core.platform import builds
 from transforms.build import build
 from transforms.checks import run_checks
 from warehouse.products import publish_products
 from warehouse.publish import publish
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    return build_template(tmp_path_factory.mktemp("template") / "warehouse.duckdb")
 
 
 def _marts(warehouse: Path) -> dict[str, list[tuple]]:

@@ -18,7 +18,6 @@ import duckdb
 import pytest
 from kpi_fixtures import PSEUDONYM_KEY
 from publish_helpers import (
-    build_template,
     copy_warehouse,
     download,
     manifest,
@@ -31,11 +30,6 @@ from thoth.app.run import BUILD, EXTRACT, RETENTION, Skip, _extract_ga4, run
 from thoth.cli import main
 
 THOTH = Path(sys.executable).parent / "thoth"
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    return build_template(tmp_path_factory.mktemp("template") / "warehouse.duckdb")
 
 
 @pytest.fixture

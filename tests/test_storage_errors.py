@@ -18,18 +18,13 @@ from urllib.parse import unquote
 import duckdb
 import pytest
 from kpi_fixtures import PSEUDONYM_KEY
-from publish_helpers import build_template, copy_warehouse, target_for
+from publish_helpers import copy_warehouse, target_for
 
 from thoth.app.run import BUILD, run
 from thoth.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUND = 20  # seconds: a correctness limit (gcsfs alone takes 35-50 s), not a performance target
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    return build_template(tmp_path_factory.mktemp("template") / "warehouse.duckdb")
 
 
 @pytest.fixture
