@@ -297,6 +297,7 @@ REQUIRED = {
     "intermediate.int_enrolled_projects": {"enrolment"},
     "intermediate.int_task_submissions": {"assessed"},
     "intermediate.int_comment_reads": {"read_receipts", "read_cursors"},
+    "intermediate.int_extension_requests": {"extension_requests"},
     "intermediate.int_student_activity": {"student_statuses"},
     "intermediate.int_unit_grades": {"grade_values"},
     "staging.stg_ontrack__unit_roles": {"tutor", "observer"},

@@ -2,8 +2,8 @@
 -- Counters: the day's increase (int_metric_increases: Prometheus' reset rule). Gauges: the
 -- day's last, smallest and largest sample, across series (yabeda-sidekiq's cluster gauges are
 -- reported by every process: summing them would count a queue once per process). Histograms:
--- the day's increase of count and sum, and the 95th percentile from the bucket increases as
--- Prometheus' histogram_quantile computes it. Events: the older JSON-lines shape.
+-- the day's increase of count and sum, and the 95th percentile per route and queue
+-- (int_histogram_quantiles: Prometheus' histogram_quantile). Events: the older JSON-lines shape.
 WITH samples AS (
     SELECT * FROM intermediate.int_metric_samples
 ),
@@ -51,53 +51,10 @@ histogram_samples AS (
     WHERE kind IN ('histogram', 'summary') AND sample = 'count'
     GROUP BY day, source, metric, route, queue
 ),
-buckets AS (
-    SELECT day, source, metric, route, queue, le, SUM(increase) AS cumulative
-    FROM increases
-    WHERE kind = 'histogram' AND sample = 'bucket'
-    GROUP BY day, source, metric, route, queue, le
-),
-bounded AS (
-    SELECT
-        *,
-        MAX(CASE WHEN le = CAST('Infinity' AS DOUBLE) THEN cumulative END)
-            OVER (PARTITION BY day, source, metric, route, queue) AS total,
-        MAX(CASE WHEN le < CAST('Infinity' AS DOUBLE) THEN le END)
-            OVER (PARTITION BY day, source, metric, route, queue) AS highest_bound,
-        LAG(le) OVER (PARTITION BY day, source, metric, route, queue ORDER BY le) AS lower_le,
-        LAG(cumulative) OVER (PARTITION BY day, source, metric, route, queue ORDER BY le)
-            AS lower_cumulative
-    FROM buckets
-),
--- The first finite bucket holding the 95th percentile's rank; none: it is in +Inf.
-target AS (
-    SELECT day, source, metric, route, queue, MIN(le) AS le
-    FROM bounded
-    WHERE total > 0 AND le < CAST('Infinity' AS DOUBLE) AND cumulative >= 0.95 * total
-    GROUP BY day, source, metric, route, queue
-),
 quantiles AS (
-    SELECT
-        b.day, b.source, b.metric, b.route, b.queue,
-        CASE
-            -- Fewer than two buckets: no quantile (histogram_quantile gives NaN).
-            WHEN MAX(b.highest_bound) IS NULL THEN NULL
-            -- In the +Inf bucket: the highest finite bound, as histogram_quantile returns.
-            WHEN MAX(t.le) IS NULL THEN MAX(b.highest_bound)
-            ELSE MAX(CASE WHEN b.le = t.le THEN
-                CASE
-                    WHEN b.lower_le IS NULL AND b.le <= 0 THEN b.le
-                    ELSE COALESCE(b.lower_le, 0) + (b.le - COALESCE(b.lower_le, 0))
-                        * (0.95 * b.total - COALESCE(b.lower_cumulative, 0))
-                        / (b.cumulative - COALESCE(b.lower_cumulative, 0))
-                END END)
-        END AS value_p95
-    FROM bounded AS b
-    LEFT JOIN target AS t
-        ON b.day = t.day AND b.source = t.source AND b.metric = t.metric
-        AND b.route IS NOT DISTINCT FROM t.route AND b.queue IS NOT DISTINCT FROM t.queue
-    WHERE b.total > 0
-    GROUP BY b.day, b.source, b.metric, b.route, b.queue
+    SELECT day, source, metric, route, queue, value_p95
+    FROM intermediate.int_histogram_quantiles
+    WHERE NOT all_series
 ),
 histograms AS (
     SELECT h.day, h.source, h.metric, h.route, h.queue, h.kind,

@@ -1,15 +1,5 @@
 -- What this table means (grain, definition, owner, flywheel): kpi_extensions.yml beside it.
-WITH requests AS (
-    SELECT
-        x.task_definition_id,
-        c.extension_granted,
-        c.date_extension_assessed,
-        date_diff('second', c.created_at, c.date_extension_assessed) / 3600.0 AS response_hours
-    FROM staging.stg_ontrack__task_comments AS c
-    JOIN intermediate.int_expected_tasks AS x ON x.task_id = c.task_id
-    WHERE c.comment_type = 'ExtensionComment'
-),
-counts AS (
+WITH counts AS (
     SELECT
         task_definition_id,
         COUNT(*) AS requests,
@@ -17,7 +7,7 @@ counts AS (
         COUNT(CASE WHEN date_extension_assessed IS NOT NULL AND extension_granted
                  THEN 1 END) AS granted,
         MEDIAN(response_hours) AS median_response_hours
-    FROM requests
+    FROM intermediate.int_extension_requests
     GROUP BY task_definition_id
 ),
 extended AS (

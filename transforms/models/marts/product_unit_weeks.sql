@@ -5,7 +5,8 @@
 --                         week, as kpi_task_submission / kpi_on_time count them per task
 --   turnaround            assessed submissions made in the week (kpi_feedback_turnaround)
 --   inactive              kpi_student_activity's inactive students over the unit's enrolled
---   extensions            extension requests made in the week, on expected tasks (kpi_extensions)
+--   extensions            extension requests made in the week (int_extension_requests), as
+--                         kpi_extensions counts them per task
 --   comments read         staff comments written in the week to enrolled students
 --                         (kpi_feedback_read)
 -- teaching_week: 1 for the week of the unit's start date (breaks are not skipped).
@@ -71,14 +72,12 @@ inactive AS (
 ),
 requests AS (
     SELECT
-        x.unit_id,
-        CAST(date_trunc('week', c.created_at) AS DATE) AS week_start,
-        x.project_id,
-        c.date_extension_assessed,
-        date_diff('second', c.created_at, c.date_extension_assessed) / 3600.0 AS response_hours
-    FROM staging.stg_ontrack__task_comments AS c
-    JOIN intermediate.int_expected_tasks AS x ON x.task_id = c.task_id
-    WHERE c.comment_type = 'ExtensionComment' AND c.created_at IS NOT NULL
+        unit_id,
+        CAST(date_trunc('week', created_at) AS DATE) AS week_start,
+        project_id,
+        date_extension_assessed,
+        response_hours
+    FROM intermediate.int_extension_requests
 ),
 extensions AS (
     SELECT
