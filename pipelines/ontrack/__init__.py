@@ -22,7 +22,7 @@ from pipelines.ontrack.load import Guard, TablePlan, load_table, plan_table
 from pipelines.ontrack.source_db import Column, SourceDB
 from thoth.core import classification, platform
 from thoth.core.classification import shown
-from thoth.core.duck import STREAMING_MEMORY_LIMIT, open_warehouse, quote, transaction
+from thoth.core.duck import open_warehouse, quote, transaction
 from thoth.core.errors import ThothError
 from thoth.core.platform import load_state, source_schema
 from thoth.core.platform.load_state import TableLoad
@@ -162,7 +162,9 @@ def extract(
     failed = dict(catalog.refused)
     for table, why in catalog.refused.items():
         log(f"ontrack.{shown(table)}: refused, not loaded: {why}")
-    con = open_warehouse(warehouse, memory_limit=STREAMING_MEMORY_LIMIT)
+    # One connection throughout: it holds the file, so no other process slips in between two
+    # tables (a read-only `thoth status` would then make the next table's open fail).
+    con = open_warehouse(warehouse, streaming=True)
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {settings.DATASET}")
         load_state.ensure(con)
@@ -181,13 +183,16 @@ def extract(
                 log(f"ontrack.{shown(plan.table)}: FAILED, rolled back (keeps its last load): "
                     f"{failed[plan.table]}")
                 continue
+            # What a table's change leaves in memory once committed (its new rows, the
+            # versions of those it deleted) stays there until a checkpoint writes it: left, it
+            # adds up across tables until a later table finds no room (issue #25).
+            con.execute("CHECKPOINT")
             log(
                 f"ontrack.{shown(plan.table)}: {result.mode}, {result.rows_loaded:,} rows read, "
                 f"{result.rows_deleted:,} deleted, {result.rows_total:,} in warehouse, "
                 f"{result.seconds:.1f} s" + (f"; {result.flags}" if result.flags else "")
             )
             results.append(result)
-        con.execute("CHECKPOINT")
     finally:
         con.close()
     if failed:
