@@ -46,8 +46,8 @@ BATCHES = [
         "DELETE FROM comments_read_receipts WHERE task_comment_id IN "
         "(SELECT id FROM task_comments WHERE id % 1000 = 7)",
         "DELETE FROM task_comments WHERE id % 1000 = 7",
-        f"UPDATE tasks SET updated_at = {NOW}, times_assessed = times_assessed + 1, "
-        "task_status_id = 4 WHERE id % 100 = 3",
+        f"UPDATE tasks SET updated_at = {NOW}, submission_date = {NOW}, task_status_id = 9 "
+        "WHERE id % 100 = 3",  # Ready for Feedback
     ]),
     ("0.5 % new comments, 1 % new engagements, 0.5 % of submissions assessed, 1 % of projects", [
         _copy_rows("task_comments", "id % 200 = 11"),
@@ -56,7 +56,9 @@ BATCHES = [
         f"UPDATE projects SET updated_at = {NOW} WHERE id % 100 = 19",
     ]),
     ("2 % of tasks, 0.2 % of comments and 0.5 % of engagements deleted, 1 % of users", [
-        f"UPDATE tasks SET updated_at = {NOW}, task_status_id = 2 WHERE id % 50 = 23",
+        # Working On It: a change the KPIs' identities hold through (Complete without a
+        # submission would not be OnTrack's data)
+        f"UPDATE tasks SET updated_at = {NOW}, task_status_id = 4 WHERE id % 50 = 23",
         "DELETE FROM comments_read_receipts WHERE task_comment_id IN "
         "(SELECT id FROM task_comments WHERE id % 500 = 29)",
         "DELETE FROM task_comments WHERE id % 500 = 29",
