@@ -29,10 +29,9 @@ from thoth.core.platform.load_state import TableLoad
 from thoth.core.platform.source_schema import Generation
 
 # Rows changed (read or deleted) per MB of the loaders' memory limit between two checkpoints:
-# 256 at 256 MB is ~65 k rows, what 1 % of the tasks at scale 1 changes in an hour. Half of the
-# issue's failing pair (0.1 % of comments and their receipts deleted, then 1 % of tasks) at
-# scale 1 is past it, as is the whole pair at 20 MB (tests/test_memory.py).
-ROWS_PER_MB = 256
+# 8 k at 256 MB, so what earlier tables' changes carry into the next table's load stays under
+# 1/8 of the limit even at 4 KB a row; an hour that changes a few rows pays for no checkpoint.
+ROWS_PER_MB = 32
 
 
 @dataclass
