@@ -39,6 +39,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/ontrack_load.py
+	$(BIN)/python bench/hourly_scale.py
 	$(BIN)/python bench/kpi_build.py
 	$(BIN)/python bench/landing_parse.py
 	$(BIN)/python bench/landing_hostile.py

@@ -47,7 +47,7 @@ from pipelines.landing.rails_log import RailsLogParser
 from pipelines.landing.settings import DATASET, LEDGER, POINTS, QUARANTINE, Feed
 from pipelines.metrics import settings as metrics_settings
 from thoth.core import platform
-from thoth.core.duck import STREAMING_MEMORY_LIMIT, open_warehouse
+from thoth.core.duck import open_warehouse
 from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
 from thoth.core.platform import load_state
@@ -351,7 +351,7 @@ def extract(config: LandingConfig, warehouse: Path, *, full_refresh: bool = Fals
     `feed_runs`, when given, receives what this run did per feed (e.g. files quarantined)."""
     target = target or open_landing(config)
     listed = list_files(target, config)  # the source is checked before the warehouse is opened
-    con = open_warehouse(warehouse, memory_limit=STREAMING_MEMORY_LIMIT)
+    con = open_warehouse(warehouse, streaming=True)
     try:
         if full_refresh:
             con.execute("BEGIN")

@@ -22,11 +22,16 @@ from pipelines.ontrack.load import Guard, TablePlan, load_table, plan_table
 from pipelines.ontrack.source_db import Column, SourceDB
 from thoth.core import classification, platform
 from thoth.core.classification import shown
-from thoth.core.duck import STREAMING_MEMORY_LIMIT, open_warehouse, quote, transaction
+from thoth.core.duck import limits, open_warehouse, quote, transaction
 from thoth.core.errors import ThothError, UsageError, did_you_mean
 from thoth.core.platform import load_state, source_schema
 from thoth.core.platform.load_state import TableLoad
 from thoth.core.platform.source_schema import Generation
+
+# Rows changed (read or deleted) per MB of the loaders' memory limit between two checkpoints:
+# 8 k at 256 MB, so what earlier tables' changes carry into the next table's load stays under
+# 1/8 of the limit even at 4 KB a row; an hour that changes a few rows pays for no checkpoint.
+ROWS_PER_MB = 32
 
 
 @dataclass
@@ -165,13 +170,16 @@ def extract(
     failed = dict(catalog.refused)
     for table, why in catalog.refused.items():
         log(f"ontrack.{shown(table)}: refused, not loaded: {why}")
-    con = open_warehouse(warehouse, memory_limit=STREAMING_MEMORY_LIMIT)
+    # One connection throughout: it holds the file, so no other process slips in between two
+    # tables (a read-only `thoth status` would then make the next table's open fail).
+    con = open_warehouse(warehouse, streaming=True)
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {settings.DATASET}")
         load_state.ensure(con)
         source_schema.record(con, catalog.generation)
         _drop_stored_secret_tables(con, log)
         results = []
+        unwritten, checkpoint_rows = 0, limits().load_memory_mb * ROWS_PER_MB
         for plan in plans:
             try:
                 result = load_table(con, src, plan, full_refresh=full_refresh, guard=guard,
@@ -184,6 +192,15 @@ def extract(
                 log(f"ontrack.{shown(plan.table)}: FAILED, rolled back (keeps its last load): "
                     f"{failed[plan.table]}")
                 continue
+            # What a table's change leaves in memory once committed (its new rows, the
+            # versions of those it deleted) stays there until a checkpoint writes it: left, it
+            # adds up across tables until a later table finds no room (issue #25). A checkpoint
+            # costs ~0.1 s even for a small change: taken once the changes since the last one
+            # could fill a share of the limit, not after every table.
+            unwritten += result.rows_loaded + result.rows_deleted
+            if unwritten >= checkpoint_rows:
+                con.execute("CHECKPOINT")
+                unwritten = 0
             log(
                 f"ontrack.{shown(plan.table)}: {result.mode}, {result.rows_loaded:,} rows read, "
                 f"{result.rows_deleted:,} deleted, {result.rows_total:,} in warehouse, "

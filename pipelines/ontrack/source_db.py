@@ -14,6 +14,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
+import duckdb
 import pyarrow as pa
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
@@ -214,8 +215,8 @@ class SourceDB:
         except ThothError:
             raise
         except Exception as exc:
-            if type(exc).__module__.startswith("duckdb"):
-                raise  # the warehouse's error, not the source's
+            if isinstance(exc, duckdb.Error):
+                raise  # the warehouse's error (e.g. its memory), not the source's
             raise ThothError(
                 f"reading from the OnTrack {self} failed: {self.scrub(_reason(exc))}") from None
 

@@ -11,6 +11,8 @@ they stay out of dlt's traces and are read only from the environment or secrets.
 # No `from __future__ import annotations` in a module defining specs: dlt evaluates a spec's
 # string hints in the module of the class being resolved, so a spec derived elsewhere (as
 # pipelines/landing/config.py does) would not find this module's names.
+import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, TypeVar
@@ -145,13 +147,47 @@ class WarehouseConfig(Spec):
     # Which engine builds the models: DuckDB in this process (default), or Spark over the lake
     # ([lake], [spark]; `pip install .[spark]`). Loading, checks and publishing are DuckDB's.
     engine: str = "duckdb"
+    # DuckDB's memory for one step that joins (transform, check, publish, retention): `2GB`,
+    # or a share of this host's RAM. Past it DuckDB spills to `<path>.tmp/`; only DuckDB's own
+    # buffers count (Arrow batches and Polars frames come on top).
+    memory_limit: str = "25%"
+    # The loaders' (they stream each table through, spilling past it): flat whatever the size.
+    load_memory_limit: str = "256MB"
+    threads: int | None = None  # DuckDB's threads; none: this host's cores, at most 4
     __section__: ClassVar[str] = "warehouse"
+    __bounds__: ClassVar[dict[str, tuple[float, float | None]]] = {"threads": (1, 256)}
 
     def on_resolved(self) -> None:
         super().on_resolved()
         self.engine = self.engine.lower()
         if self.engine not in ENGINES:
             raise Invalid("engine", f"is {self.engine!r}: expected one of {', '.join(ENGINES)}")
+        for field in ("memory_limit", "load_memory_limit"):
+            if memory_megabytes(getattr(self, field)) is None:
+                raise Invalid(field, f"is {getattr(self, field)!r}: expected a size of at least "
+                              f"{MIN_MEMORY_MB}MB such as 512MB or 2GB, or a share of this "
+                              "host's memory such as 25%")
+        self.threads = self.threads or min(os.cpu_count() or 1, 4)
+
+
+MIN_MEMORY_MB = 16  # below it DuckDB cannot stream a wide table (task_comments) on 2 threads
+_MB = {"KB": 1 / 1024, "KIB": 1 / 1024, "MB": 1, "MIB": 1, "GB": 1024, "GIB": 1024,
+       "TB": 1024**2, "TIB": 1024**2}
+
+
+def memory_megabytes(text: str) -> int | None:
+    """`512MB`, `2 GB`, `1.5GiB` or `25%` (of this host's physical memory) in MB; None when it
+    is not a size, or one below MIN_MEMORY_MB."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([A-Za-z]+|%)", str(text).strip())
+    if not match or (match[2] != "%" and match[2].upper() not in _MB):
+        return None
+    value = float(match[1])
+    if match[2] == "%":
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        megabytes = int(total * min(value, 100) / 100 / 2**20)
+    else:
+        megabytes = int(value * _MB[match[2].upper()])
+    return megabytes if megabytes >= MIN_MEMORY_MB else None
 
 
 def warehouse_path() -> Path:
