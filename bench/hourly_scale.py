@@ -14,23 +14,20 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import duckdb
 import psutil
 import psycopg
+from scratch import scratch
 
 from thoth.demo.ontrack import generate
 from warehouse.retention import load_policies
 
 SCALE = float(os.environ.get("BENCH_SCALE", 1))
-ADMIN = os.environ.get("THOTH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 STEPS = ("extract ontrack", "extract ga4", "extract landing", "extract metrics", "retention",
          "lake", "transform", "check", "publish")
 NOW = "now() AT TIME ZONE 'UTC'"
@@ -153,27 +150,20 @@ def _fingerprints(url: str, warehouse: Path) -> tuple[dict, dict]:
 
 
 def main() -> None:
-    name = f"thoth_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as con:
-        con.execute(f"CREATE DATABASE {name}")
-    info = psycopg.conninfo.conninfo_to_dict(ADMIN)
-    user, host, port = info.get("user", "postgres"), info.get("host"), info.get("port", 5432)
-    url = f"postgresql://{user}@{host}:{port}/{name}"
-    work = Path(tempfile.mkdtemp(prefix="thoth-bench-hourly-"))
-    env = {**os.environ, "PYTHONUNBUFFERED": "1",
-           "SOURCES__ONTRACK__CREDENTIALS": url.replace("postgresql:", "postgresql+psycopg:"),
-           "WAREHOUSE__PATH": str(work / "warehouse.duckdb"),
-           "TRANSFORMS__PSEUDONYM_KEY": "bench-only-key-" + "0" * 32,
-           "PUBLISH__BUCKET_URL": str(work / "publish"),
-           "PRODUCTS__BUCKET_URL": str(work / "products"),
-           "RETENTION__ARCHIVE_URL": str(work / "archive"),
-           "LAKE__BUCKET_URL": str(work / "lake"),
-           "RUN__LOCK_FILE": str(work / "run.lock")}
-    for key in ("SOURCES__GA4__PROPERTY_IDS", "LANDING__BUCKET_URL",
-                "SOURCES__ONTRACK_METRICS__SCRAPE_URLS"):
-        env.pop(key, None)  # OnTrack only: the other sources skip
     results = []
-    try:
+    with scratch("thoth-bench-hourly-") as (url, work):
+        env = {**os.environ, "PYTHONUNBUFFERED": "1",
+               "SOURCES__ONTRACK__CREDENTIALS": url.replace("postgresql:", "postgresql+psycopg:"),
+               "WAREHOUSE__PATH": str(work / "warehouse.duckdb"),
+               "TRANSFORMS__PSEUDONYM_KEY": "bench-only-key-" + "0" * 32,
+               "PUBLISH__BUCKET_URL": str(work / "publish"),
+               "PRODUCTS__BUCKET_URL": str(work / "products"),
+               "RETENTION__ARCHIVE_URL": str(work / "archive"),
+               "LAKE__BUCKET_URL": str(work / "lake"),
+               "RUN__LOCK_FILE": str(work / "run.lock")}
+        for key in ("SOURCES__GA4__PROPERTY_IDS", "LANDING__BUCKET_URL",
+                    "SOURCES__ONTRACK_METRICS__SCRAPE_URLS"):
+            env.pop(key, None)  # OnTrack only: the other sources skip
         started = time.perf_counter()
         counts = generate(url.replace("postgresql:", "postgresql+psycopg:"), scale=SCALE, seed=42)
         print(f"generated scale {SCALE}: {sum(counts.values()):,} rows in {len(counts)} tables "
@@ -188,10 +178,6 @@ def main() -> None:
             print(f"run {cycle}: exit {code}, {wall:.1f} s, peak {peak:.0f} MB"
                   + (f"; DIFFERS from the source: {', '.join(differ)}" if differ else
                      "; warehouse equals the source"), flush=True)
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as con:
-            con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        shutil.rmtree(work, ignore_errors=True)
 
     first = results[0][2]
     print(f"\nthoth run at scale {SCALE}: a first run, then three hourly cycles; each step's "

@@ -11,16 +11,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import duckdb
 import psycopg
+from scratch import scratch
 
 ROWS = int(os.environ.get("BENCH_ROWS", 5_000_000))
-ADMIN = os.environ.get("THOTH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 TASKS_DDL = """
 CREATE TABLE tasks (
@@ -88,16 +86,9 @@ def load_seconds(warehouse: Path) -> float:
 
 
 def main() -> None:
-    name = f"thoth_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as con:
-        con.execute(f"CREATE DATABASE {name}")
-    info = psycopg.conninfo.conninfo_to_dict(ADMIN)
-    user, host, port = info.get("user", "postgres"), info.get("host"), info.get("port", 5432)
-    url = f"postgresql://{user}@{host}:{port}/{name}"
-    sa_url = url.replace("postgresql:", "postgresql+psycopg:")
-    work = Path(tempfile.mkdtemp(prefix="thoth-bench-"))
-    try:
-        print(f"generating {ROWS:,} tasks in {name} …", flush=True)
+    with scratch("thoth-bench-") as (url, work):
+        sa_url = url.replace("postgresql:", "postgresql+psycopg:")
+        print(f"generating {ROWS:,} tasks in {url.rsplit('/', 1)[1]} …", flush=True)
         with psycopg.connect(url, autocommit=True) as con:
             con.execute(TASKS_DDL)
             con.execute(FILL.format(rows=ROWS))
@@ -127,10 +118,6 @@ def main() -> None:
             con.execute("DELETE FROM tasks WHERE id % 1000 = 3")
         incr_wall, incr_rss = timed(ours, env)
         incr_s = load_seconds(work / "ours.duckdb")
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as con:
-            con.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        subprocess.run(["rm", "-rf", str(work)], check=False)
 
     rows = [
         ("COPY tasks TO STDOUT (floor)", f"{copy_s:.2f} s", ""),
