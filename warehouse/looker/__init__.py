@@ -20,7 +20,7 @@ from thoth.core.errors import ThothError
 from transforms.additivity import NUMERIC, declared
 from transforms.additivity import problems as additivity_problems
 from transforms.catalogue import kpis, okrs
-from transforms.project import discover
+from transforms.project import Model, discover
 from warehouse.looker.dashboards import dashboard
 from warehouse.looker.dashboards import name as dashboard_name
 from warehouse.looker.model import PUBLISH_LOG, manifest, model
@@ -76,10 +76,11 @@ def publish_log(tables: list[RenderedTable], workdir: Path) -> RenderedTable:
         return render(con, spec, workdir)
 
 
-def check(specs: list[TableSpec]) -> None:
+def check(specs: list[TableSpec], models: dict[str, Model] | None = None) -> None:
     """Refuse a published table whose YAML leaves a numeric column's additivity unsaid (or says
-    it inconsistently): its measures would be missing or wrong."""
-    models = discover()
+    it inconsistently): its measures would be missing or wrong. `models`: discover()'s, if the
+    caller has them already (reading every model's files takes a second or two)."""
+    models = models or discover()
     found = []
     for spec in specs:
         model = models.get(spec.qualified)
@@ -92,12 +93,13 @@ def check(specs: list[TableSpec]) -> None:
                          "transforms/additivity.py); nothing was published")
 
 
-def project(specs: list[TableSpec], dataset: str) -> dict[str, str]:
+def project(specs: list[TableSpec], dataset: str,
+            models: dict[str, Model] | None = None) -> dict[str, str]:
     """Every file of the LookML project: its name under looker/ → its text. `specs`: the
-    published tables (kpi_publish_log's among them, else added)."""
+    published tables (kpi_publish_log's among them, else added); `models` as for check()."""
     if PUBLISH_LOG not in [s.name for s in specs]:
         specs = [*specs, publish_log_spec()]
-    models = discover()
+    models = models or discover()
     catalogue = kpis(models)
     known = okrs()
     definitions = {k.name: k.definition for k in catalogue}

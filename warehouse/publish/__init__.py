@@ -136,14 +136,14 @@ def publish(warehouse: Path, target: Target, *, dataset: str, run_id: str | None
         data_tests = passed_check(con)
         models = discover()
         specs = _kpi_specs(con, models, partition_min_rows)
-        looker.check(specs)
+        looker.check(specs, models)
         loads = {f"{x.source}_raw.{x.table}": x.loaded_at for x in load_state.read_all(con)}
         with tempfile.TemporaryDirectory(prefix="thoth-publish-") as workdir:
             tables = [render(con, spec, Path(workdir)) for spec in specs]
             tables.append(looker.publish_log(tables, Path(workdir)))
             con.close()
             catalogue = {k.name: k for k in kpis(models)}
-            lookml = looker.project([t.spec for t in tables], dataset)
+            lookml = looker.project([t.spec for t in tables], dataset, models)
             try:
                 _put_in_place(target, tables, catalogue, report, dataset, loads, data_tests,
                               log, {f"{looker.FOLDER}/{n}": text.encode()
