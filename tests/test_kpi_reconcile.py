@@ -417,7 +417,8 @@ def test_kpis_command_prints_the_tested_grain(warehouse, monkeypatch, capsys):
 
 def test_thoth_run_alerts_a_warning_and_still_publishes(warehouse, monkeypatch, tmp_path):
     from thoth.app.progress import Progress
-    from thoth.app.run import CHECK, TRANSFORM, publish_step, run
+    from thoth.app.run import run
+    from thoth.app.steps import CHECK, TRANSFORM, publish_step
 
     raw = _two_submissions()
     raw.rows["ontrack_raw.projects"][0]["grade"] = 7

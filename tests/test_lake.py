@@ -344,9 +344,10 @@ def test_every_partitioned_table_names_a_time_column_the_real_tables_have():
 
 def test_run_writes_the_lake_after_the_loads_only_when_asked(warehouse, tmp_path, monkeypatch,
                                                              capsys):
-    from thoth.app.run import LAKE, STEPS, run
+    from thoth.app.run import run
+    from thoth.app.steps import CHAIN, LAKE
 
-    names = [s.name for s in STEPS]
+    names = [s.name for s in CHAIN]
     assert names.index("lake") == names.index("retention") + 1 == names.index("transform") - 1
     monkeypatch.setenv("WAREHOUSE__PATH", str(warehouse))
     monkeypatch.setenv("LAKE__BUCKET_URL", str(tmp_path / "lake"))

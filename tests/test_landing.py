@@ -345,15 +345,20 @@ def test_a_missing_bucket_is_one_line(gcs_emulator, warehouse_path, monkeypatch,
 
 
 def test_cli_run_step_and_status(local, warehouse_path, monkeypatch, capsys):
-    from thoth.app.run import Skip, _extract_landing
+    from thoth.app.context import Context
+    from thoth.app.steps import Skip, extract_in_run
+
+    def in_run(log):  # the landing step of `thoth run`: its rows and its line's detail
+        done = extract_in_run(Context(warehouse_path, log), "landing")
+        return done.rows, done.detail
 
     monkeypatch.delenv("LANDING__BUCKET_URL", raising=False)
     with pytest.raises(Skip, match="LANDING__BUCKET_URL is not set"):
-        _extract_landing(warehouse_path, "run", print)
+        in_run(print)
     write_sample(local)
     monkeypatch.setenv("LANDING__BUCKET_URL", local.config.bucket_url)
     monkeypatch.setenv("WAREHOUSE__PATH", str(warehouse_path))
-    assert _extract_landing(warehouse_path, "run", lambda line: None) == (9 + 6 + 6, "3 feeds")
+    assert in_run(lambda line: None) == (9 + 6 + 6, "3 feeds")
     assert main(["extract", "landing", "--full-refresh"]) == 0
     assert "landing.splashkit_usage: 1 new files" in capsys.readouterr().out
     assert main(["status"]) == 0

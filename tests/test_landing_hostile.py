@@ -231,16 +231,21 @@ def test_a_file_deleted_after_the_listing_is_skipped_and_the_run_goes_on(local, 
 
 
 def test_the_run_step_goes_on_and_reports_quarantined_files(cli_env, warehouse_path):
-    from thoth.app.run import _extract_landing
+    from thoth.app.context import Context
+    from thoth.app.steps import extract_in_run
+
+    def in_run(log):  # the landing step of `thoth run`: its rows and its line's detail
+        done = extract_in_run(Context(warehouse_path, log), "landing")
+        return done.rows, done.detail
 
     cli_env.write(f"ontrack_metrics/{DAY}/a.jsonl.gz", b"\x1f\x8b\x08garbage")
     cli_env.write(f"ontrack_metrics/{DAY}/b.jsonl", jsonl(METRICS) + "oops\n")
     lines: list[str] = []
-    assert _extract_landing(warehouse_path, "run", lines.append) == (
+    assert in_run(lines.append) == (
         len(METRICS), "3 feeds; 1 lines and 1 files quarantined")
     assert any(line.startswith(f"landing.ontrack_metrics/{DAY}/a.jsonl.gz: quarantined whole: "
                                "bad gzip:") for line in lines), lines
-    assert _extract_landing(warehouse_path, "run", lines.append) == (0, "3 feeds")
+    assert in_run(lines.append) == (0, "3 feeds")
 
 
 # The peak of this process's own memory: VmHWM, not ru_maxrss, which Linux carries over from

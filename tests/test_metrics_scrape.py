@@ -174,11 +174,12 @@ def test_configuration_from_the_environment(monkeypatch):
 
 
 def test_the_run_step_is_skipped_when_not_configured(monkeypatch, tmp_path: Path):
-    from thoth.app.run import Skip, _extract_metrics
+    from thoth.app.context import Context
+    from thoth.app.steps import Skip, extract_in_run
 
     monkeypatch.delenv("SOURCES__ONTRACK_METRICS__SCRAPE_URLS", raising=False)
     with pytest.raises(Skip, match="SOURCES__ONTRACK_METRICS__SCRAPE_URLS is not set"):
-        _extract_metrics(tmp_path / "w.duckdb", "run", print)
+        extract_in_run(Context(tmp_path / "w.duckdb", print), "metrics")
 
 
 def test_thoth_extract_metrics_fails_in_one_line_without_the_token(tmp_path, monkeypatch, capsys):

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import duckdb
 
-from thoth.app.run import CHECK, run
+from thoth.app.run import run
+from thoth.app.steps import CHECK
 from thoth.cli import main
 
 WARNING = ("unclassified columns ontrack_raw.tasks.similarity_flag: loaded, but treated as "

@@ -25,8 +25,10 @@ from publish_helpers import (
     target_for,
 )
 
+from thoth.app.context import Context
 from thoth.app.progress import Progress
-from thoth.app.run import BUILD, EXTRACT, RETENTION, Skip, _extract_ga4, run
+from thoth.app.run import run
+from thoth.app.steps import BUILD, EXTRACT, RETENTION, Skip, extract_in_run
 from thoth.cli import main
 
 THOTH = Path(sys.executable).parent / "thoth"
@@ -198,7 +200,7 @@ def test_a_second_run_exits_75_at_once_while_one_holds_the_lock(env):
 def test_ga4_is_skipped_when_no_property_is_configured(env, monkeypatch):
     monkeypatch.setenv("SOURCES__GA4__PROPERTY_IDS", "")
     with pytest.raises(Skip, match="SOURCES__GA4__PROPERTY_IDS is not set"):
-        _extract_ga4(env, "run", print)
+        extract_in_run(Context(env, print), "ga4")
 
 
 class _Terminal(io.StringIO):

@@ -20,7 +20,8 @@ import pytest
 from kpi_fixtures import PSEUDONYM_KEY
 from publish_helpers import copy_warehouse, target_for
 
-from thoth.app.run import BUILD, run
+from thoth.app.run import run
+from thoth.app.steps import BUILD
 from thoth.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,6 @@
-"""The `thoth` command. Expected failures print one line and exit non-zero; no tracebacks."""
+"""The `thoth` command: parsing, and dispatch to the steps (thoth/app/steps.py) with one
+context (thoth/app/context.py). Expected failures print one line and exit non-zero; no
+tracebacks."""
 
 from __future__ import annotations
 
@@ -7,13 +9,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines import unconfigured_sources
-from pipelines.ga4 import job as ga4_job
-from pipelines.landing import job as landing_job
-from pipelines.metrics import job as metrics_job
-from pipelines.ontrack import job as ontrack_job
-from thoth.core import config
-from thoth.core.entry import Parser, guarded, printed
+from thoth.app import steps
+from thoth.app.context import Context
+from thoth.app.jobs import JOBS
+from thoth.app.steps import Done
+from thoth.core.entry import Parser, guarded
 
 EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt/config.toml):
   SOURCES__ONTRACK__CREDENTIALS  OnTrack database URL, postgresql+psycopg://… or mysql+pymysql://…
@@ -46,92 +46,62 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
 """
 
 
-def _extract_ontrack(args: argparse.Namespace) -> int:
-    from warehouse.after_load import apply as governance
-
-    ontrack_job.run(config.warehouse_path(), guard=governance, full_refresh=args.full_refresh,
-            tables=args.tables, log=printed)
-    return 0
-
-
-def _extract_ga4(args: argparse.Namespace) -> int:
-    ga4_job.run(config.warehouse_path(), full_refresh=args.full_refresh,
-            start_date=args.start_date, log=printed)
-    return 0
+def _said(done: Done) -> int:
+    """A step run alone: its last line, if it has one; exit 1 when it failed."""
+    if done.said:
+        print(done.said)
+    return 1 if done.failed else 0
 
 
-def _extract_landing(args: argparse.Namespace) -> int:
-    landing_job.run(config.warehouse_path(), full_refresh=args.full_refresh, log=printed)
-    return 0
+def _extract(ctx: Context, args: argparse.Namespace) -> int:
+    return _said(steps.extract(ctx, args.source,
+                               **{name: getattr(args, name) for name in args.job_flags}))
 
 
-def _extract_metrics(args: argparse.Namespace) -> int:
-    metrics_job.run(config.warehouse_path(), full_refresh=args.full_refresh, log=printed)
-    return 0
-
-
-def _status(args: argparse.Namespace) -> int:
+def _status(ctx: Context, args: argparse.Namespace) -> int:
     from thoth.faces.status import render
 
-    print(render(config.warehouse_path()))
+    print(render(ctx.warehouse))
     return 0
 
 
-def _transform(args: argparse.Namespace) -> int:
-    from thoth.app.engine import build_models
-
-    results = build_models(config.warehouse_path(), log=lambda line: print(line, flush=True),
-                           absent_sources=unconfigured_sources())
-    seconds = sum(r.seconds for r in results)
-    print(f"built {len(results)} models in {seconds:.1f} s")
-    return 0
+def _transform(ctx: Context, args: argparse.Namespace) -> int:
+    return _said(steps.transform(ctx))
 
 
-def _check(args: argparse.Namespace) -> int:
-    from transforms.checks import run_checks
-
-    return 0 if run_checks(config.warehouse_path(), log=print,
-                           absent_sources=unconfigured_sources()) else 1
+def _check(ctx: Context, args: argparse.Namespace) -> int:
+    return _said(steps.check(ctx))
 
 
-def _publish(args: argparse.Namespace) -> int:
-    from thoth.app.run import publish_all, publish_targets, run_lock
-
-    warehouse = config.warehouse_path()
-    target, products = publish_targets()
-    log = lambda line: print(line, flush=True)  # noqa: E731
-    with run_lock(config.run_lock_file(warehouse)):  # never beside a `thoth run`
-        report, _ = publish_all(warehouse, target, products, log=log)
-    print(f"published {report.tables} tables, {report.rows:,} rows to {report.target} in "
-          f"{report.seconds:.1f} s: {len(report.uploaded)} files uploaded, "
-          f"{len(report.unchanged)} unchanged, {len(report.deleted)} removed")
-    return 0
+def _publish(ctx: Context, args: argparse.Namespace) -> int:
+    return _said(steps.publish(ctx))
 
 
-def _lake(args: argparse.Namespace) -> int:
-    from thoth.app.run import run_lock, write_lake
-
-    warehouse = config.warehouse_path()
-    with run_lock(config.run_lock_file(warehouse)):  # never beside a `thoth run`
-        report = write_lake(warehouse, full=args.full, log=lambda line: print(line, flush=True))
-    print(f"lake {report.target}: {len(report.tables)} tables, {report.rows:,} rows; "
-          f"{report.written} files written, {report.kept} kept, {len(report.removed)} removed; "
-          f"manifest {'written' if report.manifest_written else 'unchanged'} "
-          f"({report.seconds:.1f} s)")
-    return 0
+def _lake(ctx: Context, args: argparse.Namespace) -> int:
+    return _said(steps.lake(ctx, full=args.full))
 
 
-def _run(args: argparse.Namespace) -> int:
-    from thoth.app.run import BUILD, STEPS, run
+def _run(ctx: Context, args: argparse.Namespace) -> int:
+    from thoth.app.run import run
 
-    return run(config.warehouse_path(), steps=BUILD if args.skip_extract else STEPS)
+    return run(ctx, steps=steps.BUILD if args.skip_extract else steps.CHAIN)
 
 
-def _kpis(args: argparse.Namespace) -> int:
+def _retention(ctx: Context, args: argparse.Namespace) -> int:
+    if args.restore:
+        return _said(steps.restore(ctx, args.restore))
+    return _said(steps.archive(ctx, apply=args.apply))
+
+
+def _erase_user(ctx: Context, args: argparse.Namespace) -> int:
+    return _said(steps.erase_user(ctx, args.user_id))
+
+
+def _kpis(ctx: None, args: argparse.Namespace) -> int:
     from transforms.catalogue import kpis, readme_table, render
 
     # The README's table needs no warehouse: it is the model YAML, rendered.
-    print(readme_table(kpis()) if args.markdown else render(config.warehouse_path()))
+    print(readme_table(kpis()) if args.markdown else render(Context.configured().warehouse))
     return 0
 
 
@@ -145,7 +115,7 @@ def _instant(text: str) -> datetime:
     return when if when.utcoffset() is not None else when.replace(tzinfo=UTC)
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _demo(ctx: None, args: argparse.Namespace) -> int:
     from thoth.demo import run_demo
 
     run_demo(Path(args.dir), scale=args.scale, now=args.now or datetime.now(UTC),
@@ -153,7 +123,7 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _generate_ontrack(args: argparse.Namespace) -> int:
+def _generate_ontrack(ctx: None, args: argparse.Namespace) -> int:
     from thoth.demo.ontrack import generate
 
     counts = generate(args.url, scale=args.scale, seed=args.seed, variant=args.variant,
@@ -162,80 +132,29 @@ def _generate_ontrack(args: argparse.Namespace) -> int:
     return 0
 
 
-def _retention(args: argparse.Namespace) -> int:
-    from thoth.app.run import run_lock
-    from thoth.core.storage import configured_archive
-    from warehouse import retention
-
-    warehouse = config.warehouse_path()
-    target = configured_archive()
-    log = lambda line: print(line, flush=True)  # noqa: E731
-    with run_lock(config.run_lock_file(warehouse)):  # never beside a `thoth run`
-        if args.restore:
-            retention.restore(warehouse, target, args.restore, log=log)
-        else:
-            moves = retention.archive(warehouse, target, apply=args.apply, log=log,
-                                      policies=retention.load_policies(
-                                          config.resolve(config.RetentionConfig()).policies_path))
-            archived = [m for m in moves if m.archive_id]
-            if args.apply:  # what moved and where, in one line
-                print(f"retention: {sum(m.rows for m in archived):,} rows of {len(archived)} "
-                      f"tables archived under {target.url}" + "".join(
-                          f"; {m.policy.table} → {target.path(m.archive_id)}" for m in archived))
-    return 0
-
-
-def _erase_user(args: argparse.Namespace) -> int:
-    from thoth.app.engine import check_pseudonym_key
-    from thoth.app.run import lake_target, run_lock
-    from thoth.core.storage import configured_archive, configured_products
-    from transforms.build import build
-    from warehouse.archive_erasure import ArchiveErasure
-    from warehouse.erasure import check_user_id, erase_user
-    from warehouse.lake.erasure import LakeErasure
-    from warehouse.products.erasure import ProductErasure
-
-    warehouse, user_id = config.warehouse_path(), check_user_id(args.user_id)
-    key = config.pseudonym_key()  # before anything changes
-    check_pseudonym_key(warehouse, key)  # erased people's hashes must match the loads'
-    archives, products, lake = configured_archive(), configured_products(), lake_target()
-    with run_lock(config.run_lock_file(warehouse)):
-        print(f"erasing OnTrack user {user_id} from {warehouse}, the archives under "
-              f"{archives.url}, the data products under {products.url} and the lake under "
-              f"{lake.url}:", flush=True)
-        erase_user(warehouse, user_id, pseudonym_key=key,
-                   steps=[ArchiveErasure(archives), ProductErasure(products), LakeErasure(lake)],
-                   log=lambda line: print(line, flush=True))
-        results = build(warehouse, log=lambda line: None,
-                        absent_sources=unconfigured_sources())
-    print(f"rebuilt {len(results)} models: staging and marts hold no trace of them; the next "
-          "`thoth run` (or `thoth check` then `thoth publish`) replaces the published KPIs")
-    return 0
-
-
-def _docs(args: argparse.Namespace) -> int:
+def _docs(ctx: Context, args: argparse.Namespace) -> int:
     from thoth.faces.docs import write_site
 
-    index = write_site(config.warehouse_path(), Path(args.out))
+    index = write_site(ctx.warehouse, Path(args.out))
     print(f"wrote the data catalog: {index} (open it in a browser; works offline)")
     return 0
 
 
-def _looker(args: argparse.Namespace) -> int:
+def _looker(ctx: Context, args: argparse.Namespace) -> int:
     from warehouse.looker import write
 
-    dataset = args.dataset or config.resolve(config.PublishConfig()).bigquery_dataset
-    files = write(config.warehouse_path(), Path(args.out), dataset)
+    dataset = args.dataset or ctx.bigquery_dataset
+    files = write(ctx.warehouse, Path(args.out), dataset)
     print(f"wrote the LookML project ({len(files)} files, dataset {dataset}) to {args.out}: "
           "commit it to the Looker project's Git repository; set the constants in "
           "manifest.lkml")
     return 0
 
 
-def _report(args: argparse.Namespace) -> int:
+def _report(ctx: Context, args: argparse.Namespace) -> int:
     from thoth.faces.report import write_report
 
-    page = write_report(config.warehouse_path(), Path(args.out))
+    page = write_report(ctx.warehouse, Path(args.out))
     print(f"wrote the KPI report: {page} (open it in a browser; works offline)")
     return 0
 
@@ -252,43 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     extract = commands.add_parser("extract", help="load a source into the warehouse")
     sources = extract.add_subparsers(dest="source", required=True, metavar="SOURCE")
-    ontrack = sources.add_parser(
-        "ontrack",
-        help="OnTrack database tables → ontrack_raw",
-        description="Load the OnTrack tables into the warehouse schema ontrack_raw: incremental "
-        "by updated_at (merge on id), small tables reloaded whole, deleted rows removed.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    ontrack_job.add_arguments(ontrack)
-    ontrack.set_defaults(func=_extract_ontrack)
-    ga4 = sources.add_parser(
-        "ga4",
-        help="Google Analytics 4 reports → ga4_raw",
-        description=ga4_job.DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    ga4_job.add_arguments(ga4)
-    ga4.set_defaults(func=_extract_ga4)
-    landing = sources.add_parser(
-        "landing",
-        help="stream files from the landing zone → landing_raw",
-        description=landing_job.DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    landing_job.add_arguments(landing)
-    landing.set_defaults(func=_extract_landing)
-    metrics = sources.add_parser(
-        "metrics",
-        help="scrape OnTrack's Prometheus /metrics endpoints → metrics_raw",
-        description=metrics_job.DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    metrics_job.add_arguments(metrics)
-    metrics.set_defaults(func=_extract_metrics)
+    for job in JOBS.values():  # one subcommand per job, its flags its job's
+        source = sources.add_parser(job.name, help=job.help, description=job.description,
+                                    epilog=EPILOG,
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+        job.module.add_arguments(source)
+        source.set_defaults(func=_extract, job_flags=[
+            action.dest for action in source._actions if action.dest != "help"])
 
     transform = commands.add_parser(
         "transform", help="build the staging views and KPI tables",
@@ -338,15 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     lake.set_defaults(func=_lake)
 
     run = commands.add_parser(
-        "run", help="the hourly job: extract → retention → transform → check → publish",
-        description="Extract OnTrack, GA4 (skipped when SOURCES__GA4__PROPERTY_IDS is not "
-        "set), the landing zone (skipped when LANDING__BUCKET_URL is not set) and the "
-        "metrics scrape (skipped when SOURCES__ONTRACK_METRICS__SCRAPE_URLS is not set), apply "
-        "retention (once a UTC day; RETENTION__IN_RUN=false: never), write the lake "
-        "(WAREHOUSE__ENGINE=spark or LAKE__IN_RUN=true; else skipped), transform, "
-        "check, publish; one run at a time (exit 75 when another holds the "
-        "lock). A failing step stops the chain, keeps the last good publish, exits 1 and "
-        "calls the alert hook. Every run is recorded in platform.runs.",
+        "run", help=f"the hourly job: {steps.arrows()}",
+        description=f"The hourly job, step by step: {'; '.join(s.about for s in steps.CHAIN)}. "
+        "One run at a time (exit 75 when another holds the lock). A failing step stops the "
+        "chain, keeps the last good publish, exits 1 and calls the alert hook. Every run is "
+        "recorded in platform.runs.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -423,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kpis.add_argument("--markdown", action="store_true",
                       help="print the README's KPI table instead (no warehouse needed)")
-    kpis.set_defaults(func=_kpis)
+    kpis.set_defaults(func=_kpis, context=False)
 
     status = commands.add_parser(
         "status", help="rows, last load, cursor and staleness per table",
@@ -444,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="data size; 1 ≈ a large university (default 0.01)")
     demo.add_argument("--now", type=_instant, metavar="TIME",
                       help="the instant every source's data ends at, ISO 8601 (default: now)")
-    demo.set_defaults(func=_demo)
+    demo.set_defaults(func=_demo, context=False)
 
     generate = commands.add_parser("generate", help="write synthetic source data")
     gen_sources = generate.add_subparsers(dest="source", required=True, metavar="SOURCE")
@@ -461,13 +346,15 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--now", type=_instant, metavar="TIME",
                      help="the instant the data ends at, ISO 8601, UTC unless it says "
                      "(default: now)")
-    gen.set_defaults(func=_generate_ontrack)
+    gen.set_defaults(func=_generate_ontrack, context=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return guarded(lambda: args.func(args))
+    # One context per command, handed to it (the demo and the generator make their own).
+    return guarded(lambda: args.func(
+        Context.configured() if getattr(args, "context", True) else None, args))
 
 
 if __name__ == "__main__":

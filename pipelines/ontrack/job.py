@@ -14,6 +14,9 @@ from thoth.core.platform.load_state import TableLoad
 if TYPE_CHECKING:
     from pipelines.ontrack.load import Guard
 
+DESCRIPTION = ("Load the OnTrack tables into the warehouse schema ontrack_raw: incremental by "
+               "updated_at (merge on id), small tables reloaded whole, deleted rows removed.")
+
 
 def _tables(value: str) -> list[str]:
     names = [t.strip() for t in value.split(",") if t.strip()]

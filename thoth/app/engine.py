@@ -3,45 +3,46 @@ lake. Either way the models land in the DuckDB warehouse, so check and publish a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from thoth.core import config
 from thoth.core.duck import open_warehouse
 from thoth.core.errors import ThothError
 from thoth.core.platform import keys
-from thoth.core.storage import configured_lake
 from transforms.build import ModelBuild
 
+if TYPE_CHECKING:
+    from thoth.app.context import Context
 
-def build_models(warehouse: Path, *, log: Callable[[str], None],
-                 absent_sources: frozenset[str] = frozenset()) -> list[ModelBuild]:
-    engine = config.resolve(config.WarehouseConfig()).engine
-    check_pseudonym_key(warehouse)
+
+def build_models(ctx: Context) -> list[ModelBuild]:
+    engine = ctx.engine
+    try:
+        key = ctx.pseudonym_key
+    except ThothError:  # not set: nothing to check here — a model needing it says so
+        key = None
+    if key is not None:
+        check_pseudonym_key(ctx.warehouse, key)
     if engine == "duckdb":
         from transforms.build import build
 
-        return build(warehouse, log=log, absent_sources=absent_sources)
+        return build(ctx.warehouse, log=ctx.log, absent_sources=ctx.absent_sources)
     from transforms.spark.session import require_spark
 
     require_spark()  # before anything else: one line saying what to install
-    target = configured_lake()
+    target = ctx.lake
     from transforms.spark.build import build_spark
     from transforms.spark.session import spark_session
 
-    spark = spark_session(config.resolve(config.SparkConfig()))
-    log(f"building on Spark ({spark.sparkContext.master}) from the lake at {target.url}")
-    return build_spark(spark, target, warehouse, log=log, absent_sources=absent_sources)
+    spark = spark_session(ctx.spark)
+    ctx.log(f"building on Spark ({spark.sparkContext.master}) from the lake at {target.url}")
+    return build_spark(spark, target, ctx.warehouse, log=ctx.log,
+                       absent_sources=ctx.absent_sources)
 
 
-def check_pseudonym_key(warehouse: Path, key: bytes | None = None) -> None:
-    """The configured key (or `key`) must be the one the warehouse's pseudonyms were built with
-    (recorded the first time). Not set: nothing to check here — a model needing it says so."""
-    if key is None:
-        try:
-            key = config.pseudonym_key()
-        except ThothError:
-            return
+def check_pseudonym_key(warehouse: Path, key: bytes) -> None:
+    """`key` must be the one the warehouse's pseudonyms were built with (recorded the first
+    time)."""
     if not warehouse.exists():
         return
     con = open_warehouse(warehouse)

@@ -100,7 +100,8 @@ def follow_up(warehouse: Path) -> list[str]:
 
 def run_kpis_demo(warehouse: Path, publish_dir: Path, *, log: Callable[[str], None]) -> Path:
     """transform → check → publish into `publish_dir`, as `thoth run` does (and recorded)."""
-    from thoth.app.run import CHECK, TRANSFORM, publish_step, run
+    from thoth.app.run import run
+    from thoth.app.steps import CHECK, TRANSFORM, publish_step
 
     if not os.environ.get("TRANSFORMS__PSEUDONYM_KEY"):
         os.environ["TRANSFORMS__PSEUDONYM_KEY"] = DEMO_PSEUDONYM_KEY
