@@ -124,3 +124,27 @@ def test_a_typo_is_one_line_with_the_nearest_and_exit_2(argv, expected, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(expected)
+
+
+def test_the_run_help_is_the_chain_and_extract_has_a_command_per_job(capsys):
+    """`thoth run --help` reads the chain `thoth run` iterates; `thoth extract` the jobs."""
+    from thoth.app.jobs import JOBS
+    from thoth.app.steps import CHAIN
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    assert ("run the hourly job: extract → retention → lake → transform → check → publish"
+            in " ".join(capsys.readouterr().out.split()))
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--help"])
+    helped = capsys.readouterr().out
+    said = [helped.index(f"; {step.name}" if i else f": {step.name}")
+            for i, step in enumerate(CHAIN)]
+    assert said == sorted(said) and len(CHAIN) == 9
+    assert "extract ga4 (skipped when SOURCES__GA4__PROPERTY_IDS is not set)" in helped
+    assert [s.name for s in CHAIN[:4]] == [f"extract {name}" for name in JOBS] == [
+        "extract ontrack", "extract ga4", "extract landing", "extract metrics"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["extract", "--help"])
+    listed = " ".join(capsys.readouterr().out.split())
+    assert all(f"{name} {job.help}" in listed for name, job in JOBS.items())

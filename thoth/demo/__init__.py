@@ -180,14 +180,15 @@ def run_metrics_demo(warehouse: Path, *, log: Callable[[str], None]) -> None:
     """The Prometheus scrape, only where SOURCES__ONTRACK_METRICS__SCRAPE_URLS points at a real
     OnTrack: the demo has no Rails process to scrape (its metrics come from the Collector's
     files above). A failing endpoint is its one line; the demo goes on."""
-    from pipelines.metrics import job
     from pipelines.metrics.config import configured
+    from thoth.app.context import Context
+    from thoth.app.steps import extract
 
     if not configured():
         log("metrics scrape: skipped (SOURCES__ONTRACK_METRICS__SCRAPE_URLS is not set; set it "
             "to OnTrack's /metrics URLs to scrape them too)")
         return
     try:
-        job.run(warehouse, log=log)
+        extract(Context(warehouse, log), "metrics")
     except ThothError as exc:
         log(f"metrics scrape: {exc}")
