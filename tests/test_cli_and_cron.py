@@ -144,6 +144,8 @@ def test_the_run_help_is_the_chain_and_extract_has_a_command_per_job(capsys):
     assert "extract ga4 (skipped when SOURCES__GA4__PROPERTY_IDS is not set)" in helped
     assert [s.name for s in CHAIN[:4]] == [f"extract {name}" for name in JOBS] == [
         "extract ontrack", "extract ga4", "extract landing", "extract metrics"]
+    for step in CHAIN:  # the command that runs it alone is one
+        assert build_parser().parse_args(step.command.split()[1:]).func
     with pytest.raises(SystemExit):
         build_parser().parse_args(["extract", "--help"])
     listed = " ".join(capsys.readouterr().out.split())

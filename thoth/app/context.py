@@ -17,6 +17,7 @@ from thoth.core.entry import printed
 
 if TYPE_CHECKING:  # imported when used: `thoth status` needs no storage
     from thoth.core.storage import Target
+    from warehouse.products.attention import Thresholds
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,13 @@ class Context:
     @cached_property
     def bigquery_dataset(self) -> str:
         return config.resolve(config.PublishConfig()).bigquery_dataset
+
+    @cached_property
+    def attention(self) -> Thresholds:
+        """The students-needing-attention thresholds ([products.attention])."""
+        from warehouse.products.attention import Thresholds
+
+        return Thresholds.from_config(config.products_attention_option)
 
     @cached_property
     def spark(self) -> config.SparkConfig:

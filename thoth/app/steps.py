@@ -203,10 +203,8 @@ def publish_all(ctx: Context, target: Target,
                 products: Target) -> tuple[PublishReport, ProductsReport]:
     """The KPIs to `target`, then the data products to `products`. A failure says truly what
     readers see: the previous publish, or the new KPIs without the new products."""
-    from thoth.core import config
     from warehouse.products import check_targets
     from warehouse.products import publish_products as write_products
-    from warehouse.products.attention import Thresholds
     from warehouse.publish import PublishFailed
     from warehouse.publish import publish as write_kpis
 
@@ -218,8 +216,7 @@ def publish_all(ctx: Context, target: Target,
         raise PublishFailed(f"{exc}; the data products were not written", exc.live) from None
     try:
         made = write_products(ctx.warehouse, products, looker=target, run_id=report.run_id,
-                              log=ctx.log,
-                              thresholds=Thresholds.from_config(config.products_attention_option))
+                              log=ctx.log, thresholds=ctx.attention)
     except ThothError as exc:
         raise PublishFailed(f"{exc}; the new KPI publish (run {report.run_id}) is live at "
                             f"{target.url}", live=True) from None
@@ -260,11 +257,13 @@ def erase_user(ctx: Context, user_id: str) -> Done:
 @dataclass(frozen=True)
 class Step:
     """One step of `thoth run`: its name (in the run's lines and platform.runs), its function,
-    and `when`: when it does something other than run (for `--help` and the docs)."""
+    `when`: when it does something other than run (for `--help` and the docs), and `command`:
+    the `thoth` command that runs it alone."""
 
     name: str
     func: Callable[[Context], Done]
     when: str = ""
+    command: str = ""
     # False: its failure fails the run (exit 1, alert) but the later steps still run.
     stops_chain: bool = True
 
@@ -289,21 +288,24 @@ def extract_in_run(ctx: Context, source: str) -> Done:
 def _extract_step(job: Job) -> Step:
     return Step(f"extract {job.name}", partial(extract_in_run, source=job.name),
                 f"skipped when {job.setting} is not set" if job.setting else "",
-                job.stops_chain)
+                f"thoth extract {job.name}", job.stops_chain)
 
 
 def publish_step(target_url: str | None = None, products_url: str | None = None) -> Step:
     """Publish the KPIs to `target_url` (else PUBLISH__BUCKET_URL), then the data products to
     `products_url` (else PRODUCTS__BUCKET_URL), which may not be the KPIs' target."""
-    return Step("publish", lambda ctx: publish(
+    return replace(PUBLISH, func=lambda ctx: publish(
         replace(ctx, publish_url=target_url, products_url=products_url)))
 
 
 EXTRACT = [_extract_step(job) for job in JOBS.values()]
-RETENTION = Step("retention", daily_retention, "once a UTC day; RETENTION__IN_RUN=false: never")
-LAKE = Step("lake", lake_if_asked, "only with WAREHOUSE__ENGINE=spark or LAKE__IN_RUN=true")
-TRANSFORM, CHECK = Step("transform", transform), Step("check", checked)
-PUBLISH = Step("publish", publish)
+RETENTION = Step("retention", daily_retention, "once a UTC day; RETENTION__IN_RUN=false: never",
+                 "thoth retention --apply")
+LAKE = Step("lake", lake_if_asked, "only with WAREHOUSE__ENGINE=spark or LAKE__IN_RUN=true",
+            "thoth lake")
+TRANSFORM = Step("transform", transform, command="thoth transform")
+CHECK = Step("check", checked, command="thoth check")
+PUBLISH = Step("publish", publish, command="thoth publish")
 BUILD = [TRANSFORM, CHECK, PUBLISH]  # what `thoth run --skip-extract` runs
 # Retention after the loads (they drop archived rows again) and before the build, so the KPIs
 # and the row-drop guard see the warehouse as it stays; the lake after both, so it does too,
