@@ -13,6 +13,7 @@ import pytest
 import sqlglot
 import yaml
 from kpi_fixtures import Raw, build_kpis
+from repo import ROOT
 from sqlglot import exp
 
 from thoth.cli import main
@@ -20,7 +21,6 @@ from thoth.core.errors import ThothError
 from transforms import catalogue
 from transforms.project import MODELS_DIR, Model, discover
 
-ROOT = Path(__file__).resolve().parent.parent
 MARTS = MODELS_DIR / "marts"
 
 
