@@ -11,7 +11,6 @@ from thoth.cli import main
 from thoth.faces.reference import COMMAND, ROOT, config_keys
 
 
-
 @pytest.fixture(scope="module")
 def generated():
     return reference.generated()
