@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 BASE   := $(VENV)/.base-stamp
 FULL   := $(VENV)/.full-stamp
 
-.PHONY: install setup demo test lint bench clean
+.PHONY: install setup demo test lint docs bench clean
 
 # The base package: everything `thoth` needs to run, the demo included.
 install: $(BASE)
@@ -37,6 +37,13 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+# The docs site: the generated references written again from the code (docs/reference/, the
+# run chain), then built into site/ (git-ignored). `make test` checks both: a reference that
+# differs from the code, a broken link or a page missing from the nav fails.
+docs: setup
+	$(BIN)/python -m thoth.reference
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 bench: setup
 	$(BIN)/python bench/ontrack_load.py
 	$(BIN)/python bench/hourly_scale.py
@@ -46,4 +53,4 @@ bench: setup
 	$(BIN)/python bench/kpi_spark.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .ruff_cache
+	rm -rf $(VENV) data site .pytest_cache .ruff_cache

@@ -20,16 +20,19 @@ from pathlib import Path
 import psycopg
 import pymysql
 import pytest
+from servers import (
+    MYSQL_HOST,
+    MYSQL_PASSWORD,
+    MYSQL_PORT,
+    MYSQL_USER,
+    PG_ADMIN_URL,
+    mysql_admin,
+)
 
 # Session fixtures shared by the governance, docs, report and notebook tests; the one
 # SparkSession of the spark engine's tests.
 pytest_plugins = ["governance_fixtures", "spark_fixtures"]
 
-PG_ADMIN_URL = os.environ.get("THOTH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-MYSQL_HOST = os.environ.get("THOTH_TEST_MYSQL_HOST", "127.0.0.1")
-MYSQL_PORT = int(os.environ.get("THOTH_TEST_MYSQL_PORT", "3306"))
-MYSQL_USER = os.environ.get("THOTH_TEST_MYSQL_USER", "root")
-MYSQL_PASSWORD = os.environ.get("THOTH_TEST_MYSQL_PASSWORD", "")
 
 
 def _pg_reachable(url: str) -> bool:
@@ -55,17 +58,10 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.cleanup()
 
 
-def _mysql_admin() -> pymysql.connections.Connection:
-    return pymysql.connect(
-        host=MYSQL_HOST, port=MYSQL_PORT, user=MYSQL_USER, password=MYSQL_PASSWORD,
-        autocommit=True, connect_timeout=3,
-    )
-
-
 @pytest.fixture(scope="session")
 def mysql_server() -> None:
     try:
-        _mysql_admin().close()
+        mysql_admin().close()
     except pymysql.Error as exc:
         reason = (
             f"no MariaDB at {MYSQL_HOST}:{MYSQL_PORT} ({exc}); start it with "
@@ -102,7 +98,7 @@ def pg_url(pg_admin_url: str) -> Iterator[str]:
 def mysql_url(mysql_server: None) -> Iterator[str]:
     """SQLAlchemy-style URL of a new, empty MariaDB database, dropped after the test."""
     name = _db_name()
-    con = _mysql_admin()
+    con = mysql_admin()
     con.cursor().execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
     password = f":{MYSQL_PASSWORD}" if MYSQL_PASSWORD else ""
     try:
@@ -125,8 +121,8 @@ def warehouse_path(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def template(tmp_path_factory) -> Path:
-    """A built, checked warehouse (tests/publish_helpers.py), made once per worker: tests copy
-    it (publish_helpers.copy_warehouse), never change it."""
+    """A built, checked warehouse (support/publish_helpers.py), made once per worker: tests copy it
+    (publish_helpers.copy_warehouse), never change it."""
     from publish_helpers import build_template
 
     return build_template(tmp_path_factory.mktemp("template") / "warehouse.duckdb")
@@ -136,7 +132,7 @@ def template(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def clock() -> Iterator:
-    """The test runs at the suite's pinned instant (tests/clock.py), whatever the hour."""
+    """The test runs at the suite's pinned instant (tests/support/clock.py), whatever the hour."""
     from clock import travel
 
     yield from travel()

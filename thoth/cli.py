@@ -14,36 +14,10 @@ from thoth.app.context import Context
 from thoth.app.jobs import JOBS
 from thoth.app.steps import Done
 from thoth.core.entry import Parser, guarded
+from thoth.faces import reference
 
-EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt/config.toml):
-  SOURCES__ONTRACK__CREDENTIALS  OnTrack database URL, postgresql+psycopg://… or mysql+pymysql://…
-  SOURCES__GA4__PROPERTY_IDS     GA4 numeric property ids, comma-separated (not the G-… id)
-  SOURCES__GA4__START_DATE       first day a first GA4 run loads (default: 30 days ago)
-  SOURCES__GA4__LOOKBACK_DAYS    GA4 days re-read before the newest loaded (default: 3)
-  SOURCES__GA4__API_ENDPOINT     GA4 Data API (default: Google's; http://… = local stand-in)
-  [sources.ga4.credentials]      service-account key fields in .dlt/secrets.toml (else ADC)
-  LANDING__BUCKET_URL            stream landing zone: gs://bucket/prefix or a directory
-                                 (LANDING__ENDPOINT_URL: a GCS emulator, anonymous)
-  SOURCES__ONTRACK_METRICS__SCRAPE_URLS  OnTrack's Prometheus /metrics URLs, comma-separated
-                                 (SOURCES__ONTRACK_METRICS__BEARER_TOKEN: a secret, optional)
-  WAREHOUSE__PATH                DuckDB warehouse file (default: data/warehouse.duckdb)
-  PUBLISH__BUCKET_URL            where `thoth publish` writes: gs://bucket/prefix or a directory
-                                 (default: publish/ beside the warehouse)
-  PUBLISH__ENDPOINT_URL          a GCS emulator's URL (anonymous); PUBLISH__CREDENTIALS a
-                                 service-account key file (else Application Default Credentials)
-  PRODUCTS__BUCKET_URL           where `thoth publish` writes the data products (default:
-                                 products/ beside the warehouse; never the Looker target);
-                                 PRODUCTS__ATTENTION__*
-                                 the students-needing-attention thresholds
-  ALERTS__COMMAND, ALERTS__WEBHOOK_URL   called when `thoth run` fails
-  RETENTION__ARCHIVE_URL         where `thoth retention --apply` archives (default: archive/
-                                 beside the warehouse)
-  RETENTION__IN_RUN              `thoth run` applies retention once a UTC day (default: true)
-  LAKE__BUCKET_URL               where `thoth lake` writes the raw tables as Parquet (default:
-                                 lake/ beside the warehouse); LAKE__IN_RUN: `thoth run` writes
-                                 it (default: only with WAREHOUSE__ENGINE=spark)
-  THOTH_ACTOR                    who platform.audit says acted (default: the OS user)
-"""
+# The configuration keys, generated from the config specs (docs/reference/configuration.md too).
+EPILOG = reference.epilog()
 
 
 def _said(done: Done) -> int:

@@ -84,7 +84,7 @@ class Kpi:
     flywheel: str  # one of FLYWHEEL
     grain: list[str]
     definition: str  # one paragraph, whitespace normalised
-    description: str  # the one-line summary (the README table's "what")
+    description: str  # the one-line summary (the KPI table's "what")
     requires: list[str]  # raw tables, from lineage
     target: Target | None = None  # the key result's number for this KPI, if it states one
 
@@ -271,8 +271,8 @@ def flywheel_summary(catalogue: list[Kpi]) -> str:
 
 
 def readme_table(catalogue: list[Kpi]) -> str:
-    """The README's KPI table, rendered from the model YAML (`thoth kpis --markdown`); a test
-    keeps the README's copy equal to it."""
+    """The KPI table, rendered from the model YAML (`thoth kpis --markdown`; the KPI reference,
+    docs/reference/kpis.md, holds it and a test keeps that equal)."""
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 

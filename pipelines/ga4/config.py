@@ -46,6 +46,9 @@ class Ga4Switch(Spec):
     property_ids: Raw = None  # numeric ids, "1,2" or a list; a tuple of str once resolved
     __section__: ClassVar[str] = "ga4"
     __sections__: ClassVar[tuple[str, ...]] = ("sources",)
+    __help__: ClassVar[dict[str, str]] = {
+        "property_ids": "numeric GA4 property ids, comma-separated (not the `G-…` measurement "
+                        "id); none: `thoth run` skips GA4"}
 
 
 def configured() -> bool:
@@ -75,6 +78,27 @@ class Ga4Config(Ga4Switch):
         "retry_initial_seconds": (0, None), "retry_attempts": (1, 50),
         "retry_timeout_seconds": (1, None), "window_days": (1, settings.MAX_WINDOW_DAYS),
         "server_error_retries": (0, 9)}
+    __help__: ClassVar[dict[str, str]] = {
+        **Ga4Switch.__help__,
+        "reports": "`[[sources.ga4.reports]]` (or JSON): each a `name`, `dimensions` (with "
+                   "`date`), `metrics`, optional filters; none: the four default reports",
+        "start_date": "the first day a first run (or `--full-refresh`) loads, YYYY-MM-DD; none: "
+                      f"{settings.DEFAULT_BACKFILL_DAYS} days before the run",
+        "lookback_days": "days re-read before the last day read (GA4 revises recent days)",
+        "api_endpoint": "the GA4 Data API; `http://…`: a local stand-in, anonymous",
+        "page_size": "rows a request",
+        "retry_initial_seconds": "the first wait of the exponential backoff on a busy property",
+        "retry_attempts": "attempts of a retried request",
+        "retry_timeout_seconds": "the time a retried request may take in all",
+        "window_days": "days a request asks for (a long range raises GA4's sampling)",
+        "currency_code": "ISO 4217, e.g. `AUD`: every property converted to it; none: each "
+                         "property's own currency",
+        "server_error_retries": "retries of a 500/503 per property per run",
+        "fractional_metrics": "whole-number metrics GA4 sends with fractions, stored as DOUBLE; "
+                              "names (or `prefix:`) listed here are added",
+        "credentials": "the service account's JSON key, whole (`SOURCES__GA4__CREDENTIALS`) or "
+                       "its fields under `[sources.ga4.credentials]` (`SOURCES__GA4__"
+                       "CREDENTIALS__<FIELD>`); none: Application Default Credentials"}
 
     def on_resolved(self) -> None:
         self.property_ids = parse_property_ids(self.property_ids)

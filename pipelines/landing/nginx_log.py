@@ -4,7 +4,8 @@ doubtfire-deploy's proxy sets no `log_format`, so nginx writes its default `comb
 `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer"
 "$http_user_agent"` — status and bytes for every request, no duration. A deployment that appends
 `$request_time` (seconds, what the client waited) and then `$upstream_response_time` (what Rails
-took; `a, b` when nginx tried several upstreams) gets latency too (README, "ontrack_logs").
+took; `a, b` when nginx tried several upstreams) gets latency too (docs/sources/landing.md,
+"ontrack_logs").
 Extra quoted fields before them (the nginx image's `main` adds `"$http_x_forwarded_for"`) are
 skipped. Never kept: `$remote_user` (a login name), the referer, the user agent, the query
 string; the address is truncated.

@@ -1,7 +1,7 @@
 """The landing zone's layout, the feeds it holds, and the warehouse tables they load into.
 
 Producers write files under `<landing>/<feed>/YYYY/MM/DD/`; each run ingests the files it has not
-ingested yet (README, "Stream sources"). Everything a producer must follow is stated here."""
+ingested yet (docs/sources/landing.md). Everything a producer must follow is stated here."""
 
 from __future__ import annotations
 

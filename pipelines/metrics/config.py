@@ -19,6 +19,9 @@ class MetricsSwitch(Spec):
     scrape_urls: Raw = None
     __section__: ClassVar[str] = "ontrack_metrics"
     __sections__: ClassVar[tuple[str, ...]] = ("sources",)
+    __help__: ClassVar[dict[str, str]] = {
+        "scrape_urls": "OnTrack's Prometheus `/metrics` URLs, comma-separated; none: `thoth "
+                       "run` skips the scrape"}
 
 
 def configured() -> bool:
@@ -36,6 +39,11 @@ class MetricsConfig(MetricsSwitch):
         "scrape_urls": "the /metrics URLs, comma-separated, e.g. http://ontrack:9394/metrics"}
     __bounds__: ClassVar[dict] = {"timeout_seconds": (0.1, 600),
                                   "max_body_bytes": (1024, None)}
+    __help__: ClassVar[dict[str, str]] = {
+        **MetricsSwitch.__help__,
+        "bearer_token": "sent as `Authorization: Bearer …` when `/metrics` sits behind a token",
+        "timeout_seconds": "how long one scrape waits",
+        "max_body_bytes": "a bigger body is refused"}
 
     def on_resolved(self) -> None:
         super().on_resolved()

@@ -22,6 +22,13 @@ class OntrackConfig(Spec):
     __sections__: ClassVar[tuple[str, ...]] = ("sources",)
     __what__: ClassVar[dict[str, str]] = {
         "credentials": "a URL such as postgresql+psycopg://user:password@host:5432/doubtfire"}
+    __help__: ClassVar[dict[str, str]] = {
+        "credentials": "the OnTrack database: `postgresql+psycopg://user:pw@host:5432/doubtfire` "
+                       "or `mysql+pymysql://user:pw@host:3306/doubtfire` (a local socket: "
+                       "`postgresql+psycopg://user@/doubtfire?host=/var/run/postgresql`)",
+        "lookback_minutes": "an incremental load re-reads rows updated this long before the "
+                            "newest loaded (a late commit is not missed)",
+        "schema": "PostgreSQL only; none: `public`"}
 
     def on_resolved(self) -> None:
         try:

@@ -19,7 +19,8 @@ MARKERS = (
     ("8.0.x", "task_comments", "commentable_id"),     # Thoth Tech 8.0.x
     ("2024-01", "task_comments", "overseer_assessment_id"),  # upstream development 2024-01
 )
-# The newest schema.rb version each generation was checked against (README "OnTrack versions").
+# The newest schema.rb version each generation was checked against (docs/sources/ontrack.md,
+# "OnTrack versions").
 NEWEST_KNOWN = {"10.x": "2026_09_03_040547", "8.0.x": "2024_10_25_050957",
                 "2024-01": "2024_01_05_055902"}
 UNKNOWN = "unknown"
@@ -48,13 +49,14 @@ def warnings(found: Generation) -> list[str]:
     if found.name == UNKNOWN:
         return ["ontrack: the source's schema generation is not one this platform knows (it has "
                 "none of comment_read_cursors, task_comments.commentable_id, "
-                "task_comments.overseer_assessment_id): the KPIs apply the 8.0.x rules; see the "
-                "README's 'OnTrack versions' to add it"]
+                "task_comments.overseer_assessment_id): the KPIs apply the 8.0.x rules; see "
+                "'OnTrack versions' in docs/sources/ontrack.md to add it"]
     newest = NEWEST_KNOWN[found.name]
     if found.schema_version and found.schema_version > newest:
         return [f"ontrack: schema_migrations {found.schema_version} is newer than the newest "
                 f"{found.name} schema this platform was checked against ({newest}): the KPIs "
-                f"apply the {found.name} rules; see the README's 'OnTrack versions'"]
+                f"apply the {found.name} rules; see 'OnTrack versions' in "
+                "docs/sources/ontrack.md"]
     return []
 
 

@@ -52,10 +52,12 @@ class Invalid(ValueError):
 @configspec
 class Spec(BaseConfiguration):
     """One table of settings. `__what__` says what a required key is set to (for the message when
-    it is not), `__bounds__` the range of a number."""
+    it is not), `__bounds__` the range of a number, `__help__` what each key means (the
+    configuration reference and `thoth --help` are generated from it: thoth/faces/reference.py)."""
 
     __sections__: ClassVar[tuple[str, ...]] = ()
     __what__: ClassVar[dict[str, str]] = {}
+    __help__: ClassVar[dict[str, str]] = {}
     __bounds__: ClassVar[dict[str, tuple[float, float | None]]] = {}
 
     def on_resolved(self) -> None:
@@ -156,6 +158,17 @@ class WarehouseConfig(Spec):
     threads: int | None = None  # DuckDB's threads; none: this host's cores, at most 4
     __section__: ClassVar[str] = "warehouse"
     __bounds__: ClassVar[dict[str, tuple[float, float | None]]] = {"threads": (1, 256)}
+    __help__: ClassVar[dict[str, str]] = {
+        "path": "the DuckDB warehouse file, relative to where the command runs (set an absolute "
+                "path on a server); the publish, products, archive and lake defaults are "
+                "folders beside it",
+        "engine": "`duckdb`, or `spark`: `thoth transform` builds on Spark over the lake",
+        "memory_limit": "DuckDB's memory for a step that joins (transform, check, publish, "
+                        "retention): a share of the host's RAM or a size such as `2GB` (at "
+                        "least 16MB); past it DuckDB spills to `<warehouse>.tmp/`",
+        "load_memory_limit": "the loaders' (OnTrack, landing), which stream each table through",
+        "threads": "DuckDB's threads (each holds its own buffers); none: the host's cores, at "
+                   "most 4"}
 
     def on_resolved(self) -> None:
         super().on_resolved()
@@ -205,6 +218,10 @@ class TransformsConfig(Spec):
     # The secret behind every `student_key` / `tutor_key`: stable across runs, never published.
     pseudonym_key: TSecretStrValue = dlt.secrets.value
     __section__: ClassVar[str] = "transforms"
+    __help__: ClassVar[dict[str, str]] = {
+        "pseudonym_key": "a long random secret (`openssl rand -hex 32`) behind every "
+                         "`student_key` / `tutor_key`; keep it: the warehouse records its "
+                         "fingerprint (`platform.pseudonym_key`) and refuses another key"}
     __what__: ClassVar[dict[str, str]] = {
         "pseudonym_key": "a long random secret, e.g. from `openssl rand -hex 32`, and keep it: a "
                          "new key changes every student_key and tutor_key"}
@@ -225,6 +242,14 @@ class PublishConfig(Spec):
     credentials: TSecretValue | None = None
     bigquery_dataset: str = "thoth_kpi"  # `project.dataset` or `dataset`, named in DDL and LookML
     __section__: ClassVar[str] = "publish"
+    __help__: ClassVar[dict[str, str]] = {
+        "bucket_url": "where `thoth publish` writes the KPIs: `gs://bucket/prefix`, or a "
+                      "directory; none: `publish/` beside the warehouse",
+        "endpoint_url": "none: Google's; set: a GCS emulator, anonymous",
+        "credentials": "a service-account key file's path (or its JSON); none: gcsfs's defaults "
+                       "(Application Default Credentials, the VM's service account)",
+        "bigquery_dataset": "`project.dataset` or `dataset`, named in the BigQuery DDL and the "
+                            "LookML"}
 
     def on_resolved(self) -> None:
         super().on_resolved()
@@ -240,6 +265,10 @@ class StorageConfig(Spec):
     attempts: int = 3
     timeout_seconds: float = 10.0
     __section__: ClassVar[str] = "storage"
+    __help__: ClassVar[dict[str, str]] = {
+        "attempts": "how many times each GCS request (publish, products, lake, archive, "
+                    "landing) is tried in all; then the command stops with one line",
+        "timeout_seconds": "how long each try waits for a connection or an answer"}
     __bounds__: ClassVar[dict[str, tuple[float, float | None]]] = {
         "attempts": (1, 10), "timeout_seconds": (0.1, None)}
 
@@ -254,6 +283,12 @@ class LandingConfig(Spec):
     __section__: ClassVar[str] = "landing"
     __what__: ClassVar[dict[str, str]] = {
         "bucket_url": "the landing zone, gs://bucket/prefix or a directory"}
+    __help__: ClassVar[dict[str, str]] = {
+        "bucket_url": "the landing zone stream producers write to: `gs://bucket/prefix` or a "
+                      "directory; none: `thoth run` skips the landing step",
+        "endpoint_url": "none: Google's; set: a GCS emulator, anonymous",
+        "credentials": "a service-account key file's path (or its JSON) with read access; "
+                       "none: gcsfs's defaults"}
 
     @property
     def is_gcs(self) -> bool:
@@ -288,6 +323,14 @@ class RetentionConfig(BesidePublish):
     in_run: bool = True  # `thoth run` applies retention itself, once a UTC day
     __section__: ClassVar[str] = "retention"
     __place__: ClassVar[tuple[str, str]] = ("archive_url", "archive")
+    __help__: ClassVar[dict[str, str]] = {
+        "archive_url": "where retention archives rows: `gs://bucket/prefix` or a directory; "
+                       "none: `archive/` beside the warehouse",
+        "policies_file": "the retention policies; none: `warehouse/retention.yml`",
+        "in_run": "`true`: `thoth run` applies retention once a UTC day; `false`: only `thoth "
+                  "retention --apply` does",
+        "endpoint_url": "none: `[publish]`'s",
+        "credentials": "none: `[publish]`'s"}
 
     @property
     def policies_path(self) -> Path | None:
@@ -302,6 +345,12 @@ class ProductsConfig(BesidePublish):
     bucket_url: str | None = None  # default: products/ beside the warehouse
     __section__: ClassVar[str] = "products"
     __place__: ClassVar[tuple[str, str]] = ("bucket_url", "products")
+    __help__: ClassVar[dict[str, str]] = {
+        "bucket_url": "where the data products go: `gs://bucket/prefix` or a directory; never "
+                      "`PUBLISH__BUCKET_URL`, inside it or holding it; none: `products/` beside "
+                      "the warehouse",
+        "endpoint_url": "none: `[publish]`'s",
+        "credentials": "none: `[publish]`'s"}
 
 
 @configspec
@@ -316,6 +365,13 @@ class LakeConfig(BesidePublish):
     in_run: bool = False
     __section__: ClassVar[str] = "lake"
     __place__: ClassVar[tuple[str, str]] = ("bucket_url", "lake")
+    __help__: ClassVar[dict[str, str]] = {
+        "bucket_url": "where the raw tables go as Parquet: `gs://bucket/prefix` or a directory; "
+                      "none: `lake/` beside the warehouse",
+        "in_run": "`false`: `thoth run` writes the lake only when `WAREHOUSE__ENGINE=spark`; "
+                  "`true`: after every run's loads",
+        "endpoint_url": "none: `[publish]`'s",
+        "credentials": "none: `[publish]`'s"}
 
 
 @configspec
@@ -328,6 +384,12 @@ class SparkConfig(Spec):
     app_name: str = "thoth"
     conf: Raw = None
     __section__: ClassVar[str] = "spark"
+    __help__: ClassVar[dict[str, str]] = {
+        "master": "the Spark master: `yarn` on Dataproc, `spark://host:7077` on a standalone "
+                  "cluster",
+        "app_name": "the Spark application's name",
+        "conf": "`spark.*` settings as a TOML table or `key=value,key=value` (the GCS "
+                "connector's on a cluster)"}
 
     def on_resolved(self) -> None:
         super().on_resolved()
@@ -357,12 +419,19 @@ class AlertsConfig(Spec):
     command: str | None = None
     webhook_url: TSecretStrValue | None = None
     __section__: ClassVar[str] = "alerts"
+    __help__: ClassVar[dict[str, str]] = {
+        "command": "run when `thoth run` fails (or succeeds with warnings), with the message as "
+                   "its last argument",
+        "webhook_url": "POSTed JSON when `thoth run` fails (or succeeds with warnings)"}
 
 
 @configspec
 class RunConfig(Spec):
     lock_file: str | None = None
     __section__: ClassVar[str] = "run"
+    __help__: ClassVar[dict[str, str]] = {
+        "lock_file": "one `thoth run` at a time; none: beside the warehouse, "
+                     "`<warehouse>.run.lock`"}
 
 
 def run_lock_file(warehouse: Path) -> Path:

@@ -26,7 +26,7 @@ from thoth.faces.status import render
 
 DEMO_DATABASE = "ontrack_demo"
 GA4_DEMO_PROPERTY = "123456789"
-# A demo's pseudonyms need no secret; a real warehouse sets its own key (README).
+# A demo's pseudonyms need no secret; a real warehouse sets its own key (docs/configuration.md).
 DEMO_PSEUDONYM_KEY = "demo-only-pseudonym-key-not-for-real-data"
 
 

@@ -152,7 +152,7 @@ def doubtfire_lines(rng: random.Random, start: datetime, requests: int,
 def nginx_lines(rng: random.Random, start: datetime, requests: int, *, timed: bool = True,
                 offset: str = "+1000") -> Iterator[str]:
     """nginx's `combined` access log, with `$request_time $upstream_response_time` appended
-    when `timed` (README, "ontrack_logs")."""
+    when `timed` (docs/sources/landing.md, "ontrack_logs")."""
     zone = timezone(timedelta(hours=int(offset[:3]), minutes=int(offset[0] + offset[3:])))
     t = start.replace(tzinfo=UTC).astimezone(zone)
     for _ in range(requests):

@@ -1,6 +1,6 @@
 """A model's DuckDB SQL as Spark SQL: sqlglot's translation (`read="duckdb", write="spark"`) and
 the fixes where its output would run but mean something else. Each fix is a small transform of
-the parsed tree, tested on both engines (tests/test_spark_dialect.py):
+the parsed tree, tested on both engines (tests/transforms/test_spark_dialect.py):
 
 - `date_diff(unit, a, b)` counts unit boundaries crossed in DuckDB (00:00:00.9 → 00:00:01.1 is
   one second); Spark's `datediff(unit, a, b)` counts whole units elapsed (zero). Both arguments

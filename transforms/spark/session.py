@@ -52,7 +52,7 @@ def spark_session(config: SparkConfig, **extra: str) -> Any:
     if config.master.startswith("local"):
         # Workers run this interpreter, whose packages (polars, this project) the Polars models
         # need (PySpark reads it from the environment only); on a cluster the image provides
-        # them (README: Spark).
+        # them (docs/spark.md).
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     scratch = tempfile.mkdtemp(prefix="thoth-spark-warehouse-")
     atexit.register(shutil.rmtree, scratch, True)

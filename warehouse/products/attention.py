@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
 
@@ -37,6 +38,16 @@ class Thresholds:
     overdue_tasks: int = 1  # tasks past their due day, not submitted
     resubmit_tasks: int = 1  # tasks in Fix and Resubmit or Redo
     extension_waiting_days: int = 2  # days the oldest unanswered extension request has waited
+    # What each means, for the configuration reference (thoth/faces/reference.py).
+    __help__: ClassVar[dict[str, str]] = {
+        "inactive_days": "`inactive` fires at this many days since the student's own last "
+                         "activity",
+        "overdue_tasks": "`overdue_tasks` fires at this many tasks past their due day, not "
+                         "submitted",
+        "resubmit_tasks": "`resubmission_waiting` fires at this many tasks in Fix and Resubmit "
+                          "or Redo",
+        "extension_waiting_days": "`extension_unanswered` fires when the oldest unanswered "
+                                  "extension request has waited this many whole days"}
 
     @classmethod
     def from_config(cls, get: Callable[[str], object]) -> Thresholds:

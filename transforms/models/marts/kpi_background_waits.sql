@@ -1,5 +1,5 @@
 -- What this table means (grain, definition, owner, flywheel): kpi_background_waits.yml beside it.
--- Read from yabeda-sidekiq's and yabeda-activerecord's metrics (README, producer guide), through
+-- Read from yabeda-sidekiq's and yabeda-activerecord's metrics (docs/sources/metrics.md), through
 -- the same increases and samples as kpi_app_metrics; the p95 is histogram_quantile's over every
 -- queue's buckets summed (int_histogram_quantiles' all_series).
 WITH samples AS (

@@ -19,12 +19,12 @@ import duckdb
 import pytest
 from kpi_fixtures import PSEUDONYM_KEY
 from publish_helpers import copy_warehouse, target_for
+from repo import ROOT
 
 from thoth.app.run import run
 from thoth.app.steps import BUILD
 from thoth.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
 BOUND = 20  # seconds: a correctness limit (gcsfs alone takes 35-50 s), not a performance target
 
 

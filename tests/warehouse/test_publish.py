@@ -30,6 +30,7 @@ from publish_helpers import (
     target_for,
     warehouse_rows,
 )
+from repo import ROOT
 
 from thoth.cli import main
 from thoth.core.classification import personal_reason
@@ -38,7 +39,6 @@ from transforms.checks import run_checks
 from warehouse.publish import PublishFailed, publish
 from warehouse.publish.render import PARTITION_MIN_ROWS
 
-ROOT = Path(__file__).resolve().parents[1]
 DATASET = "thoth_kpi"
 
 

@@ -20,9 +20,9 @@ from urllib.parse import quote
 import duckdb
 import pymysql
 import pytest
-from conftest import MYSQL_HOST, MYSQL_PORT, _mysql_admin
+from repo import ROOT
+from servers import MYSQL_HOST, MYSQL_PORT, mysql_admin
 
-ROOT = Path(__file__).resolve().parents[1]
 WRAPPER = ROOT / "cron" / "thoth-cron"
 THOTH = Path(sys.executable).parent / "thoth"
 
@@ -121,7 +121,7 @@ def _assert_alerted(run: dict, step: str, reason: str) -> None:
 def mysql_user(mysql_server) -> tuple[str, str]:
     """A MariaDB user with a real password (root has none): a wrong one is really refused."""
     user, password = f"thoth_s_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    admin = _mysql_admin()
+    admin = mysql_admin()
     for host in ("localhost", "127.0.0.1", "%"):
         admin.cursor().execute(f"CREATE USER '{user}'@'{host}' IDENTIFIED BY '{password}'")
     try:

@@ -7,12 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from repo import ROOT
 
 
 def _pytest(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_spark_dialect.py", "--skip-spark", "-n", "0",
+        [sys.executable, "-m", "pytest", "tests/transforms/test_spark_dialect.py", "--skip-spark",
+         "-n", "0",
          "-p", "no:randomly", "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "pt"),
          "-rs", "-q"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

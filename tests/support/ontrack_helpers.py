@@ -13,10 +13,10 @@ import duckdb
 import psycopg
 import pymysql
 from dlt.common.configuration.specs import ConnectionStringCredentials
+from repo import ROOT
 
 from thoth.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
 SECRET_TABLES = {"auth_tokens"}
 SECRET_COLUMNS = {
     "users": {"encrypted_password", "reset_password_token", "unlock_token"},

@@ -21,6 +21,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 from kpi_fixtures import Raw
+from repo import ROOT
 
 from thoth.cli import main
 from thoth.core.errors import ThothError
@@ -28,7 +29,6 @@ from thoth.core.lake import MANIFEST, parse_iso, read_manifest
 from thoth.core.storage import Target, open_target
 from warehouse.lake import NULL_PARTITION, PARTITIONS, lake_tables, write_lake
 
-ROOT = Path(__file__).resolve().parents[1]
 D = datetime
 LOADED = D(2024, 4, 2, 3, 4, 5, 678901)
 NAME = re.compile(r"part-([0-9a-f]{16})\.parquet$")

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from thoth.core.storage import open_target
+from warehouse import retention
+
 DEMO_KEY = "demo-only-pseudonym-key-not-for-real-data"  # thoth/demo/__init__.py's
+# The policy the retention and erasure tests archive by.
+POLICY = [retention.Policy("ontrack_raw.logins", "created_at", "400 days")]
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +43,12 @@ def demo_warehouse(demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", DEMO_KEY)
     monkeypatch.setenv("RUN__LOCK_FILE", str(tmp_path / "run.lock"))
     return path
+
+
+@pytest.fixture(params=["local", "gcs"])
+def archive_target(request: pytest.FixtureRequest, tmp_path: Path):
+    """An archive on a local directory, then on the GCS emulator."""
+    if request.param == "local":
+        return open_target(str(tmp_path / "archive"))
+    bucket = request.getfixturevalue("gcs_bucket")
+    return open_target(f"{bucket}/archive", endpoint_url=request.getfixturevalue("gcs_emulator"))

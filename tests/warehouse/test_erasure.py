@@ -1,6 +1,5 @@
-"""Governance through the life cycle on real data: classification (check, publish), retention
-(dry run, apply, verify, restore; local and GCS), erasure (raw, staging, marts, and after a
-reload from the source), audit."""
+"""Erasure on real data: raw, staging, marts, after a reload from the source, and in every archive
+holding the person; a killed erasure never loses an archive."""
 
 from __future__ import annotations
 
@@ -16,18 +15,14 @@ import time
 from pathlib import Path
 
 import duckdb
-import pytest
 from dlt.common.configuration.specs import ConnectionStringCredentials
-from governance_fixtures import DEMO_KEY
+from governance_fixtures import DEMO_KEY, POLICY
 
 from pipelines.ontrack import extract
 from thoth.cli import main
-from thoth.core import classification
-from thoth.core.errors import ThothError
 from thoth.core.platform import audit
 from thoth.core.storage import open_target
 from thoth.demo.ontrack import generate
-from thoth.demo.ontrack.tables import TABLES
 from transforms.build import build
 from warehouse import retention
 from warehouse.after_load import apply as governance
@@ -38,138 +33,6 @@ NO_GA4_OR_LANDING = frozenset({"ga4_raw", "landing_raw"})  # only OnTrack loaded
 def _count(path: Path, sql: str) -> int:
     with duckdb.connect(str(path), read_only=True) as con:
         return con.execute(sql).fetchone()[0]
-
-
-# --- classification ---------------------------------------------------------------------------
-
-@pytest.mark.parametrize("variant", ["8.0", "2024-01", "10.x"])
-def test_every_ontrack_column_has_a_class(variant):
-    rules = classification.load()
-    missing = [f"{t.name}.{c}" for t in TABLES if t.in_variant(variant)
-               for c in ["id", *(c.name for c in t.columns_for(variant))]
-               if rules.classify("ontrack_raw", t.name, c) is None]
-    assert missing == []
-    assert rules.classify("ontrack_raw", "users", "email").name == "personal"
-    assert rules.classify("ontrack_raw", "users", "encrypted_password").name == "secret"
-    assert rules.classify("ontrack_raw", "task_statuses", "name").name == "public"
-    assert rules.classify("marts", "kpi_x", "student_key").name == "internal"
-    assert rules.classify("marts", "kpi_x", "author_user_id").name == "personal"
-    assert rules.classify("landing_raw", "feed", "x") is None  # a new schema must be declared
-
-
-def test_check_warns_on_a_new_source_column_and_fails_on_a_stored_secret(demo_warehouse,
-                                                                        capsys):
-    assert main(["check"]) == 0
-    with duckdb.connect(str(demo_warehouse)) as con:
-        con.execute("ALTER TABLE ontrack_raw.users ADD COLUMN pronouns VARCHAR")
-    capsys.readouterr()
-    assert main(["check"]) == 0  # a new column never stops publishing
-    out = capsys.readouterr().out
-    assert ("WARN classification ontrack_raw.users: unclassified columns "
-            "ontrack_raw.users.pronouns: loaded, but "
-            "treated as personal (never published, kept out of the models) until classified: "
-            "list each under ontrack_raw.users in thoth/core/classification.yml") in out
-    with duckdb.connect(str(demo_warehouse)) as con:
-        con.execute("ALTER TABLE ontrack_raw.webcals ADD COLUMN guid VARCHAR")
-    assert main(["check"]) == 1
-    assert "secret columns stored: ontrack_raw.webcals.guid" in capsys.readouterr().out
-    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
-        assert con.execute("SELECT severity, model FROM platform.check_results WHERE test = "
-                           "'classification' AND NOT passed AND check_run_id = (SELECT "
-                           "check_run_id FROM platform.check_results ORDER BY checked_at DESC "
-                           "LIMIT 1) ORDER BY ALL").fetchall() == [
-            ("error", "ontrack_raw.webcals"), ("warn", "ontrack_raw.users")]
-
-
-def test_publish_refuses_what_the_file_classes_personal(tmp_path):
-    rules = classification.parse({
-        "schemas": {"marts": "internal"},
-        "names": [{"name": "email", "class": "personal", "why": "email address"}],
-        "tables": {"marts.kpi_x": {"personal": ["cohort_label"], "public": ["unit_code"]}},
-    })
-    assert classification.restricted_columns(
-        "marts", "kpi_x", ["unit_code", "cohort_label", "email", "rows"], rules) == {
-        "cohort_label": "personal: listed for marts.kpi_x", "email": "email address"}
-    with pytest.raises(ThothError, match="class 'private'"):
-        classification.parse({"tables": {"a.b": {"private": ["c"]}}})
-
-
-# --- retention --------------------------------------------------------------------------------
-
-POLICY = [retention.Policy("ontrack_raw.logins", "created_at", "400 days")]
-
-
-@pytest.fixture(params=["local", "gcs"])
-def archive_target(request, tmp_path):
-    if request.param == "local":
-        return open_target(str(tmp_path / "archive"))
-    bucket = request.getfixturevalue("gcs_bucket")
-    return open_target(f"{bucket}/archive", endpoint_url=request.getfixturevalue("gcs_emulator"))
-
-
-def test_retention_dry_run_apply_verify_and_restore(demo_warehouse, archive_target):
-    table = "ontrack_raw.logins"
-    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
-        before = retention.checksum(con, table)
-        old = con.execute(f"SELECT count(*) FROM {table} WHERE created_at < "
-                          "now()::TIMESTAMP - INTERVAL 400 DAY").fetchone()[0]
-    assert old > 0
-    lines: list[str] = []
-
-    moves = retention.archive(demo_warehouse, archive_target, policies=POLICY, log=lines.append)
-    assert moves[0].rows == old and "would archive" in lines[0]
-    assert archive_target.listing() == {}
-    assert _count(demo_warehouse, f"SELECT count(*) FROM {table}") == int(before.split(":")[0])
-
-    moves = retention.archive(demo_warehouse, archive_target, policies=POLICY, apply=True,
-                              log=lines.append)
-    archive_id = moves[0].archive_id
-    assert set(archive_target.listing()) == {f"{archive_id}/data.parquet",
-                                             f"{archive_id}/manifest.json"}
-    manifest = json.loads(archive_target.read(f"{archive_id}/manifest.json"))
-    assert manifest["rows"] == old and manifest["table"] == table
-    local = demo_warehouse.parent / "back.parquet"
-    local.write_bytes(archive_target.read(f"{archive_id}/data.parquet"))
-    assert hashlib.sha256(local.read_bytes()).hexdigest() == manifest["sha256"]
-    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
-        assert con.execute(f"SELECT count(*) FROM {table} WHERE created_at < ?",
-                           [moves[0].cutoff]).fetchone()[0] == 0
-        assert con.execute(f"SELECT count(*) FROM read_parquet('{local}') WHERE created_at >= ?",
-                           [moves[0].cutoff]).fetchone()[0] == 0
-        assert [r[3] for r in audit.rows(con)
-                if r[3] not in ("run", "products-publish")] == ["retention-archive"]
-        (listed,) = con.execute("SELECT count(*) FROM platform.archives").fetchone()
-    assert listed == 1
-
-    assert retention.restore(demo_warehouse, archive_target, archive_id, log=lines.append) == old
-    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
-        assert retention.checksum(con, table) == before  # every row and value is back
-        assert [r[3] for r in audit.rows(con) if r[3] not in ("run", "products-publish")] == [
-            "retention-archive", "retention-restore"]
-        assert audit.rows(con, "run")[0][1]  # the demo's run: an actor
-
-
-def test_restore_refuses_a_damaged_or_unknown_archive(demo_warehouse, tmp_path):
-    target = open_target(str(tmp_path / "archive"))
-    (move,) = retention.archive(demo_warehouse, target, policies=POLICY, apply=True,
-                                log=lambda line: None)
-    path = Path(target.path(f"{move.archive_id}/data.parquet"))
-    path.write_bytes(path.read_bytes()[:-20] + b"\0" * 20)
-    with pytest.raises(ThothError, match="is damaged"):
-        retention.restore(demo_warehouse, target, move.archive_id, log=lambda line: None)
-    with pytest.raises(ThothError, match="no archive 'nope'"):
-        retention.restore(demo_warehouse, target, "nope", log=lambda line: None)
-
-
-def test_retention_cli_is_a_dry_run_unless_applied(demo_warehouse, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("RETENTION__ARCHIVE_URL", str(tmp_path / "archive"))
-    assert main(["retention"]) == 0
-    out = capsys.readouterr().out
-    assert "ontrack_raw.logins: would archive" in out and "dry run: nothing was moved" in out
-    assert not (tmp_path / "archive").exists()
-    assert main(["retention", "--apply"]) == 0
-    assert "verified: sha256" in capsys.readouterr().out
-    assert len(list((tmp_path / "archive").iterdir())) >= 1
 
 
 # --- erasure and reloads from the source ------------------------------------------------------

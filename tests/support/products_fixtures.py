@@ -1,4 +1,4 @@
-"""Hand-built warehouses for the data-product tests (tests/test_products*.py).
+"""Hand-built warehouses for the data-product tests (tests/warehouse/test_products*.py).
 
 `insights_raw()`: four units of 2024 T1 (one with only 3 students, so its values are withheld),
 one of 2023 T3 (the previous period) and one of 2022 T1 (too old to publish), each with two task

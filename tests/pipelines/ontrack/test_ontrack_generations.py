@@ -52,7 +52,7 @@ def test_an_unknown_schema_or_a_newer_migration_is_said_not_guessed():
     assert warnings(newer) == [
         "ontrack: schema_migrations 2027_01_01_000000 is newer than the newest 10.x schema this "
         "platform was checked against (2026_09_03_040547): the KPIs apply the 10.x rules; see "
-        "the README's 'OnTrack versions'"]
+        "'OnTrack versions' in docs/sources/ontrack.md"]
 
 
 @pytest.mark.parametrize("variant", ["2024-01", "8.0", "10.x"])
@@ -228,7 +228,7 @@ def test_10x_rails_zone_names_unknown_zones_and_a_units_own_grades(source_url, t
         (2, 0, "S", True), (2, 1, "M", True)]
 
     # The restructured outcomes load (the dropped task links are simply not there) and no
-    # model depends on either shape: see the README's "OnTrack versions".
+    # model depends on either shape: see "OnTrack versions" in docs/sources/ontrack.md.
     assert _sql(warehouse, "SELECT id, context_type, context_id FROM "
                            "ontrack_raw.learning_outcomes ORDER BY 1") == [
         (1, "Unit", 1), (2, "TaskDefinition", 1)]
@@ -250,7 +250,7 @@ def test_10x_rails_zone_names_unknown_zones_and_a_units_own_grades(source_url, t
 
 def test_no_model_reads_learning_outcomes_in_either_shape():
     """10.x dropped learning_outcome_task_links and made outcomes polymorphic; no KPI reads
-    them (README, 'OnTrack versions'), so neither shape can break a build."""
+    them (docs/sources/ontrack.md, 'OnTrack versions'), so neither shape can break a build."""
     read = {i for m in discover().values() for i in m.inputs}
     assert not {"ontrack_raw.learning_outcomes", "ontrack_raw.learning_outcome_task_links",
                 "ontrack_raw.learning_outcome_links"} & read

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from conftest import MYSQL_HOST, MYSQL_PORT, _mysql_admin
 from dlt.common.configuration.specs import ConnectionStringCredentials
 from ontrack_helpers import execute, is_pg, load_state, source_tables, thoth
+from servers import MYSQL_HOST, MYSQL_PORT, mysql_admin
 from test_ontrack_schema_changes import LONG_AGO, _types, rows, tiny_ontrack
 
 from pipelines.ontrack import extract
@@ -127,7 +127,7 @@ def url_with_password(source_url):
         yield source_url.replace(f"{c.username}@", f"{c.username}:{password}@"), password
         return
     user = f"thoth_{uuid.uuid4().hex[:8]}"
-    admin = _mysql_admin()
+    admin = mysql_admin()
     admin.cursor().execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
     admin.cursor().execute(f"GRANT ALL ON `{c.database}`.* TO '{user}'@'%'")
     try:
@@ -213,7 +213,7 @@ def test_a_source_that_goes_away_stops_the_extract(source_url, warehouse_path):
                 with psycopg.connect(admin, autocommit=True) as con:
                     con.execute(f"DROP DATABASE {creds.database} WITH (FORCE)")
             else:
-                _mysql_admin().cursor().execute(f"DROP DATABASE {creds.database}")
+                mysql_admin().cursor().execute(f"DROP DATABASE {creds.database}")
 
     with pytest.raises(ThothError, match=f'^cannot connect to the OnTrack .* "{creds.database}"'):
         extract(creds, warehouse_path, guard=governance, log=log)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import MYSQL_HOST, MYSQL_PORT, _mysql_admin
 from ontrack_helpers import thoth
+from servers import MYSQL_HOST, MYSQL_PORT, mysql_admin
 
 
 def _one_line(err: str) -> str:
@@ -37,7 +37,7 @@ def test_missing_database(pg_url, warehouse_path, monkeypatch, capsys):
 @pytest.fixture
 def mysql_user_with_password(mysql_url):
     user, password = f"thoth_{uuid.uuid4().hex[:8]}", "right-password"
-    con = _mysql_admin()
+    con = mysql_admin()
     con.cursor().execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
     try:
         yield user, mysql_url.rsplit("/", 1)[1]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import duckdb
 import nbformat
 import polars as pl
 from nbclient import NotebookClient
+from repo import ROOT
 
-NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+NOTEBOOKS = ROOT / "notebooks"
 
 
 def test_withdrawal_and_activity_notebook_runs(demo_warehouse, monkeypatch):

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from repo import ROOT
 
 from thoth.cli import build_parser
 
-ROOT = Path(__file__).resolve().parents[1]
 WRAPPER = ROOT / "cron" / "thoth-cron"
 
 

@@ -23,13 +23,14 @@ from products_fixtures import (
     student_user,
 )
 from publish_helpers import copy_warehouse, generations
+from repo import ROOT
 
 from thoth.core.classification import product_class
 from thoth.core.errors import ThothError
 from thoth.core.storage import Target, open_target
 from warehouse.products import SCHEMA_FILES, check_targets, publish_products, store
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "warehouse" / "products" / "schemas"
+SCHEMAS = ROOT / "warehouse" / "products" / "schemas"
 
 
 @pytest.fixture(scope="module")
