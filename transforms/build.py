@@ -30,7 +30,6 @@ from transforms.project import (
     Model,
     build_order,
     discover,
-    resolved_sql,
     unavailable,
 )
 
@@ -115,11 +114,7 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
             del models[name]
         order = build_order(models, sources)
         columns = source_columns(con)
-        sqls = {m.qualified: resolved_sql(m, columns) for m in order if m.sql is not None}
-        prints = fingerprints.model_fingerprints(
-            order, {m.qualified: fingerprints.code(m, sqls.get(m.qualified)) for m in order},
-            fingerprints.table_fingerprints(con, {i for m in order for i in m.inputs
-                                                  if i not in models}))
+        sqls, prints = fingerprints.of_models(con, order, columns)
         before = {} if full else builds.fingerprints(con)
         have = platform.relations(con)
         build_id, results = uuid.uuid4().hex[:12], []

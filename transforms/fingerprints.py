@@ -16,10 +16,11 @@ import hashlib
 import duckdb
 
 from thoth.core.duck import quote
-from transforms.project import Model
+from transforms.project import Model, resolved_sql
 
 
-def _hash(*parts: object) -> str:
+def digest(*parts: object) -> str:
+    """A short hash of the parts, each by its text."""
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
 
 
@@ -36,7 +37,7 @@ def table_fingerprints(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict
         relation = f"{quote(schema)}.{quote(table)}"
         # hash(row) over the whole row as a struct: every column counts.
         rows, total = con.execute(f"SELECT count(*), sum(hash(r)) FROM {relation} AS r").fetchone()
-        out[name] = _hash(columns, rows, total)
+        out[name] = digest(columns, rows, total)
     return out
 
 
@@ -44,16 +45,36 @@ def code(model: Model, resolved: str | None) -> str:
     """The model's code as built: its resolved SQL (the NULL columns an older source lacks
     included), or its Polars module's source (the helpers beside the function count too)."""
     if model.sql is not None:
-        return _hash(model.materialized, resolved)
-    return _hash(model.path.read_text(), model.name, sorted(model.func.polars_inputs.items()))
+        return digest(model.materialized, resolved)
+    return digest(model.path.read_text(), model.name, sorted(model.func.polars_inputs.items()))
 
 
-def model_fingerprints(order: list[Model], codes: dict[str, str],
-                       tables: dict[str, str]) -> dict[str, str]:
+def of_models(con: duckdb.DuckDBPyConnection, order: list[Model], columns: dict[str, set[str]],
+              built: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, str | None]]:
+    """(each SQL model's resolved SQL, each model's fingerprint: as it would be built now, or
+    with `built` as it holds now, see `model_fingerprints`). `columns`: the warehouse's source
+    tables and their columns."""
+    sqls = {m.qualified: resolved_sql(m, columns) for m in order if m.sql is not None}
+    names = {m.qualified for m in order}
+    raw = table_fingerprints(con, {i for m in order for i in m.inputs if i not in names})
+    codes = {m.qualified: code(m, sqls.get(m.qualified)) for m in order}
+    return sqls, model_fingerprints(order, codes, raw, built)
+
+
+def model_fingerprints(order: list[Model], codes: dict[str, str], tables: dict[str, str],
+                       built: dict[str, str] | None = None) -> dict[str, str | None]:
     """Each model's fingerprint, in build order: its code and its inputs' fingerprints (a raw
-    table's, an upstream model's). An input the warehouse lacks (read as empty) counts as such."""
-    out: dict[str, str] = {}
+    table's, an upstream model's). An input the warehouse lacks (read as empty) counts as such.
+
+    With `built` (model → what its table was last built from): what each model holds now,
+    a table's being what it was built from (None: unknown), a view's what it reads now."""
+    out: dict[str, str | None] = {}
     for model in order:
-        inputs = sorted((i, out.get(i) or tables.get(i, "absent")) for i in model.inputs)
-        out[model.qualified] = _hash(codes[model.qualified], inputs)
+        if built is not None and model.materialized == "table":
+            out[model.qualified] = built.get(model.qualified)
+            continue
+        inputs = sorted((i, out[i] if i in out else tables.get(i, "absent"))
+                        for i in model.inputs)
+        out[model.qualified] = (None if any(f is None for _, f in inputs)
+                                else digest(codes[model.qualified], inputs))
     return out
