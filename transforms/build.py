@@ -20,7 +20,8 @@ import duckdb
 import polars as pl
 
 from thoth.core import platform
-from thoth.core.duck import open_warehouse, transaction, utc_now
+from thoth.core.config import MIN_MEMORY_MB
+from thoth.core.duck import limits, open_warehouse, transaction, utc_now
 from thoth.core.errors import ThothError
 from thoth.core.platform import builds
 from transforms import fingerprints
@@ -80,25 +81,49 @@ def _count(con: duckdb.DuckDBPyConnection, model: Model) -> int:
     return con.execute(f"SELECT count(*) FROM {model.qualified}").fetchall()[0][0]
 
 
+def _kind(con: duckdb.DuckDBPyConnection, model: Model) -> str | None:
+    """VIEW or TABLE: what the warehouse holds under the model's name (None: nothing)."""
+    row = con.execute(
+        "SELECT 'TABLE' FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ? UNION ALL SELECT 'VIEW' FROM duckdb_views() "
+        "WHERE database_name = current_database() AND schema_name = ? AND view_name = ?",
+        [model.schema, model.name] * 2).fetchone()
+    return row[0] if row else None
+
+
 def _build_one(con: duckdb.DuckDBPyConnection, model: Model, sql: str | None) -> int | None:
+    kind = "VIEW" if model.materialized == "view" else "TABLE"
+    held = _kind(con, model)
+    if held is not None and held != kind:  # a view made a table (or back): REPLACE refuses
+        con.execute(f"DROP {held} {model.qualified}")
     if model.sql is not None:
-        kind = "VIEW" if model.materialized == "view" else "TABLE"
         con.execute(f"CREATE OR REPLACE {kind} {model.qualified} AS {sql}")
         if kind == "VIEW":
             return None
     else:
+        _build_polars(con, model)
+    return _count(con, model)
+
+
+def _build_polars(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+    # The frames live outside DuckDB's buffers: DuckDB gives up three quarters of its share
+    # while they do (evicting what it cached), so the step's memory stays within its limit.
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = '{max(limits().memory_mb // 4, MIN_MEMORY_MB)}MiB'")
+    try:
         # Only the columns the model declares leave DuckDB (millions of rows at scale).
         frames = [con.sql(f"SELECT {', '.join(columns) or '*'} FROM {name}").pl()
                   for name, columns in model.func.polars_inputs.items()]
         result = model.func(*frames)
+        del frames  # before the result is written
         if isinstance(result, pl.LazyFrame):
             result = result.collect()
         con.register("_polars_model_result", result)
         con.execute(f"CREATE OR REPLACE TABLE {model.qualified} AS "
                     "SELECT * FROM _polars_model_result")
         con.unregister("_polars_model_result")
-        del frames, result  # the frames go before the next model's
-    return _count(con, model)
+    finally:
+        con.execute(f"SET memory_limit = '{limit}'")
 
 
 def build(warehouse: Path, *, log: Callable[[str], None] = print,
@@ -123,7 +148,7 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             for model in order:
                 started = time.perf_counter()
-                kept = (model.materialized == "table" and model.qualified in have
+                kept = (fingerprints.stored(model) and model.qualified in have
                         and before.get(model.qualified) == prints[model.qualified])
                 try:
                     rows = _count(con, model) if kept else _build_one(

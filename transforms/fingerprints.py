@@ -16,7 +16,7 @@ import hashlib
 import duckdb
 
 from thoth.core.duck import quote
-from transforms.project import Model, resolved_sql
+from transforms.project import Model, reads_catalog, resolved_sql
 
 
 def digest(*parts: object) -> str:
@@ -41,12 +41,22 @@ def table_fingerprints(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict
     return out
 
 
-def code(model: Model, resolved: str | None) -> str:
+def stored(model: Model) -> bool:
+    """Whether the build makes a table (a Polars model always does), not a view."""
+    return model.func is not None or model.materialized == "table"
+
+
+def code(model: Model, resolved: str | None, columns: dict[str, set[str]]) -> str:
     """The model's code as built: its resolved SQL (the NULL columns an older source lacks
-    included), or its Polars module's source (the helpers beside the function count too)."""
+    included; with the source tables' columns when it reads the catalog), or its Polars
+    module's source with the data files beside it (the helpers and the CSVs it reads)."""
     if model.sql is not None:
-        return digest(model.materialized, resolved)
-    return digest(model.path.read_text(), model.name, sorted(model.func.polars_inputs.items()))
+        catalog = (sorted((t, sorted(c)) for t, c in columns.items())
+                   if reads_catalog(model.sql, model.qualified) else None)
+        return digest(stored(model), resolved, catalog)
+    files = [p.read_bytes() for p in sorted(model.path.parent.glob("*.csv"))]
+    return digest(model.path.read_text(), model.name, sorted(model.func.polars_inputs.items()),
+                  hashlib.sha256(b"".join(files)).hexdigest())
 
 
 def of_models(con: duckdb.DuckDBPyConnection, order: list[Model], columns: dict[str, set[str]],
@@ -57,7 +67,7 @@ def of_models(con: duckdb.DuckDBPyConnection, order: list[Model], columns: dict[
     sqls = {m.qualified: resolved_sql(m, columns) for m in order if m.sql is not None}
     names = {m.qualified for m in order}
     raw = table_fingerprints(con, {i for m in order for i in m.inputs if i not in names})
-    codes = {m.qualified: code(m, sqls.get(m.qualified)) for m in order}
+    codes = {m.qualified: code(m, sqls.get(m.qualified), columns) for m in order}
     return sqls, model_fingerprints(order, codes, raw, built)
 
 
@@ -70,7 +80,7 @@ def model_fingerprints(order: list[Model], codes: dict[str, str], tables: dict[s
     a table's being what it was built from (None: unknown), a view's what it reads now."""
     out: dict[str, str | None] = {}
     for model in order:
-        if built is not None and model.materialized == "table":
+        if built is not None and stored(model):
             out[model.qualified] = built.get(model.qualified)
             continue
         inputs = sorted((i, out[i] if i in out else tables.get(i, "absent"))
