@@ -21,7 +21,6 @@ import duckdb
 from thoth.core import classification, platform
 from thoth.core.duck import open_warehouse, utc_now
 from thoth.core.errors import ThothError
-from thoth.core.platform import builds
 from thoth.core.platform.checks import last_results
 from transforms import fingerprints, row_drop
 from transforms.data_tests import ERROR, WARN, DataTest, data_tests, identity_detail
@@ -67,7 +66,8 @@ def _run_test(con: duckdb.DuckDBPyConnection, test: DataTest,
 
 def _holds(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
            built: set[str]) -> dict[str, str | None]:
-    """Each built model's fingerprint as it holds now (a table: what it was built from)."""
+    """Each built model's fingerprint as it holds now (a table: its rows; a view: what it
+    reads)."""
     from transforms.build import source_columns
 
     present = {name: m for name, m in models.items() if name in built}
@@ -75,7 +75,10 @@ def _holds(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
         order = build_order(present, built)
     except ThothError:  # a model reads what is not there: it fails its own test below
         return {}
-    _, prints = fingerprints.of_models(con, order, source_columns(con), builds.fingerprints(con))
+    # A table's own rows, not what it was built from: whatever changed it is tested again.
+    tables = fingerprints.table_fingerprints(
+        con, {m.qualified for m in order if fingerprints.stored(m)})
+    _, prints = fingerprints.of_models(con, order, source_columns(con), tables)
     return prints
 
 

@@ -76,8 +76,8 @@ def model_fingerprints(order: list[Model], codes: dict[str, str], tables: dict[s
     """Each model's fingerprint, in build order: its code and its inputs' fingerprints (a raw
     table's, an upstream model's). An input the warehouse lacks (read as empty) counts as such.
 
-    With `built` (model → what its table was last built from): what each model holds now,
-    a table's being what it was built from (None: unknown), a view's what it reads now."""
+    With `built` (model → its table's own fingerprint): what each model holds now, a table's
+    being its rows (None: unknown), a view's what it reads now."""
     out: dict[str, str | None] = {}
     for model in order:
         if built is not None and stored(model):
