@@ -9,7 +9,7 @@ from pathlib import Path
 from thoth.core import config
 from thoth.core.duck import open_warehouse
 from thoth.core.errors import ThothError
-from thoth.core.platform import keys
+from thoth.core.platform import builds, keys
 from thoth.core.storage import configured_lake
 from transforms.build import ModelBuild
 
@@ -31,7 +31,13 @@ def build_models(warehouse: Path, *, log: Callable[[str], None],
 
     spark = spark_session(config.resolve(config.SparkConfig()))
     log(f"building on Spark ({spark.sparkContext.master}) from the lake at {target.url}")
-    return build_spark(spark, target, warehouse, log=log, absent_sources=absent_sources)
+    results = build_spark(spark, target, warehouse, log=log, absent_sources=absent_sources)
+    con = open_warehouse(warehouse)
+    try:  # what DuckDB built last is no longer what the tables hold
+        builds.forget_fingerprints(con)
+    finally:
+        con.close()
+    return results
 
 
 def check_pseudonym_key(warehouse: Path, key: bytes | None = None) -> None:
