@@ -8,6 +8,8 @@ source (per table: rows, sum of ids, newest `updated_at`; the tables under a ret
 above its cut-off). Prints each hourly run's cost as a share of the first run's.
 
     BENCH_SCALE=0.1 python bench/hourly_scale.py     # scale 1 (default) ≈ 4.6 M tasks
+    BENCH_TEMPLATE=db python bench/hourly_scale.py   # copy db (generated at that scale, seed
+                                                     # 42) rather than generate (~5 min)
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ import psutil
 import psycopg
 from scratch import scratch
 
+from thoth.app.steps import CHAIN
 from thoth.demo.ontrack import generate
 from warehouse.retention import load_policies
 
 SCALE = float(os.environ.get("BENCH_SCALE", 1))
-STEPS = ("extract ontrack", "extract ga4", "extract landing", "extract metrics", "retention",
-         "lake", "transform", "check", "publish")
+TEMPLATE = os.environ.get("BENCH_TEMPLATE")
+STEPS = tuple(step.name for step in CHAIN)  # what `thoth run` runs, in order
 NOW = "now() AT TIME ZONE 'UTC'"
 # A step's own line: `transform: ok, 47,575 rows, 13.5 s; 43 models`.
 STEP_LINE = re.compile(rf"^({'|'.join(STEPS)}): (?:ok|failed), (?:[\d,]+ rows, )?([\d.]+) s",
@@ -151,7 +154,7 @@ def _fingerprints(url: str, warehouse: Path) -> tuple[dict, dict]:
 
 def main() -> None:
     results = []
-    with scratch("thoth-bench-hourly-") as (url, work):
+    with scratch("thoth-bench-hourly-", TEMPLATE) as (url, work):
         env = {**os.environ, "PYTHONUNBUFFERED": "1",
                "SOURCES__ONTRACK__CREDENTIALS": url.replace("postgresql:", "postgresql+psycopg:"),
                "WAREHOUSE__PATH": str(work / "warehouse.duckdb"),
@@ -165,10 +168,14 @@ def main() -> None:
                     "SOURCES__ONTRACK_METRICS__SCRAPE_URLS"):
             env.pop(key, None)  # OnTrack only: the other sources skip
         started = time.perf_counter()
-        counts = generate(url.replace("postgresql:", "postgresql+psycopg:"), scale=SCALE, seed=42)
-        print(f"generated scale {SCALE}: {sum(counts.values()):,} rows in {len(counts)} tables "
-              f"({counts['tasks']:,} tasks, {counts['task_comments']:,} comments) in "
-              f"{time.perf_counter() - started:.0f} s", flush=True)
+        if TEMPLATE:
+            print(f"copied {TEMPLATE} (scale {SCALE}, as BENCH_TEMPLATE says)", flush=True)
+        else:
+            counts = generate(url.replace("postgresql:", "postgresql+psycopg:"), scale=SCALE,
+                              seed=42)
+            print(f"generated scale {SCALE}: {sum(counts.values()):,} rows in {len(counts)} "
+                  f"tables ({counts['tasks']:,} tasks, {counts['task_comments']:,} comments) "
+                  f"in {time.perf_counter() - started:.0f} s", flush=True)
         for cycle, (what, statements) in enumerate([("first run", []), *BATCHES]):
             _apply(url, statements)
             wall, peak, steps, code = _run(env)

@@ -17,11 +17,12 @@ ADMIN = os.environ.get("THOTH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:543
 
 
 @contextmanager
-def scratch(prefix: str) -> Iterator[tuple[str, Path]]:
-    """(the new database's postgresql:// URL, an empty working folder)."""
+def scratch(prefix: str, template: str | None = None) -> Iterator[tuple[str, Path]]:
+    """(the new database's postgresql:// URL, an empty working folder). `template`: a database
+    to copy (one generated before at the same scale and seed), else the database is empty."""
     name = f"thoth_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN, autocommit=True) as con:
-        con.execute(f"CREATE DATABASE {name}")
+        con.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
     info = psycopg.conninfo.conninfo_to_dict(ADMIN)
     user, host, port = info.get("user", "postgres"), info.get("host"), info.get("port", 5432)
     work = Path(tempfile.mkdtemp(prefix=prefix))

@@ -2,6 +2,9 @@
 
 A failing model rolls the whole build back, so readers never see KPI tables from two builds.
 Each build's row counts go to `platform.model_builds`; the row-count-drop data test reads them.
+A table whose fingerprint (its code and every input, down to the raw tables: see
+transforms.fingerprints) is the one it was last built from is kept as it is: the same inputs
+make the same table, so an hourly build redoes only what the hour's change reaches.
 """
 
 from __future__ import annotations
@@ -17,16 +20,17 @@ import duckdb
 import polars as pl
 
 from thoth.core import platform
-from thoth.core.duck import open_warehouse, transaction, utc_now
+from thoth.core.config import MIN_MEMORY_MB
+from thoth.core.duck import limits, open_warehouse, transaction, utc_now
 from thoth.core.errors import ThothError
 from thoth.core.platform import builds
+from transforms import fingerprints
 from transforms.project import (
     MODEL_SCHEMAS,
     SNAPSHOT_SOURCE,
     Model,
     build_order,
     discover,
-    resolved_sql,
     unavailable,
 )
 
@@ -36,6 +40,7 @@ class ModelBuild:
     model: str
     rows: int | None
     seconds: float
+    kept: bool = False  # its inputs and code unchanged since it was built: not rebuilt
 
 
 # Tables a model may read: every schema that is not a model schema or the platform's, and of the
@@ -72,32 +77,60 @@ def snapshot_at(con: duckdb.DuckDBPyConnection) -> datetime | None:
     return con.execute("SELECT max(loaded_at) FROM platform.load_state").fetchone()[0]
 
 
-def _build_one(con: duckdb.DuckDBPyConnection, model: Model,
-               columns: dict[str, set[str]]) -> int | None:
+def _count(con: duckdb.DuckDBPyConnection, model: Model) -> int:
+    return con.execute(f"SELECT count(*) FROM {model.qualified}").fetchall()[0][0]
+
+
+def _kind(con: duckdb.DuckDBPyConnection, model: Model) -> str | None:
+    """VIEW or TABLE: what the warehouse holds under the model's name (None: nothing)."""
+    row = con.execute(
+        "SELECT 'TABLE' FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ? UNION ALL SELECT 'VIEW' FROM duckdb_views() "
+        "WHERE database_name = current_database() AND schema_name = ? AND view_name = ?",
+        [model.schema, model.name] * 2).fetchone()
+    return row[0] if row else None
+
+
+def _build_one(con: duckdb.DuckDBPyConnection, model: Model, sql: str | None) -> int | None:
+    kind = "VIEW" if model.materialized == "view" else "TABLE"
+    held = _kind(con, model)
+    if held is not None and held != kind:  # a view made a table (or back): REPLACE refuses
+        con.execute(f"DROP {held} {model.qualified}")
     if model.sql is not None:
-        kind = "VIEW" if model.materialized == "view" else "TABLE"
-        sql = resolved_sql(model, columns)
         con.execute(f"CREATE OR REPLACE {kind} {model.qualified} AS {sql}")
         if kind == "VIEW":
             return None
     else:
+        _build_polars(con, model)
+    return _count(con, model)
+
+
+def _build_polars(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+    # The frames live outside DuckDB's buffers: DuckDB gives up three quarters of its share
+    # while they do (evicting what it cached), so the step's memory stays within its limit.
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute(f"SET memory_limit = '{max(limits().memory_mb // 4, MIN_MEMORY_MB)}MiB'")
+    try:
         # Only the columns the model declares leave DuckDB (millions of rows at scale).
         frames = [con.sql(f"SELECT {', '.join(columns) or '*'} FROM {name}").pl()
                   for name, columns in model.func.polars_inputs.items()]
         result = model.func(*frames)
+        del frames  # before the result is written
         if isinstance(result, pl.LazyFrame):
             result = result.collect()
         con.register("_polars_model_result", result)
         con.execute(f"CREATE OR REPLACE TABLE {model.qualified} AS "
                     "SELECT * FROM _polars_model_result")
         con.unregister("_polars_model_result")
-    return con.execute(f"SELECT count(*) FROM {model.qualified}").fetchall()[0][0]
+    finally:
+        con.execute(f"SET memory_limit = '{limit}'")
 
 
 def build(warehouse: Path, *, log: Callable[[str], None] = print,
-          absent_sources: frozenset[str] = frozenset()) -> list[ModelBuild]:
+          absent_sources: frozenset[str] = frozenset(), full: bool = False) -> list[ModelBuild]:
     """`absent_sources`: raw schemas of sources not configured; models needing their missing
-    tables are skipped with a line each (see `unavailable`)."""
+    tables are skipped with a line each (see `unavailable`). `full`: rebuild every table, its
+    fingerprint unchanged or not."""
     con = open_warehouse(warehouse)
     try:
         models, sources = discover(), warehouse_sources(con)
@@ -106,25 +139,33 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
             del models[name]
         order = build_order(models, sources)
         columns = source_columns(con)
+        sqls, prints = fingerprints.of_models(con, order, columns)
+        before = {} if full else builds.fingerprints(con)
+        have = platform.relations(con)
         build_id, results = uuid.uuid4().hex[:12], []
         with transaction(con):
             for schema in MODEL_SCHEMAS:
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             for model in order:
                 started = time.perf_counter()
+                kept = (fingerprints.stored(model) and model.qualified in have
+                        and before.get(model.qualified) == prints[model.qualified])
                 try:
-                    rows = _build_one(con, model, columns)
+                    rows = _count(con, model) if kept else _build_one(
+                        con, model, sqls.get(model.qualified))
                 except duckdb.Error as exc:
                     raise ThothError(
                         f"model {model.qualified} failed: {str(exc).splitlines()[0]}"
                     ) from None
                 results.append(ModelBuild(model.qualified, rows,
-                                          round(time.perf_counter() - started, 3)))
-                log(f"{model.qualified}: {'view' if rows is None else f'{rows:,} rows'}, "
-                    f"{results[-1].seconds:.2f} s")
+                                          round(time.perf_counter() - started, 3), kept))
+                what = "view" if rows is None else f"{rows:,} rows"
+                log(f"{model.qualified}: {what}, "
+                    + ("inputs unchanged, kept" if kept else f"{results[-1].seconds:.2f} s"))
             now = utc_now()
             builds.record(con, build_id, [(r.model, r.rows, r.seconds, now) for r in results],
                           snapshot_at=snapshot_at(con), engine="duckdb")
+            builds.record_fingerprints(con, prints, now)
         return results
     finally:
         con.close()

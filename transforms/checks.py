@@ -2,7 +2,9 @@
 YAML complete, its raw data loaded).
 
 Each test is a query counting the rows that break it (transforms/data_tests.py), plus the
-row-count guard of history tables (transforms/row_drop.py). Every result has a severity: a
+row-count guard of history tables (transforms/row_drop.py). A test whose query and inputs are
+those of a test the last check ran (their fingerprint: transforms.fingerprints) is not run
+again: its result stands, recorded again under this check. Every result has a severity: a
 failed `error` fails the check and the publish step refuses to run after it; a failed `warn` is
 printed as WARN and recorded, and blocks nothing. Results go to `platform.check_results`.
 """
@@ -18,10 +20,11 @@ import duckdb
 
 from thoth.core import classification, platform
 from thoth.core.duck import open_warehouse, utc_now
+from thoth.core.errors import ThothError
 from thoth.core.platform.checks import last_results
-from transforms import row_drop
+from transforms import fingerprints, row_drop
 from transforms.data_tests import ERROR, WARN, DataTest, data_tests, identity_detail
-from transforms.project import discover, unavailable
+from transforms.project import Model, build_order, discover, unavailable
 
 __all__ = ["CheckResult", "DataTest", "data_tests", "last_warnings", "run_checks"]
 
@@ -34,6 +37,7 @@ class CheckResult:
     failures: int
     detail: str = ""
     severity: str = ERROR  # error: blocks publishing; warn: reported and alerted only
+    fingerprint: str | None = None  # of the test's query and inputs; None: never reused
 
     @property
     def passed(self) -> bool:
@@ -50,12 +54,49 @@ class CheckResult:
         return f"{self.model}.{self.column}" if self.column else self.model
 
 
-def _run_test(con: duckdb.DuckDBPyConnection, test: DataTest) -> CheckResult:
+def _run_test(con: duckdb.DuckDBPyConnection, test: DataTest,
+              fingerprint: str | None = None) -> CheckResult:
     (failures,) = con.execute(test.sql).fetchall()[0]
     detail = ""
     if failures and test.examples_sql:
         detail = identity_detail(test, con.execute(test.examples_sql).fetchall(), failures)
-    return CheckResult(test.model, test.test, test.column, failures, detail, test.severity)
+    return CheckResult(test.model, test.test, test.column, failures, detail, test.severity,
+                       fingerprint)
+
+
+def _holds(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
+           built: set[str]) -> dict[str, str | None]:
+    """Each built model's fingerprint as it holds now (a table: its rows; a view: what it
+    reads)."""
+    from transforms.build import source_columns
+
+    present = {name: m for name, m in models.items() if name in built}
+    try:
+        order = build_order(present, built)
+    except ThothError:  # a model reads what is not there: it fails its own test below
+        return {}
+    # A table's own rows, not what it was built from: whatever changed it is tested again.
+    tables = fingerprints.table_fingerprints(
+        con, {m.qualified for m in order if fingerprints.stored(m)})
+    _, prints = fingerprints.of_models(con, order, source_columns(con), tables)
+    return prints
+
+
+def _test_fingerprint(test: DataTest, holds: dict[str, str | None]) -> str | None:
+    inputs = [holds.get(m) for m in sorted({test.model, *test.reads})]
+    if any(i is None for i in inputs):
+        return None
+    return fingerprints.digest(test.sql, test.examples_sql, test.severity, inputs)
+
+
+def _last_by_fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:
+    """The last check's results by their test's fingerprint: (failures, detail)."""
+    if not platform.has_column(con, "check_results", "fingerprint"):
+        return {}
+    return {f: (n, d or "") for f, n, d in con.execute(
+        "SELECT fingerprint, failures, detail FROM platform.check_results WHERE check_run_id = "
+        "(SELECT check_run_id FROM platform.check_results ORDER BY checked_at DESC LIMIT 1) "
+        "AND fingerprint IS NOT NULL").fetchall()}
 
 
 def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
@@ -69,6 +110,7 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
     try:
         platform.ensure(con, "check_results")
         built = platform.relations(con)
+        holds, last = _holds(con, models, built), _last_by_fingerprint(con)
         results: list[CheckResult] = []
         skipped = unavailable(models, built, absent_sources)
         for name, missing in skipped.items():
@@ -82,7 +124,13 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
                 continue
             for test in data_tests(model):
                 if test.reads <= built:  # an identity with a skipped model is skipped too
-                    results.append(_run_test(con, test))
+                    fingerprint = _test_fingerprint(test, holds)
+                    if fingerprint in last:  # same query, same inputs: the same result
+                        results.append(CheckResult(test.model, test.test, test.column,
+                                                   *last[fingerprint], test.severity,
+                                                   fingerprint))
+                    else:
+                        results.append(_run_test(con, test, fingerprint))
             drop = row_drop.check(con, model, models)
             if drop:
                 results.append(CheckResult(model.qualified, "max_row_drop", None, *drop))
@@ -114,9 +162,9 @@ def _record(con: duckdb.DuckDBPyConnection, results: list[CheckResult]) -> None:
     run_id, now = uuid.uuid4().hex[:12], utc_now()
     con.executemany(
         "INSERT INTO platform.check_results (check_run_id, checked_at, model, test, column_name, "
-        "failures, passed, detail, severity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "failures, passed, detail, severity, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [[run_id, now, r.model, r.test, r.column, r.failures, r.passed, r.detail or None,
-          r.severity] for r in results],
+          r.severity, r.fingerprint] for r in results],
     )
 
 

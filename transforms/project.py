@@ -99,6 +99,12 @@ def sql_inputs(sql: str, model: str) -> set[str]:
     return inputs
 
 
+def reads_catalog(sql: str, model: str) -> bool:
+    """Whether a SELECT reads one of DuckDB's catalog functions (`duckdb_columns()`): what it
+    makes then depends on the warehouse's tables themselves, not only on their rows."""
+    return any(isinstance(t.this, exp.Func) for t in _parse(sql, model).find_all(exp.Table))
+
+
 def _meta(path: Path) -> dict:
     yml = path.with_suffix(".yml")
     return (yaml.safe_load(yml.read_text()) or {}) if yml.exists() else {}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from thoth.core.duck import open_warehouse
 from thoth.core.errors import ThothError
-from thoth.core.platform import keys
+from thoth.core.platform import builds, keys
 from transforms.build import ModelBuild
 
 if TYPE_CHECKING:
@@ -36,8 +36,14 @@ def build_models(ctx: Context) -> list[ModelBuild]:
 
     spark = spark_session(ctx.spark)
     ctx.log(f"building on Spark ({spark.sparkContext.master}) from the lake at {target.url}")
-    return build_spark(spark, target, ctx.warehouse, log=ctx.log,
-                       absent_sources=ctx.absent_sources)
+    results = build_spark(spark, target, ctx.warehouse, log=ctx.log,
+                          absent_sources=ctx.absent_sources)
+    con = open_warehouse(ctx.warehouse)
+    try:  # what DuckDB built last is no longer what the tables hold
+        builds.forget_fingerprints(con)
+    finally:
+        con.close()
+    return results
 
 
 def check_pseudonym_key(warehouse: Path, key: bytes) -> None:

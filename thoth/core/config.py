@@ -151,7 +151,8 @@ class WarehouseConfig(Spec):
     engine: str = "duckdb"
     # DuckDB's memory for one step that joins (transform, check, publish, retention): `2GB`,
     # or a share of this host's RAM. Past it DuckDB spills to `<path>.tmp/`; only DuckDB's own
-    # buffers count (Arrow batches and Polars frames come on top).
+    # buffers count (Python and its libraries come on top). Not lower by default: at scale 1
+    # the transform needs ~700MB and a check query more than 768MB (README, Memory).
     memory_limit: str = "25%"
     # The loaders' (they stream each table through, spilling past it): flat whatever the size.
     load_memory_limit: str = "256MB"

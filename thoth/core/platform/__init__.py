@@ -64,6 +64,9 @@ CREATE TABLE IF NOT EXISTS platform.check_results (
 );
 -- Added later: warehouses checked before it have NULL there, read as 'error'.
 ALTER TABLE platform.check_results ADD COLUMN IF NOT EXISTS severity VARCHAR;
+-- What the test read, as transforms.fingerprints hashes it: an equal one next time reuses the
+-- result without running the query (NULL before it existed: never reused).
+ALTER TABLE platform.check_results ADD COLUMN IF NOT EXISTS fingerprint VARCHAR;
 """,
     # Each model of each `thoth transform`, with its row count (the row-drop guard reads it).
     "model_builds": """
@@ -78,6 +81,15 @@ CREATE TABLE IF NOT EXISTS platform.model_builds (
 -- "now" means in the models, and the engine that built them (duckdb | spark).
 ALTER TABLE platform.model_builds ADD COLUMN IF NOT EXISTS snapshot_at TIMESTAMP;
 ALTER TABLE platform.model_builds ADD COLUMN IF NOT EXISTS engine VARCHAR;
+""",
+    # What each model was last built from (transforms.fingerprints): a build whose fingerprint
+    # for a model is the same keeps its table.
+    "model_inputs": """
+CREATE TABLE IF NOT EXISTS platform.model_inputs (
+    model       VARCHAR PRIMARY KEY,
+    fingerprint VARCHAR NOT NULL,
+    built_at    TIMESTAMP NOT NULL   -- UTC, when a build last made it from these inputs
+);
 """,
     # Erased people and what identifies them, as keyed hashes only.
     "erasures": """

@@ -51,3 +51,27 @@ def last_two_row_counts(con: duckdb.DuckDBPyConnection,
     return con.execute(
         "SELECT rows, built_at FROM platform.model_builds WHERE model = ? AND rows IS NOT NULL "
         "ORDER BY built_at DESC LIMIT 2", [model]).fetchall()
+
+
+def fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """model → the fingerprint of what it was last built from (transforms.fingerprints)."""
+    if not platform.has_table(con, "model_inputs"):
+        return {}
+    return dict(con.execute("SELECT model, fingerprint FROM platform.model_inputs").fetchall())
+
+
+def record_fingerprints(con: duckdb.DuckDBPyConnection, prints: dict[str, str],
+                        built_at: datetime) -> None:
+    """What each model of a build was made from; the rows of those rebuilt move to `built_at`."""
+    platform.ensure(con, "model_inputs")
+    con.executemany(
+        "INSERT INTO platform.model_inputs VALUES (?, ?, ?) ON CONFLICT (model) DO UPDATE SET "
+        "built_at = CASE WHEN fingerprint = excluded.fingerprint THEN built_at "
+        "ELSE excluded.built_at END, fingerprint = excluded.fingerprint",
+        [[model, fingerprint, built_at] for model, fingerprint in prints.items()])
+
+
+def forget_fingerprints(con: duckdb.DuckDBPyConnection) -> None:
+    """After a build by another way (Spark): the next build makes every model again."""
+    if platform.has_table(con, "model_inputs"):
+        con.execute("DELETE FROM platform.model_inputs")
