@@ -76,25 +76,25 @@ def _names(names: list[str]) -> str:
     return ", ".join(shown(n) for n in names)
 
 
-def _select(src: SourceDB, plan: TablePlan, where: str = "") -> str:
-    cols = ", ".join(src.quote(c.name) for c in plan.columns)
-    return f"SELECT {cols} FROM {src.table_ref(plan.table)}{where}"
-
-
 # DuckDB's spelling of the types `source_db` names, for comparing with what a reader delivers.
 _DUCK_SPELLING = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
 
 
 def _casts(con: duckdb.DuckDBPyConnection, plan: TablePlan) -> str:
-    """One warehouse type per column whichever engine it came from (tinyint(1) → BOOLEAN, …);
-    columns that already arrive as that type pass untouched (casting them costs ~7 %)."""
+    """One warehouse type per column whichever engine it came from (tinyint(1) → BOOLEAN,
+    PostgreSQL's DECIMAL or TIME as text, …); columns that already arrive as that type pass
+    untouched (casting them costs ~7 %)."""
     described = con.execute("DESCRIBE SELECT * FROM _source_rows").fetchall()
     arriving = {name: dtype for name, dtype, *_ in described}
-    return ", ".join(
-        _q(c.name) if arriving.get(c.name) == _DUCK_SPELLING.get(c.type, c.type)
-        else f"CAST({_q(c.name)} AS {c.type}) AS {_q(c.name)}"
-        for c in plan.columns
-    )
+
+    def cast(c: Column) -> str:
+        if arriving.get(c.name) == _DUCK_SPELLING.get(c.type, c.type):
+            return _q(c.name)
+        if c.type == "BLOB" and arriving.get(c.name) == "VARCHAR":  # PostgreSQL's bytea, as hex
+            return f"unhex({_q(c.name)}) AS {_q(c.name)}"
+        return f"CAST({_q(c.name)} AS {c.type}) AS {_q(c.name)}"
+
+    return ", ".join(cast(c) for c in plan.columns)
 
 
 def _literal(value: object) -> str:
@@ -182,7 +182,7 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
     with transaction(con):
         if where is None and dropped:
             _keep_dropped(con, plan, dropped)
-        with src.arrow(_select(src, plan, where or "")) as reader:
+        with src.rows(plan.table, plan.columns, where or "") as reader:
             con.register("_source_rows", reader)
             if where is None:
                 con.execute(f"CREATE OR REPLACE TABLE {target} AS "
@@ -258,7 +258,8 @@ def _delete_missing(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePl
     """Remove rows whose id the source no longer has. Keys are read after the changed rows, so
     a row inserted in between is kept, never deleted."""
     target = _target(plan.table)
-    with src.arrow(f"SELECT {src.quote('id')} FROM {src.table_ref(plan.table)}") as reader:
+    ids = [c for c in plan.columns if c.name == "id"]
+    with src.rows(plan.table, ids) as reader:
         con.register("_source_keys", reader)
         con.execute("CREATE OR REPLACE TEMP TABLE _keys AS SELECT id FROM _source_keys")
         con.unregister("_source_keys")
