@@ -13,7 +13,8 @@ point leaves the table and its state as the last completed load left them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +24,7 @@ import pyarrow as pa
 
 from pipelines.ontrack import settings
 from pipelines.ontrack.source_db import Column, SourceDB
-from thoth.core import classification, platform
+from thoth.core import classification, config, platform
 from thoth.core.classification import shown
 from thoth.core.duck import quote as _q
 from thoth.core.duck import transaction, utc_now
@@ -31,6 +32,10 @@ from thoth.core.platform import load_state
 from thoth.core.platform.load_state import TableLoad
 
 SOURCE = "ontrack"
+# DuckDB's memory while a whole table streams in (MB): a few row groups in flight is all it
+# needs; the rest of the load's limit would only cache the new table's written blocks, for
+# nobody (~130 MB of a 5 M-row table's peak RSS, issue #25).
+STREAM_MEMORY_MB = 64
 # Deleted ids are found with a bitmap while the ids span at most this many per row (see
 # `_delete_missing`).
 BITMAP_SPREAD = 16
@@ -184,7 +189,9 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
         notes.append(f"dropped in the source: {_names(list(dropped))} (kept, NULL for new rows)")
     mode = "full" if where is None else "incremental"
     deleted = 0
-    with transaction(con):
+    # A whole table streams in: outside the transaction, so the limit comes back after
+    # a rollback too (an aborted transaction refuses SET).
+    with _streaming_memory(con) if where is None else nullcontext(), transaction(con):
         if where is None and dropped:
             _keep_dropped(con, plan, dropped)
         with src.rows(plan.table, plan.columns, where or "") as reader:
@@ -225,6 +232,20 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
         )
         load_state.record(con, load)
     return load
+
+
+@contextmanager
+def _streaming_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB's limit lowered to STREAM_MEMORY_MB (never raised) for one table's full load."""
+    (limit,) = con.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+    if (config.memory_megabytes(limit.replace(" ", "")) or 0) <= STREAM_MEMORY_MB:
+        yield
+        return
+    con.execute(f"SET memory_limit = '{STREAM_MEMORY_MB}MiB'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{limit}'")
 
 
 def _keep_dropped(con: duckdb.DuckDBPyConnection, plan: TablePlan,
