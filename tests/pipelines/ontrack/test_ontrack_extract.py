@@ -16,6 +16,7 @@ from ontrack_helpers import (
     warehouse_rows,
     warehouse_tables,
 )
+from test_ontrack_schema_changes import tiny_ontrack
 
 from thoth.demo.ontrack import generate
 
@@ -93,6 +94,29 @@ def test_second_run_applies_updates_inserts_and_deletes(loaded, monkeypatch, cap
     rows = warehouse_rows(warehouse, "tasks", ["id", "task_status_id", "project_id"])
     assert (task_id, 2, project_id) in rows
     assert not {r[0] for r in rows} & set(deleted_tasks)
+
+
+def test_deleted_rows_are_found_among_ids_far_apart(source_url, warehouse_path, monkeypatch,
+                                                   capsys):
+    """Ids a billion apart, too spread for a bitmap over their range: the deleted ones are found
+    by sorting instead; then every row deleted (an empty read) leaves the table empty."""
+    url, warehouse = source_url, warehouse_path
+    tiny_ontrack(url)
+    execute(url, "UPDATE tasks SET id = id * 1000000000")
+    assert thoth(monkeypatch, capsys, url, warehouse, "extract", "ontrack")[0] == 0
+
+    execute(url, "DELETE FROM tasks WHERE id = 3000000000")
+    code, out, err = thoth(monkeypatch, capsys, url, warehouse, "extract", "ontrack")
+    assert code == 0, err
+    assert "1 deleted, 4 in warehouse" in out
+    assert [r[0] for r in warehouse_rows(warehouse, "tasks", ["id"])] == [
+        1000000000, 2000000000, 4000000000, 5000000000]
+
+    execute(url, "DELETE FROM tasks")
+    code, out, err = thoth(monkeypatch, capsys, url, warehouse, "extract", "ontrack")
+    assert code == 0, err
+    assert "ontrack.tasks: incremental, 0 rows read, 4 deleted, 0 in warehouse" in out
+    assert_mirrors_source(url, warehouse)
 
 
 def test_rerun_with_no_source_change_changes_nothing(loaded, monkeypatch, capsys):
