@@ -95,7 +95,7 @@ def test_spark_builds_the_demo_marts_duckdb_builds(spark_env: Path, demo_dir: Pa
 
 def test_an_incremental_cycle_agrees_again(spark_env: Path, tmp_path: Path):
     from pipelines.landing.config import LandingConfig
-    from pipelines.landing.load import extract as extract_landing
+    from pipelines.landing.extract import extract as extract_landing
     from thoth.demo.landing_samples import write_samples
 
     # Load more: the week after the demo's, landed and ingested as the hourly job does.

@@ -147,7 +147,7 @@ def run_ga4_demo(warehouse: Path, *, now: datetime, log: Callable[[str], None]) 
     the property's today is `now`'s date in its time zone."""
     from pipelines.ga4 import settings as ga4_settings
     from pipelines.ga4.config import Ga4Config, parse_reports
-    from pipelines.ga4.load import extract as extract_ga4
+    from pipelines.ga4.extract import extract as extract_ga4
     from thoth.demo.ga4_standin import StandIn
 
     with StandIn(clock=lambda: now) as ga4:
@@ -166,7 +166,7 @@ def run_landing_demo(warehouse: Path, landing: Path, *, now: datetime,
     """A week of the three stream feeds up to the day before `now`, written as producers would
     (landing_samples.py), ingested."""
     from pipelines.landing.config import LandingConfig
-    from pipelines.landing.load import extract as extract_landing
+    from pipelines.landing.extract import extract as extract_landing
     from thoth.demo.landing_samples import write_samples
 
     files = write_samples(landing, end=now.date() - timedelta(days=1))
