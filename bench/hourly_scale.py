@@ -25,7 +25,7 @@ import psycopg
 from scratch import scratch
 
 from thoth.demo.ontrack import generate
-from warehouse.retention import load_policies
+from warehouse.governance.retention import load_policies
 
 SCALE = float(os.environ.get("BENCH_SCALE", 1))
 STEPS = ("extract ontrack", "extract ga4", "extract landing", "extract metrics", "retention",

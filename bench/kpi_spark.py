@@ -27,7 +27,7 @@ from thoth.demo.ontrack import generate
 from transforms.build import build
 from transforms.spark.build import build_spark
 from transforms.spark.session import spark_session
-from warehouse.after_load import apply as governance
+from warehouse.governance.after_load import apply as governance
 from warehouse.lake import write_lake
 
 SCALE = float(os.environ.get("BENCH_SPARK_SCALE", 0.02))

@@ -29,9 +29,9 @@ from thoth.core.storage import open_target
 from thoth.demo.ontrack import generate
 from thoth.demo.ontrack.tables import TABLES
 from transforms.build import build
-from warehouse import retention
-from warehouse.after_load import apply as governance
-from warehouse.erasure import erase_user
+from warehouse.governance import retention
+from warehouse.governance.after_load import apply as governance
+from warehouse.governance.erasure import erase_user
 
 NO_GA4_OR_LANDING = frozenset({"ga4_raw", "landing_raw"})  # only OnTrack loaded here
 

@@ -47,7 +47,7 @@ EPILOG = """configuration (dlt conventions: environment, .dlt/secrets.toml, .dlt
 
 
 def _extract_ontrack(args: argparse.Namespace) -> int:
-    from warehouse.after_load import apply as governance
+    from warehouse.governance.after_load import apply as governance
 
     ontrack_job.run(config.warehouse_path(), guard=governance, full_refresh=args.full_refresh,
             tables=args.tables, log=printed)
@@ -165,7 +165,7 @@ def _generate_ontrack(args: argparse.Namespace) -> int:
 def _retention(args: argparse.Namespace) -> int:
     from thoth.app.run import run_lock
     from thoth.core.storage import configured_archive
-    from warehouse import retention
+    from warehouse.governance import retention
 
     warehouse = config.warehouse_path()
     target = configured_archive()
@@ -190,10 +190,10 @@ def _erase_user(args: argparse.Namespace) -> int:
     from thoth.app.run import lake_target, run_lock
     from thoth.core.storage import configured_archive, configured_products
     from transforms.build import build
-    from warehouse.archive_erasure import ArchiveErasure
-    from warehouse.erasure import check_user_id, erase_user
-    from warehouse.lake.erasure import LakeErasure
-    from warehouse.products.erasure import ProductErasure
+    from warehouse.governance.archive_erasure import ArchiveErasure
+    from warehouse.governance.erasure import check_user_id, erase_user
+    from warehouse.governance.lake_erasure import LakeErasure
+    from warehouse.governance.products_erasure import ProductErasure
 
     warehouse, user_id = config.warehouse_path(), check_user_id(args.user_id)
     key = config.pseudonym_key()  # before anything changes

@@ -1,6 +1,6 @@
 """The OnTrack pipeline as one job: its flags, and its run with the configuration resolved.
 `thoth extract ontrack` and `thoth run` both call it; the caller passes the governance to apply
-to each table loaded (the app: warehouse.after_load.apply)."""
+to each table loaded (the app: warehouse.governance.after_load.apply)."""
 
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ class Step:
 
 def _extract_ontrack(warehouse: Path, run_id: str, log: Callable[[str], None]):
     from pipelines.ontrack import job
-    from warehouse.after_load import apply as governance
+    from warehouse.governance.after_load import apply as governance
 
     loads = job.run(warehouse, guard=governance, log=log)
     return sum(x.rows_loaded for x in loads), f"{len(loads)} tables"
@@ -161,7 +161,7 @@ def retention_done_today(warehouse: Path) -> tuple[str, datetime] | None:
 
 def _retention(warehouse: Path, run_id: str, log: Callable[[str], None]):
     from thoth.core.storage import configured_archive
-    from warehouse import retention
+    from warehouse.governance import retention
 
     # Once a UTC day whatever cron's cadence; a failed day is retried by the next run.
     archive = config.resolve(config.RetentionConfig())

@@ -284,7 +284,7 @@ class RetentionConfig(BesidePublish):
     """Where `thoth retention` archives rows; the GCS endpoint and key default to [publish]'s."""
 
     archive_url: str | None = None  # default: archive/ beside the warehouse
-    policies_file: str | None = None  # other than warehouse/retention.yml
+    policies_file: str | None = None  # other than warehouse/governance/retention.yml
     in_run: bool = True  # `thoth run` applies retention itself, once a UTC day
     __section__: ClassVar[str] = "retention"
     __place__: ClassVar[tuple[str, str]] = ("archive_url", "archive")

@@ -38,7 +38,7 @@ def run_demo(root: Path, *, scale: float, now: datetime, log: Callable[[str], No
 
     from pipelines.ontrack import extract
     from thoth.demo.ontrack import generate
-    from warehouse.after_load import apply as governance
+    from warehouse.governance.after_load import apply as governance
 
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
