@@ -1,6 +1,6 @@
 """The OnTrack pipeline as one job: its flags, and its run with the configuration resolved.
-`thoth extract ontrack` and `thoth run` both call it; the caller passes the governance to apply
-to each table loaded (the app: warehouse.governance.after_load.apply)."""
+`thoth extract ontrack`, `thoth run` and `python -m pipelines.ontrack` all call it; the caller
+passes the governance to apply to each table loaded (warehouse.governance.after_load.apply)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from thoth.core.platform.load_state import TableLoad
 
 if TYPE_CHECKING:
     from pipelines.ontrack.load import Guard
+
+DESCRIPTION = ("Load the OnTrack tables into the warehouse schema ontrack_raw: incremental by "
+               "updated_at (merge on id), small tables reloaded whole, deleted rows removed.")
 
 
 def _tables(value: str) -> list[str]:
