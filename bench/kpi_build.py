@@ -19,7 +19,7 @@ import duckdb
 import psycopg
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
-from pipelines.ontrack import extract
+from pipelines.ontrack.extract import extract
 from thoth.demo import run_ga4_demo, run_landing_demo
 from thoth.demo.ontrack import generate
 from transforms.build import build

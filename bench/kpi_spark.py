@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
-from pipelines.ontrack import extract
+from pipelines.ontrack.extract import extract
 from thoth.core.config import SparkConfig, resolve
 from thoth.core.storage import open_target
 from thoth.demo import run_ga4_demo, run_landing_demo

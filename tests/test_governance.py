@@ -20,7 +20,7 @@ import pytest
 from dlt.common.configuration.specs import ConnectionStringCredentials
 from governance_fixtures import DEMO_KEY
 
-from pipelines.ontrack import extract
+from pipelines.ontrack.extract import extract
 from thoth.cli import main
 from thoth.core import classification
 from thoth.core.errors import ThothError

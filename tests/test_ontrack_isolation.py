@@ -14,7 +14,7 @@ from dlt.common.configuration.specs import ConnectionStringCredentials
 from ontrack_helpers import execute, is_pg, load_state, source_tables, thoth
 from test_ontrack_schema_changes import LONG_AGO, _types, rows, tiny_ontrack
 
-from pipelines.ontrack import extract
+from pipelines.ontrack.extract import extract
 from thoth.core.errors import ThothError
 from warehouse.governance.after_load import apply as governance
 

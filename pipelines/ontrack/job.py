@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from thoth.core.platform.load_state import TableLoad
 
 if TYPE_CHECKING:
-    from pipelines.ontrack.load import Guard
+    from pipelines.ontrack.table_load import Guard
 
 DESCRIPTION = ("Load the OnTrack tables into the warehouse schema ontrack_raw: incremental by "
                "updated_at (merge on id), small tables reloaded whole, deleted rows removed.")
@@ -35,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(warehouse: Path, *, guard: Guard, full_refresh: bool = False,
         tables: list[str] | None = None, log: Callable[[str], None] = print) -> list[TableLoad]:
     """Load OnTrack as configured in `[sources.ontrack]`."""
-    from pipelines.ontrack import extract  # here: the CLI imports this module
     from pipelines.ontrack.config import load_config
+    from pipelines.ontrack.extract import extract  # here: the CLI imports this module
 
     config = load_config()
     return extract(config.credentials, warehouse, guard=guard, full_refresh=full_refresh,

