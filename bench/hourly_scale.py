@@ -28,7 +28,7 @@ from scratch import scratch
 
 from thoth.app.steps import CHAIN
 from thoth.demo.ontrack import generate
-from warehouse.retention import load_policies
+from warehouse.governance.retention import load_policies
 
 SCALE = float(os.environ.get("BENCH_SCALE", 1))
 TEMPLATE = os.environ.get("BENCH_TEMPLATE")

@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
-from pipelines.ontrack import extract
+from pipelines.ontrack.extract import extract
 from thoth.core.config import SparkConfig, resolve
 from thoth.core.storage import open_target
 from thoth.demo import run_ga4_demo, run_landing_demo
@@ -27,7 +27,7 @@ from thoth.demo.ontrack import generate
 from transforms.build import build
 from transforms.spark.build import build_spark
 from transforms.spark.session import spark_session
-from warehouse.after_load import apply as governance
+from warehouse.governance.after_load import apply as governance
 from warehouse.lake import write_lake
 
 SCALE = float(os.environ.get("BENCH_SPARK_SCALE", 0.02))

@@ -87,7 +87,7 @@ CASES = {
 def _ingest(root: str) -> dict:
     """In a child process: the landing pipeline over `root`; what it did, and how long."""
     from pipelines.landing.config import LandingConfig
-    from pipelines.landing.load import extract
+    from pipelines.landing.extract import extract
 
     lines: list[str] = []
     started = time.perf_counter()

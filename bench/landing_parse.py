@@ -54,7 +54,7 @@ def _parse(path: str) -> dict:
 def _ingest(path: str) -> dict:
     """Run in a child process: `thoth extract landing` over a landing zone holding `path`."""
     from pipelines.landing.config import LandingConfig
-    from pipelines.landing.load import extract
+    from pipelines.landing.extract import extract
 
     root = Path(path).parents[4]  # <landing>/ontrack_logs/YYYY/MM/DD/file
     warehouse = root.parent / "warehouse.duckdb"

@@ -215,11 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     retention = commands.add_parser(
         "retention", help="archive raw rows past their retention period (dry run by default)",
-        description="For each policy in warehouse/retention.yml (table, date column, period): "
-        "show the rows older than the period (dry run), or with --apply write them to Parquet "
-        "under [retention] archive_url (a directory or gs://), read the archive back and verify "
-        "it (sha256, row count, checksum), then delete them from the warehouse. Later loads "
-        "keep archived rows out. --restore puts an archive's rows back.",
+        description="For each policy in warehouse/governance/retention.yml (table, date column, "
+        "period): show the rows older than the period (dry run), or with --apply write them to "
+        "Parquet under [retention] archive_url (a directory or gs://), read the archive back and "
+        "verify it (sha256, row count, checksum), then delete them from the warehouse. Later "
+        "loads keep archived rows out. --restore puts an archive's rows back.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

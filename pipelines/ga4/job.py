@@ -36,7 +36,7 @@ def run(warehouse: Path, *, full_refresh: bool = False, start_date: date | None 
     """Load the reports configured in `[sources.ga4]`, checked before any request."""
     # Imported here: the CLI builds its parser from this module, and the client is slow to load.
     from pipelines.ga4.config import load_config
-    from pipelines.ga4.load import extract
+    from pipelines.ga4.extract import extract
 
     config = load_config()
     if start_date and start_date > date.today():

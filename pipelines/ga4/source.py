@@ -4,7 +4,7 @@ A dlt source: each report is a resource merged on (property_id, every dimension)
 delete-insert on (property_id, date), so a re-read day replaces that day whole. Each run reads,
 per property, in windows of `window_days` (default one day a request), from `lookback_days`
 before the last day read up to the property's today (its own time zone), both kept in dlt's
-resource state. `pipelines.ga4.load.extract` runs it, one dlt load per report.
+resource state. `pipelines.ga4.extract.extract` runs it, one dlt load per report.
 """
 
 from __future__ import annotations

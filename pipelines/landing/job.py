@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from thoth.core.platform.load_state import TableLoad
 
 if TYPE_CHECKING:
-    from pipelines.landing.load import FeedRun
+    from pipelines.landing.extract import FeedRun
 
 DESCRIPTION = ("Ingest the files producers landed under LANDING__BUCKET_URL (OnTrack logs, "
                "OnTrack metrics, SplashKit usage) that the warehouse does not hold yet, each "
@@ -28,7 +28,7 @@ def run(warehouse: Path, *, full_refresh: bool = False, log: Callable[[str], Non
         feed_runs: list[FeedRun] | None = None) -> list[TableLoad]:
     """Ingest the landing zone configured in `[landing]`, checked before any listing."""
     from pipelines.landing.config import load_config  # here: the CLI imports this module
-    from pipelines.landing.load import extract
+    from pipelines.landing.extract import extract
 
     return extract(load_config(), warehouse, full_refresh=full_refresh, log=log,
                    feed_runs=feed_runs)

@@ -80,7 +80,7 @@ def mask_line(line: str, limit: int) -> str:
     return masked[:limit]
 
 
-# What a quarantined log line may still hold of a person, beyond its addresses (load.py masks
+# What a quarantined log line may still hold of a person, beyond its addresses (extract.py masks
 # those): a query string (tokens, search terms, a username parameter), nginx's $remote_user, the
 # names Doubtfire logs (`Authenticate jsmith from …`, `Login …`, `jsmith assessing task …`).
 _QUERY = re.compile(r"\?[^\s\"]*")

@@ -2,7 +2,7 @@
 
 Two producers, one sample shape (`samples.SCHEMA`):
 - a Prometheus `/metrics` endpoint (yabeda-prometheus, prometheus_exporter): `scrape` reads the
-  text exposition format with prometheus_client's own parser, `load` stores every sample with
+  text exposition format with prometheus_client's own parser, `extract` stores every sample with
   its labels and the scrape time in `metrics_raw.samples` (`thoth extract metrics`);
 - an OpenTelemetry Collector's `file` exporter (OTLP JSON, one ExportMetricsServiceRequest a
   line) landed in the landing zone's `ontrack_metrics` feed: `otlp` turns a line into samples,

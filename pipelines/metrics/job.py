@@ -24,6 +24,6 @@ def run(warehouse: Path, *, full_refresh: bool = False,
         log: Callable[[str], None] = print) -> list[TableLoad]:
     """Scrape the endpoints configured in `[sources.ontrack_metrics]`, checked first."""
     from pipelines.metrics.config import load_config  # here: the CLI imports this module
-    from pipelines.metrics.load import extract
+    from pipelines.metrics.extract import extract
 
     return extract(load_config(), warehouse, full_refresh=full_refresh, log=log)

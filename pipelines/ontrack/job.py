@@ -1,6 +1,6 @@
 """The OnTrack pipeline as one job: its flags, and its run with the configuration resolved.
-`thoth extract ontrack` and `thoth run` both call it; the caller passes the governance to apply
-to each table loaded (the app: warehouse.after_load.apply)."""
+`thoth extract ontrack`, `thoth run` and `python -m pipelines.ontrack` all call it; the caller
+passes the governance to apply to each table loaded (warehouse.governance.after_load.apply)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING
 from thoth.core.platform.load_state import TableLoad
 
 if TYPE_CHECKING:
-    from pipelines.ontrack.load import Guard
+    from pipelines.ontrack.table_load import Guard
+
+DESCRIPTION = ("Load the OnTrack tables into the warehouse schema ontrack_raw: incremental by "
+               "updated_at (merge on id), small tables reloaded whole, deleted rows removed.")
 
 DESCRIPTION = ("Load the OnTrack tables into the warehouse schema ontrack_raw: incremental by "
                "updated_at (merge on id), small tables reloaded whole, deleted rows removed.")
@@ -35,8 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(warehouse: Path, *, guard: Guard, full_refresh: bool = False,
         tables: list[str] | None = None, log: Callable[[str], None] = print) -> list[TableLoad]:
     """Load OnTrack as configured in `[sources.ontrack]`."""
-    from pipelines.ontrack import extract  # here: the CLI imports this module
     from pipelines.ontrack.config import load_config
+    from pipelines.ontrack.extract import extract  # here: the CLI imports this module
 
     config = load_config()
     return extract(config.credentials, warehouse, guard=guard, full_refresh=full_refresh,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import importlib
 import os
 import subprocess
 import sys
@@ -82,20 +83,29 @@ def test_crontab_runs_the_wrapper_hourly():
     assert schedule.endswith("thoth-cron\" run")
 
 
-@pytest.mark.parametrize("source", ["ga4", "landing"])
+@pytest.mark.parametrize("source", ["ontrack", "ga4", "landing", "metrics"])
 def test_python_m_runs_the_same_job_and_fails_in_one_line(source, tmp_path):
     """`python -m pipelines.<source>` is the job `thoth extract <source>` runs: same flags, same
     configuration, same one-line failure."""
+    job = importlib.import_module(f"pipelines.{source}.job")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SOURCES__", "LANDING__", "WAREHOUSE__"))}
     env["WAREHOUSE__PATH"] = str(tmp_path / "w.duckdb")
     helped = subprocess.run([sys.executable, "-m", f"pipelines.{source}", "--help"], cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=120)
-    assert helped.returncode == 0 and "--full-refresh" in helped.stdout
+    assert helped.returncode == 0, helped.stderr
+    assert helped.stdout.startswith(f"usage: python -m pipelines.{source} [-h] [--full-refresh]")
+    assert " ".join(job.DESCRIPTION.split()) in " ".join(helped.stdout.split())
+    flags = {"ontrack": ["--full-refresh", "--tables A,B"],
+             "ga4": ["--full-refresh", "--start-date YYYY-MM-DD"],
+             "landing": ["--full-refresh"], "metrics": ["--full-refresh"]}[source]
+    assert all(flag in helped.stdout for flag in flags)
     done = subprocess.run([sys.executable, "-m", f"pipelines.{source}"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
-    why = {"ga4": "SOURCES__GA4__PROPERTY_IDS is empty",
-           "landing": "LANDING__BUCKET_URL is not set"}[source]
+    why = {"ontrack": "SOURCES__ONTRACK__CREDENTIALS is not set",
+           "ga4": "SOURCES__GA4__PROPERTY_IDS is empty",
+           "landing": "LANDING__BUCKET_URL is not set",
+           "metrics": "SOURCES__ONTRACK_METRICS__SCRAPE_URLS is not set"}[source]
     assert done.returncode == 1, done.stderr
     assert done.stderr.startswith(f"python -m pipelines.{source}: error: {why}")
     assert len(done.stderr.strip().splitlines()) == 1

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from thoth.core.storage import open_target
-from warehouse import retention
+from warehouse.governance import retention
 
 DEMO_KEY = "demo-only-pseudonym-key-not-for-real-data"  # thoth/demo/__init__.py's
 # The policy the retention and erasure tests archive by.

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.landing.config import LandingConfig
-from pipelines.landing.load import extract
+from pipelines.landing.extract import extract
 from thoth.core.storage import Target, open_target
 
 DAY = "2024/03/11"

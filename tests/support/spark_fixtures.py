@@ -15,7 +15,9 @@ def spark() -> Iterator[Any]:
     from transforms.spark.session import spark_session
 
     config = SparkConfig()
-    config.conf = {}
+    # The JIT's first tier only: the tests' JVM lives minutes over tiny data, where compiling
+    # hot code fully costs more than it saves (the one Spark build: ~25% faster here).
+    config.conf = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
     session = spark_session(config)
     try:
         yield session

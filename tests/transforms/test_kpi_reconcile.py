@@ -24,7 +24,7 @@ from thoth.core.storage import open_target
 from transforms.checks import run_checks
 from transforms.data_tests import data_tests
 from transforms.project import discover
-from warehouse import retention
+from warehouse.governance import retention
 from warehouse.publish import publish
 
 D = datetime

@@ -18,15 +18,15 @@ import duckdb
 from dlt.common.configuration.specs import ConnectionStringCredentials
 from governance_fixtures import DEMO_KEY, POLICY
 
-from pipelines.ontrack import extract
+from pipelines.ontrack.extract import extract
 from thoth.cli import main
 from thoth.core.platform import audit
 from thoth.core.storage import open_target
 from thoth.demo.ontrack import generate
 from transforms.build import build
-from warehouse import retention
-from warehouse.after_load import apply as governance
-from warehouse.erasure import erase_user
+from warehouse.governance import retention
+from warehouse.governance.after_load import apply as governance
+from warehouse.governance.erasure import erase_user
 
 NO_GA4_OR_LANDING = frozenset({"ga4_raw", "landing_raw"})  # only OnTrack loaded here
 

@@ -17,9 +17,9 @@ from publish_helpers import copy_warehouse
 from thoth.core.storage import Target, open_target
 from transforms.build import build
 from transforms.checks import run_checks
-from warehouse.erasure import erase_user
+from warehouse.governance.erasure import erase_user
+from warehouse.governance.products_erasure import ProductErasure
 from warehouse.products import publish_products, store
-from warehouse.products.erasure import ProductErasure
 
 UNIT, STUDENT = 2, 3
 PERSON, THEIRS = student_user(UNIT, STUDENT), project(UNIT, STUDENT)

@@ -15,7 +15,7 @@ from thoth.cli import main
 from thoth.core.errors import ThothError
 from thoth.core.platform import audit
 from thoth.core.storage import open_target
-from warehouse import retention
+from warehouse.governance import retention
 
 NO_GA4_OR_LANDING = frozenset({"ga4_raw", "landing_raw"})  # only OnTrack loaded here
 

@@ -18,7 +18,7 @@ from thoth.core.platform.load_state import TableLoad
 
 def _governance() -> dict[str, Any]:
     """OnTrack's loads pass through the warehouse's governance (retention cut-offs, erasures)."""
-    from warehouse.after_load import apply
+    from warehouse.governance.after_load import apply
 
     return {"guard": apply}
 

@@ -54,7 +54,7 @@ def extract(ctx: Context, source: str, **flags: object) -> Done:
 def archive(ctx: Context, *, apply: bool = False) -> Done:
     """`thoth retention`: the rows past their retention period shown, or with `apply` archived,
     verified and deleted."""
-    from warehouse import retention
+    from warehouse.governance import retention
 
     target = ctx.archive
     with ctx.lock():
@@ -72,7 +72,7 @@ def archive(ctx: Context, *, apply: bool = False) -> Done:
 
 def restore(ctx: Context, archive_id: str) -> Done:
     """`thoth retention --restore`: an archive's rows back in the warehouse."""
-    from warehouse import retention
+    from warehouse.governance import retention
 
     target = ctx.archive
     with ctx.lock():
@@ -103,7 +103,7 @@ def daily_retention(ctx: Context) -> Done:
     """Retention inside `thoth run`: applied once a UTC day whatever cron's cadence (a failed
     day is retried by the next run), and again that day only for rows that arrived past the
     cut-off since."""
-    from warehouse import retention
+    from warehouse.governance import retention
 
     settings = ctx.retention
     if not settings.in_run:
@@ -228,11 +228,11 @@ def erase_user(ctx: Context, user_id: str) -> Done:
     good; the marts rebuilt without them."""
     from thoth.app.engine import check_pseudonym_key
     from transforms.build import build
-    from warehouse.archive_erasure import ArchiveErasure
-    from warehouse.erasure import check_user_id
-    from warehouse.erasure import erase_user as erase
-    from warehouse.lake.erasure import LakeErasure
-    from warehouse.products.erasure import ProductErasure
+    from warehouse.governance.archive_erasure import ArchiveErasure
+    from warehouse.governance.erasure import check_user_id
+    from warehouse.governance.erasure import erase_user as erase
+    from warehouse.governance.lake_erasure import LakeErasure
+    from warehouse.governance.products_erasure import ProductErasure
 
     user_id = check_user_id(user_id)
     key = ctx.pseudonym_key  # before anything changes

@@ -320,14 +320,14 @@ class RetentionConfig(BesidePublish):
     """Where `thoth retention` archives rows; the GCS endpoint and key default to [publish]'s."""
 
     archive_url: str | None = None  # default: archive/ beside the warehouse
-    policies_file: str | None = None  # other than warehouse/retention.yml
+    policies_file: str | None = None  # other than warehouse/governance/retention.yml
     in_run: bool = True  # `thoth run` applies retention itself, once a UTC day
     __section__: ClassVar[str] = "retention"
     __place__: ClassVar[tuple[str, str]] = ("archive_url", "archive")
     __help__: ClassVar[dict[str, str]] = {
         "archive_url": "where retention archives rows: `gs://bucket/prefix` or a directory; "
                        "none: `archive/` beside the warehouse",
-        "policies_file": "the retention policies; none: `warehouse/retention.yml`",
+        "policies_file": "the retention policies; none: `warehouse/governance/retention.yml`",
         "in_run": "`true`: `thoth run` applies retention once a UTC day; `false`: only `thoth "
                   "retention --apply` does",
         "endpoint_url": "none: `[publish]`'s",

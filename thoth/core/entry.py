@@ -8,7 +8,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import duckdb
 from dlt.common.exceptions import DltException
@@ -82,9 +82,10 @@ def printed(line: str) -> None:
     print(line, flush=True)
 
 
-def job_main(job: ModuleType, program: str) -> int:
+def job_main(job: ModuleType, program: str, **wiring: Any) -> int:
     """`python -m pipelines.<source>`: the source's job (its `DESCRIPTION`, `add_arguments` and
-    `run`) on the configured warehouse, as `thoth extract <source>` runs it."""
+    `run`) on the configured warehouse, as `thoth extract <source>` runs it. `wiring`: what the
+    caller hands `run` besides the flags (OnTrack's governance)."""
     from thoth.core.config import warehouse_path
 
     parser = Parser(prog=program, description=job.DESCRIPTION)
@@ -92,7 +93,7 @@ def job_main(job: ModuleType, program: str) -> int:
     args = vars(parser.parse_args())
 
     def main() -> int:
-        job.run(warehouse_path(), log=printed, **args)
+        job.run(warehouse_path(), log=printed, **wiring, **args)
         return 0
 
     return guarded(main, program)

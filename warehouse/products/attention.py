@@ -6,7 +6,7 @@ from configuration (`[products.attention]`, PRODUCTS__ATTENTION__*). A project i
 OnTrack's own project id and nothing else: OnTrack owns the mapping to the person and the rule of
 who may see it. Personal data (thoth/core/classification.yml, `products:`): written only to the
 products target, rewritten whole every publish, and rewritten without an erased person by
-`thoth erase-user` (warehouse/products/erasure.py).
+`thoth erase-user` (warehouse/governance/products_erasure.py).
 """
 
 from __future__ import annotations

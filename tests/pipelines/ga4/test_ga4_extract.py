@@ -25,7 +25,7 @@ from ga4_helpers import (
 
 from pipelines.ga4 import settings
 from pipelines.ga4.config import load_config
-from pipelines.ga4.load import extract, pipelines_dir
+from pipelines.ga4.extract import extract, pipelines_dir
 
 
 def test_pages_two_properties_into_one_typed_table(ga4_env, standin, monkeypatch, capsys):

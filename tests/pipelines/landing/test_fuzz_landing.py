@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from landing_helpers import local_landing, rows
 
 from pipelines.landing import settings as landing_settings
+from pipelines.landing.extract import make_parser
 from pipelines.landing.files import BadFile, LandingFile, TextBlocks
 from pipelines.landing.jsonl import (
     METRIC_SCHEMA,
@@ -29,7 +30,6 @@ from pipelines.landing.jsonl import (
     parse_object_lines,
     splashkit_row,
 )
-from pipelines.landing.load import make_parser
 from thoth.core.storage import open_target
 
 FUZZ = settings(deadline=None, max_examples=100,

@@ -29,7 +29,7 @@ from landing_helpers import (
     write_sample,
 )
 
-from pipelines.landing import load as landing_load
+from pipelines.landing import extract as landing_extract
 from pipelines.landing import settings
 from pipelines.landing.privacy import mask_line, path_template, truncate_ip
 from thoth.cli import main
@@ -290,7 +290,7 @@ def test_binary_bad_gzip_wrong_encoding_and_wrong_type_are_quarantined_whole(
 def test_a_file_failing_midway_leaves_nothing_of_itself(local, warehouse_path, monkeypatch):
     local.write(f"ontrack_metrics/{DAY}/a.jsonl", jsonl(METRICS))
     local.write(f"ontrack_metrics/{DAY}/b.jsonl", jsonl(METRICS))
-    real = landing_load._quarantine
+    real = landing_extract._quarantine
     calls = []
 
     def crash_on_second_file(con, file, entries, stored):
@@ -299,13 +299,13 @@ def test_a_file_failing_midway_leaves_nothing_of_itself(local, warehouse_path, m
             raise KeyboardInterrupt  # e.g. killed between inserting rows and the ledger row
         real(con, file, entries, stored)
 
-    monkeypatch.setattr(landing_load, "_quarantine", crash_on_second_file)
+    monkeypatch.setattr(landing_extract, "_quarantine", crash_on_second_file)
     with pytest.raises(KeyboardInterrupt):
         local.extract(warehouse_path)
     assert rows(warehouse_path, "SELECT DISTINCT source_file FROM landing_raw.ontrack_metrics") \
         == [(f"ontrack_metrics/{DAY}/a.jsonl",)]
     assert [r[0] for r in _ledger(warehouse_path)] == [f"ontrack_metrics/{DAY}/a.jsonl"]
-    monkeypatch.setattr(landing_load, "_quarantine", real)
+    monkeypatch.setattr(landing_extract, "_quarantine", real)
     local.extract(warehouse_path)
     assert rows(warehouse_path, "SELECT count(*) FROM landing_raw.ontrack_metrics") == [(12,)]
 

@@ -221,7 +221,7 @@ def test_a_file_deleted_after_the_listing_is_skipped_and_the_run_goes_on(local, 
         if line.startswith(f"landing.{first}:"):  # b is listed already, not yet opened
             os.remove(local.target.path(gone))
 
-    from pipelines.landing.load import extract
+    from pipelines.landing.extract import extract
     extract(local.config, warehouse_path, log=delete_b_once_a_is_read)
     assert f"landing.{gone}: gone before it was read (deleted or renamed since the listing); " \
            "not recorded, read if it comes back" in lines
@@ -254,7 +254,7 @@ MEMORY_PROBE = textwrap.dedent("""
     import re, sys
     from pathlib import Path
     from pipelines.landing.config import LandingConfig
-    from pipelines.landing.load import extract
+    from pipelines.landing.extract import extract
     extract(LandingConfig(sys.argv[1]), Path(sys.argv[2]), log=print)
     status = open("/proc/self/status").read()
     print("peak_mb", int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024)

@@ -12,7 +12,7 @@ from metrics_helpers import Endpoint, serve
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from pipelines.metrics.config import MetricsConfig, load_config
-from pipelines.metrics.load import extract
+from pipelines.metrics.extract import extract
 from thoth.core.errors import ThothError
 from transforms.build import build
 from transforms.checks import run_checks

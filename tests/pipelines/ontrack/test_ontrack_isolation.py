@@ -14,9 +14,9 @@ from ontrack_helpers import execute, is_pg, load_state, source_tables, thoth
 from servers import MYSQL_HOST, MYSQL_PORT, mysql_admin
 from test_ontrack_schema_changes import LONG_AGO, _types, rows, tiny_ontrack
 
-from pipelines.ontrack import extract
+from pipelines.ontrack.extract import extract
 from thoth.core.errors import ThothError
-from warehouse.after_load import apply as governance
+from warehouse.governance.after_load import apply as governance
 
 HOSTILE_TABLE = 'we"ird; DROP TABLE users; --'
 HOSTILE_COLUMN = "na me'x"

@@ -12,8 +12,8 @@ after each table's load, in the same transaction, so a later load — which read
 again from OnTrack — never brings them back.
 
 Copies outside the warehouse are erasure steps (`ErasureStep`), run inside the same transaction
-after the warehouse's rows: retention archives (warehouse/archive_erasure.py) and the data
-products' attention files (warehouse/products/erasure.py). A step that fails rolls the whole
+after the warehouse's rows: retention archives (archive_erasure.py), the lake (lake_erasure.py)
+and the data products' attention files (products_erasure.py). A step that fails rolls the whole
 erasure back; the run is safe to repeat.
 """
 

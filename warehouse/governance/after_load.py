@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import duckdb
 
-from warehouse import erasure, retention
+from warehouse.governance import erasure, retention
 
 
 def apply(con: duckdb.DuckDBPyConnection, schema: str, table: str,

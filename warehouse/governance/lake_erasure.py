@@ -1,6 +1,6 @@
-"""`thoth erase-user` reaches the lake: an erasure step (warehouse/erasure.py, `ErasureStep`) that
-writes the lake again from the warehouse as the erasure leaves it, inside the erasure's
-transaction. Every partition that held the person gets new content, so a new file; the manifest
+"""`thoth erase-user` reaches the lake: an erasure step (erasure.py, `ErasureStep`) that writes
+the lake again from the warehouse as the erasure leaves it, inside the erasure's transaction.
+Every partition that held the person gets new content, so a new file; the manifest
 then names those, and the old files are removed. A lake never written (no manifest) is left
 alone: there is nothing of anyone in it."""
 

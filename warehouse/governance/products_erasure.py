@@ -1,7 +1,7 @@
 """`thoth erase-user` reaches the data products: every attention file listing a project of the
 erased person is rewritten without it, at once (the aggregates follow at the next publish).
 
-An erasure step (warehouse/erasure.py, `ErasureStep`): it runs inside the erasure's transaction,
+An erasure step (erasure.py, `ErasureStep`): it runs inside the erasure's transaction,
 after the warehouse's rules have registered the person's projects in `platform.erasures`, finds
 them by keyed hash — the ids themselves are never kept — and rewrites each file whole (one
 object), then the manifest with the new sha256s. It returns what it rewrote, for the audit row.
@@ -16,7 +16,7 @@ import duckdb
 
 from thoth.core.errors import ThothError
 from thoth.core.storage import Target
-from warehouse.erasure import subject_key
+from warehouse.governance.erasure import subject_key
 from warehouse.products import store
 
 

@@ -25,7 +25,7 @@ from thoth.core.duck import quote as _q
 from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
 from thoth.core.storage import Target
-from warehouse import erasure, retention
+from warehouse.governance import erasure, retention
 
 COPY = "_thoth_archive_rows"  # a temporary table: one archive's rows while they are erased
 

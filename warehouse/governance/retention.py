@@ -1,10 +1,10 @@
 """`thoth retention`: rows past their retention period leave the warehouse for an archive.
 
-Per policy (warehouse/retention.yml): the rows whose date is before the cut-off are written to
-Parquet, uploaded to `<archive>/<archive id>/data.parquet` (a directory or `gs://`, through the
-publish step's fsspec target), read back and compared (sha256 of the file; row count and a
-checksum of every value), described in `manifest.json` beside it, and only then deleted — in
-one transaction with `platform.retention_state`, `platform.archives` and the audit row.
+Per policy (retention.yml beside this file): the rows whose date is before the cut-off are
+written to Parquet, uploaded to `<archive>/<archive id>/data.parquet` (a directory or `gs://`,
+through the publish step's fsspec target), read back and compared (sha256 of the file; row
+count and a checksum of every value), described in `manifest.json` beside it, and only then
+deleted — in one transaction with `platform.retention_state`, `platform.archives` and the audit row.
 
 The source still has those rows, so a later load would bring them back: the OnTrack loader
 calls `apply_cutoff` after each table's load, in the same transaction, and drops the rows older
@@ -255,7 +255,7 @@ def restore(warehouse: Path, target: Target, archive_id: str, *,
 
 def _restore(warehouse: Path, target: Target, archive_id: str,
              log: Callable[[str], None]) -> int:
-    from warehouse import erasure
+    from warehouse.governance import erasure
 
     manifest = read_manifest(target, archive_id)
     if manifest is None:
