@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from dlt.common.configuration.container import Container
+from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
+from repo import ROOT
 
 from pipelines.ga4.config import load_config as ga4_config
 from pipelines.ontrack.config import OntrackConfig
@@ -25,6 +28,9 @@ def clean_env(monkeypatch):
                                   "LANDING", "TRANSFORMS", "SOURCES", "ONTRACK", "GA4",
                                   "LAKE", "SPARK"}:
             monkeypatch.delenv(key)
+    # dlt reads .dlt/*.toml once per process, from the working directory of the first lookup;
+    # another test may have made that a temporary folder: these tests read the committed ones.
+    Container()[PluggableRunContext].reload(str(ROOT))
     return monkeypatch
 
 
