@@ -1,7 +1,7 @@
 -- What this table means (grain, definition, owner, flywheel): kpi_task_completion.yml beside it.
--- The median is taken from each definition's count per day (exactly MEDIAN's value: the mean of
--- the two middle days), not by MEDIAN, whose per-group value lists DuckDB cannot spill: over
--- ~5 M expected tasks at scale 1 it ran out below 768MB (issue #25).
+-- The median is read off how many tasks took each number of days (exactly MEDIAN's value: the
+-- mean of the two middle days), not taken by MEDIAN, whose lists of values DuckDB cannot spill:
+-- over ~4.5 M expected tasks at scale 1 it ran out below 768MB (issue #25).
 WITH per_day AS (
     SELECT
         task_definition_id,
