@@ -151,9 +151,9 @@ class WarehouseConfig(Spec):
     engine: str = "duckdb"
     # DuckDB's memory for one step that joins (transform, check, publish, retention): `2GB`,
     # or a share of this host's RAM. Past it DuckDB spills to `<path>.tmp/`; only DuckDB's own
-    # buffers count (Python and its libraries come on top). Not lower by default: at scale 1
-    # the transform needs ~700MB and a check query more than 768MB (README, Memory).
-    memory_limit: str = "25%"
+    # buffers count (Python and its libraries come on top). 512MB keeps a whole run at scale 1
+    # within 1 GB of RSS (docs/operations/run.md, Memory); a bigger host may give more.
+    memory_limit: str = "512MB"
     # The loaders' (they stream each table through, spilling past it): flat whatever the size.
     load_memory_limit: str = "256MB"
     threads: int | None = None  # DuckDB's threads; none: this host's cores, at most 4
@@ -165,8 +165,9 @@ class WarehouseConfig(Spec):
                 "folders beside it",
         "engine": "`duckdb`, or `spark`: `thoth transform` builds on Spark over the lake",
         "memory_limit": "DuckDB's memory for a step that joins (transform, check, publish, "
-                        "retention): a share of the host's RAM or a size such as `2GB` (at "
-                        "least 16MB); past it DuckDB spills to `<warehouse>.tmp/`",
+                        "retention): a size (at least 16MB; 512MB keeps a run at scale 1 within "
+                        "1 GB of RSS, `2GB` suits a bigger host) or a share of the host's RAM "
+                        "such as `25%`; past it DuckDB spills to `<warehouse>.tmp/`",
         "load_memory_limit": "the loaders' (OnTrack, landing), which stream each table through",
         "threads": "DuckDB's threads (each holds its own buffers); none: the host's cores, at "
                    "most 4"}

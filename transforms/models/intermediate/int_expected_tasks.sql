@@ -21,6 +21,10 @@ SELECT
 FROM staging.stg_ontrack__task_definitions AS td
 JOIN intermediate.int_enrolled_projects AS p
   ON p.unit_id = td.unit_id AND td.target_grade <= p.target_grade
-LEFT JOIN staging.stg_ontrack__tasks AS t
-  ON t.project_id = p.project_id AND t.task_definition_id = td.task_definition_id
-LEFT JOIN intermediate.int_task_deadlines AS d ON d.task_id = t.task_id
+-- Each task with its deadline first, then to the expected tasks: the same rows as two joins in a
+-- row, but one large hash join at a time, which DuckDB can spill (with the two of them at once
+-- it ran out within 640MB at scale 1, issue #25).
+LEFT JOIN (
+    staging.stg_ontrack__tasks AS t
+    LEFT JOIN intermediate.int_task_deadlines AS d ON d.task_id = t.task_id
+) ON t.project_id = p.project_id AND t.task_definition_id = td.task_definition_id
