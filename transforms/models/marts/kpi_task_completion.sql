@@ -14,11 +14,13 @@ WITH per_day AS (
 ),
 placed AS (
     -- Each day's rows hold positions [below, below + expected) among the definition's days.
+    -- (days is never NULL here; NULLS FIRST is BigQuery's and Spark's default order, so the
+    -- window translates to them as written.)
     SELECT
         task_definition_id,
         days,
         expected,
-        SUM(expected) OVER (PARTITION BY task_definition_id ORDER BY days
+        SUM(expected) OVER (PARTITION BY task_definition_id ORDER BY days NULLS FIRST
                             ROWS UNBOUNDED PRECEDING) - expected AS below,
         SUM(expected) OVER (PARTITION BY task_definition_id) AS n
     FROM per_day
