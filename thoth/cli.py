@@ -72,10 +72,10 @@ def _erase_user(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _kpis(ctx: None, args: argparse.Namespace) -> int:
-    from transforms.catalogue import kpis, readme_table, render
+    from transforms.catalogue import kpis, markdown_table, render
 
-    # The README's table needs no warehouse: it is the model YAML, rendered.
-    print(readme_table(kpis()) if args.markdown else render(Context.configured().warehouse))
+    # The KPI reference's table needs no warehouse: it is the model YAML, rendered.
+    print(markdown_table(kpis()) if args.markdown else render(Context.configured().warehouse))
     return 0
 
 
@@ -281,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         "lineage) and its freshness (the oldest load among them).",
     )
     kpis.add_argument("--markdown", action="store_true",
-                      help="print the README's KPI table instead (no warehouse needed)")
+                      help="print the KPI reference's table instead (no warehouse needed)")
     kpis.set_defaults(func=_kpis, context=False)
 
     status = commands.add_parser(

@@ -270,7 +270,7 @@ def flywheel_summary(catalogue: list[Kpi]) -> str:
                       for stage, n in counts.items())
 
 
-def readme_table(catalogue: list[Kpi]) -> str:
+def markdown_table(catalogue: list[Kpi]) -> str:
     """The KPI table, rendered from the model YAML (`thoth kpis --markdown`; the KPI reference,
     docs/reference/kpis.md, holds it and a test keeps that equal)."""
     def cell(text: str) -> str:

@@ -221,7 +221,7 @@ def test_kpis_command_prints_every_kpi_as_its_yaml_states_it(tmp_path, monkeypat
 
 
 def test_kpi_reference_table_is_the_one_rendered_from_the_yaml(capsys):
-    rendered = catalogue.readme_table(catalogue.kpis())
+    rendered = catalogue.markdown_table(catalogue.kpis())
     page = (ROOT / "docs" / "reference" / "kpis.md").read_text()
     assert f"\n{rendered}\n" in page, (
         "docs/reference/kpis.md's KPI table differs from the model YAML: run "

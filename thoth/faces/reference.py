@@ -258,7 +258,7 @@ def kpis_page() -> str:
     """Every KPI as its model's YAML states it: definition, grain, owner, target, the side that
     is good, and how each numeric column adds up."""
     from transforms.additivity import declared
-    from transforms.catalogue import FLYWHEEL, kpis, readme_table
+    from transforms.catalogue import FLYWHEEL, kpis, markdown_table
     from transforms.project import discover
 
     models = discover()
@@ -270,7 +270,7 @@ def kpis_page() -> str:
              f"`transforms/kpis.yml`; {len(with_target)} carry a target. By flywheel stage: "
              + ", ".join(f"{stage} {sum(k.flywheel == stage for k in catalogue)}"
                          for stage in FLYWHEEL) + ". What the fields mean: [KPIs](../kpis.md).",
-             "", "The table is also `thoth kpis --markdown`.", "", readme_table(catalogue), ""]
+             "", "The table is also `thoth kpis --markdown`.", "", markdown_table(catalogue), ""]
     for kpi in catalogue:
         meta = models[kpi.model].meta
         target = kpi.target
