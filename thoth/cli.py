@@ -35,7 +35,7 @@ def _extract(ctx: Context, args: argparse.Namespace) -> int:
 def _status(ctx: Context, args: argparse.Namespace) -> int:
     from thoth.faces.status import render
 
-    print(render(ctx.warehouse))
+    print(render(ctx.warehouse, ctx.absent_sources))
     return 0
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import psycopg
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
+from thoth.app.context import Context
 from thoth.core.duck import open_warehouse
 from thoth.core.errors import ThothError
 from thoth.faces.status import render
@@ -63,7 +64,7 @@ def run_demo(root: Path, *, scale: float, now: datetime, log: Callable[[str], No
     run_metrics_demo(warehouse, log=log)
     publish_dir = run_kpis_demo(warehouse, root / "publish", log=log)
     log("")
-    log(render(warehouse))
+    log(render(warehouse, Context(warehouse, log).absent_sources))
     log("")
     log(f"warehouse: {warehouse}  (open it with: duckdb {warehouse})")
     log(f"published: {publish_dir}  (manifest: {publish_dir / '_control' / 'manifest.json'}; "
@@ -181,7 +182,6 @@ def run_metrics_demo(warehouse: Path, *, log: Callable[[str], None]) -> None:
     OnTrack: the demo has no Rails process to scrape (its metrics come from the Collector's
     files above). A failing endpoint is its one line; the demo goes on."""
     from pipelines.metrics.config import configured
-    from thoth.app.context import Context
     from thoth.app.steps import extract
 
     if not configured():

@@ -12,7 +12,9 @@ from thoth.core.platform import load_state, runs, source_schema
 from transforms.checks import last_warnings
 
 
-def render(warehouse: Path, now: datetime | None = None) -> str:
+def render(warehouse: Path, absent_sources: frozenset[str], now: datetime | None = None) -> str:
+    """`absent_sources`: the raw schemas of the sources this configuration does not extract
+    (resolved once, by the caller's context)."""
     con = open_warehouse(warehouse, read_only=True)
     try:
         loads = load_state.read_all(con)
@@ -55,17 +57,14 @@ def render(warehouse: Path, now: datetime | None = None) -> str:
 
     loaded = {x.source for x in loads}
     waiting = [f"{source}: not extracted yet (`thoth extract {source}`)"
-               for source in _configured_sources() if source not in loaded]
+               for source in _configured_sources(absent_sources) if source not in loaded]
     return "\n".join([f"warehouse: {warehouse}", line(header), *map(line, rows), *waiting,
                       *_schemas(schemas), *(f"warning: {w}" for w in warnings),
                       *_runs(last_runs, now)])
 
 
-def _configured_sources() -> list[str]:
+def _configured_sources(absent: frozenset[str]) -> list[str]:
     """The sources this configuration extracts (OnTrack always; the others once configured)."""
-    from pipelines import unconfigured_sources
-
-    absent = unconfigured_sources()
     return [s for s, schema in [("ontrack", "ontrack_raw"), ("ga4", "ga4_raw"),
                                 ("landing", "landing_raw"), ("metrics", "metrics_raw")]
             if schema not in absent]
