@@ -23,8 +23,8 @@ from thoth.core import platform
 from thoth.core.config import MIN_MEMORY_MB
 from thoth.core.duck import limits, open_warehouse, transaction, utc_now
 from thoth.core.errors import ThothError
-from thoth.core.platform import builds
-from transforms import fingerprints
+from thoth.core.platform import builds, row_changes
+from transforms import fingerprints, incremental
 from transforms.project import (
     MODEL_SCHEMAS,
     SNAPSHOT_SOURCE,
@@ -41,6 +41,9 @@ class ModelBuild:
     rows: int | None
     seconds: float
     kept: bool = False  # its inputs and code unchanged since it was built: not rebuilt
+    # An incremental model brought up to date by the rows the loads changed: how many of its
+    # keys were made again (None: kept or built whole).
+    applied: int | None = None
 
 
 # Tables a model may read: every schema that is not a model schema or the platform's, and of the
@@ -141,8 +144,12 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
             del models[name]
         order = build_order(models, sources)
         columns = source_columns(con)
-        sqls, prints = fingerprints.of_models(con, order, columns)
+        prints = fingerprints.of_models(con, order, columns)
+        sqls = prints.sqls
         before = {} if full else builds.fingerprints(con)
+        specs = {m.qualified: found for m in order if (found := incremental.spec(m))}
+        last = {} if full else incremental.states(con)
+        seq = row_changes.newest(con)
         have = platform.relations(con)
         build_id, results = uuid.uuid4().hex[:12], []
         with transaction(con):
@@ -150,24 +157,36 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             for model in order:
                 started = time.perf_counter()
-                kept = (fingerprints.stored(model) and model.qualified in have
-                        and before.get(model.qualified) == prints[model.qualified])
+                name, found = model.qualified, specs.get(model.qualified)
+                kept = (fingerprints.stored(model) and name in have
+                        and before.get(name) == prints.models[name])
+                applied = (not kept and found is not None and name in have
+                           and incremental.applicable(
+                               con, found, last.get(name), prints.others.get(name),
+                               prints.sums.get(found.changes_in)))
                 try:
-                    rows = _count(con, model) if kept else _build_one(
-                        con, model, sqls.get(model.qualified))
+                    if kept or applied:
+                        keys = applied and incremental.apply(con, model, found, sqls[name],
+                                                             last[name].seq)
+                        rows = _count(con, model)
+                    else:
+                        rows = _build_one(con, model, sqls.get(name))
                 except duckdb.Error as exc:
                     raise ThothError(
-                        f"model {model.qualified} failed: {str(exc).splitlines()[0]}"
-                    ) from None
-                results.append(ModelBuild(model.qualified, rows,
-                                          round(time.perf_counter() - started, 3), kept))
+                        f"model {name} failed: {str(exc).splitlines()[0]}") from None
+                results.append(ModelBuild(name, rows, round(time.perf_counter() - started, 3),
+                                          kept, keys if applied else None))
                 what = "view" if rows is None else f"{rows:,} rows"
-                log(f"{model.qualified}: {what}, "
-                    + ("inputs unchanged, kept" if kept else f"{results[-1].seconds:.2f} s"))
+                log(f"{name}: {what}, " + (
+                    "inputs unchanged, kept" if kept else
+                    f"{keys:,} keys made again from the rows loads changed in "
+                    f"{found.changes_in}, {results[-1].seconds:.2f} s" if applied else
+                    f"{results[-1].seconds:.2f} s"))
             now = utc_now()
             builds.record(con, build_id, [(r.model, r.rows, r.seconds, now) for r in results],
                           snapshot_at=snapshot_at(con), engine="duckdb")
-            builds.record_fingerprints(con, prints, now)
+            builds.record_fingerprints(con, prints.models, now)
+            incremental.record(con, prints.others, prints.sums, specs, seq)
         return results
     finally:
         con.close()

@@ -12,10 +12,13 @@ say so.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 
 import duckdb
 
 from thoth.core.duck import quote
+from thoth.core.platform import row_changes
+from transforms import incremental
 from transforms.project import Model, reads_catalog, resolved_sql
 
 
@@ -24,8 +27,10 @@ def digest(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
 
 
-def table_fingerprints(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, str]:
-    """`schema.table` → its fingerprint, for those the warehouse holds, in one scan each."""
+def table_sums(con: duckdb.DuckDBPyConnection,
+               tables: set[str]) -> dict[str, tuple[list[str], row_changes.Sums]]:
+    """`schema.table` → (its columns with their types, its rows and sum of row hashes), for
+    those the warehouse holds, in one scan each."""
     described = con.execute(
         "SELECT schema_name || '.' || table_name, list(column_name || ' ' || data_type "
         "ORDER BY column_index) FROM duckdb_columns() WHERE database_name = current_database() "
@@ -34,11 +39,18 @@ def table_fingerprints(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict
     out = {}
     for name, columns in described:
         schema, table = name.split(".", 1)
-        relation = f"{quote(schema)}.{quote(table)}"
-        # hash(row) over the whole row as a struct: every column counts.
-        rows, total = con.execute(f"SELECT count(*), sum(hash(r)) FROM {relation} AS r").fetchone()
-        out[name] = digest(columns, rows, total)
+        out[name] = (columns, row_changes.sums(con, f"{quote(schema)}.{quote(table)}"))
     return out
+
+
+def table_fingerprints(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, str]:
+    """`schema.table` → its fingerprint, for those the warehouse holds."""
+    return {name: _table_digest(columns, sums)
+            for name, (columns, sums) in table_sums(con, tables).items()}
+
+
+def _table_digest(columns: list[str], sums: row_changes.Sums) -> str:
+    return digest(columns, sums.rows, sums.hashes)
 
 
 def stored(model: Model) -> bool:
@@ -59,16 +71,38 @@ def code(model: Model, resolved: str | None, columns: dict[str, set[str]]) -> st
                   hashlib.sha256(b"".join(files)).hexdigest())
 
 
+@dataclass(frozen=True)
+class Prints:
+    sqls: dict[str, str]  # each SQL model's resolved SQL
+    models: dict[str, str | None]  # each model's fingerprint
+    # An incremental model's fingerprint with its `changes_in` table left out, and that
+    # table's sums (transforms.incremental).
+    others: dict[str, str | None] = field(default_factory=dict)
+    sums: dict[str, row_changes.Sums] = field(default_factory=dict)
+
+
 def of_models(con: duckdb.DuckDBPyConnection, order: list[Model], columns: dict[str, set[str]],
-              built: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, str | None]]:
-    """(each SQL model's resolved SQL, each model's fingerprint: as it would be built now, or
-    with `built` as it holds now, see `model_fingerprints`). `columns`: the warehouse's source
-    tables and their columns."""
+              built: dict[str, str] | None = None) -> Prints:
+    """Each model's fingerprint: as it would be built now, or with `built` as it holds now (see
+    `model_fingerprints`). `columns`: the warehouse's source tables and their columns."""
     sqls = {m.qualified: resolved_sql(m, columns) for m in order if m.sql is not None}
     names = {m.qualified for m in order}
-    raw = table_fingerprints(con, {i for m in order for i in m.inputs if i not in names})
+    sums = table_sums(con, {i for m in order for i in m.inputs if i not in names})
+    raw = {name: _table_digest(*described) for name, described in sums.items()}
     codes = {m.qualified: code(m, sqls.get(m.qualified), columns) for m in order}
-    return sqls, model_fingerprints(order, codes, raw, built)
+    prints = model_fingerprints(order, codes, raw, built)
+    if built is not None:
+        return Prints(sqls, prints)
+    others, changes = {}, {}
+    for model in order:
+        table = incremental.changes_in(model)
+        if table is None:
+            continue
+        left_out = model_fingerprints(order, codes, {**raw, table: "changes applied by row"})
+        others[model.qualified] = left_out[model.qualified]
+        if table in sums:
+            changes[table] = sums[table][1]
+    return Prints(sqls, prints, others, changes)
 
 
 def model_fingerprints(order: list[Model], codes: dict[str, str], tables: dict[str, str],

@@ -28,7 +28,7 @@ from thoth.core import classification, config, platform
 from thoth.core.classification import shown
 from thoth.core.duck import quote as _q
 from thoth.core.duck import transaction, utc_now
-from thoth.core.platform import load_state
+from thoth.core.platform import load_state, row_changes
 from thoth.core.platform.load_state import TableLoad
 
 SOURCE = "ontrack"
@@ -214,12 +214,19 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
             for name in secret:
                 con.execute(f"ALTER TABLE {target} DROP COLUMN {_q(name)}")
             _evolve(con, plan.table, plan)
+            # The rows this load rewrites, as they were: for the log of changed rows.
+            before = row_changes.sums(con, target, "SELECT id FROM _stage")
             con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM _stage)")
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _stage")
-            deleted = _delete_missing(con, src, plan)
+            deleted, removed = _delete_missing(con, src, plan)
         # Retention cut-off and erased people, in this transaction.
         governed = guard(con, settings.DATASET, plan.table, None if where is None else "_stage")
         if where is not None:
+            # Logged after the guard, so the log's sums hold what the table now holds.
+            row_changes.record(con, f"{settings.DATASET}.{plan.table}", target,
+                               "SELECT id FROM _stage UNION ALL SELECT id FROM _missing",
+                               before + removed)
+            con.unregister("_missing")
             con.execute("DROP TABLE _stage")
         total, cursor_value = con.execute(
             f"SELECT count(*), max({_q(plan.cursor)})::VARCHAR FROM {target}"
@@ -280,9 +287,11 @@ def _restore_dropped(con: duckdb.DuckDBPyConnection, plan: TablePlan,
         con.execute("DROP TABLE _kept")
 
 
-def _delete_missing(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan) -> int:
-    """Remove rows whose id the source no longer has. Keys are read after the changed rows, so
-    a row inserted in between is kept, never deleted.
+def _delete_missing(con: duckdb.DuckDBPyConnection, src: SourceDB,
+                    plan: TablePlan) -> tuple[int, row_changes.Sums]:
+    """Remove rows whose id the source no longer has; returns how many, and their sums as they
+    were (for the log of changed rows), their ids left registered as `_missing`. Keys are read
+    after the changed rows, so a row inserted in between is kept, never deleted.
 
     The source's ids are marked in a bitmap over the warehouse's id range, a byte per id (5 MB
     for 5 M tasks, where DuckDB's hash anti-join held ~250 MB and was the peak of an hourly
@@ -291,7 +300,8 @@ def _delete_missing(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePl
     low, high, count = con.execute(
         f"SELECT min(id), max(id), count(id) FROM {target}").fetchall()[0]
     if not count:
-        return 0
+        con.register("_missing", pa.table({"id": pa.array([], pa.int64())}))
+        return 0, row_changes.Sums(0, 0)
     dense = high - low + 1 <= BITMAP_SPREAD * count
     with src.rows(plan.table, [c for c in plan.columns if c.name == "id"]) as reader:
         if dense:
@@ -312,13 +322,13 @@ def _delete_missing(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePl
         else:
             gone.append(ids)
     missing = pa.table({"id": np.concatenate(gone)})
-    if not missing.num_rows:
-        return 0
     con.register("_missing", missing)
+    if not missing.num_rows:
+        return 0, row_changes.Sums(0, 0)
+    removed = row_changes.sums(con, target, "SELECT id FROM _missing")
     (deleted,) = con.execute(
         f"DELETE FROM {target} WHERE id IN (SELECT id FROM _missing)").fetchall()[0]
-    con.unregister("_missing")
-    return deleted
+    return deleted, removed
 
 
 def _ids(batch: pa.RecordBatch) -> np.ndarray:

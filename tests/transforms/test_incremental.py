@@ -88,3 +88,49 @@ def test_an_hourly_build_equals_a_full_rebuild(pg_url, warehouse_path, tmp_path,
         con.execute("UPDATE platform.check_results SET fingerprint = NULL")
     assert run_checks(full, log=lambda line: None, absent_sources=ABSENT)
     assert _checks(warehouse_path) == _checks(full)
+
+
+def test_an_hour_that_changed_only_tasks_applies_their_rows(pg_url, warehouse_path, tmp_path,
+                                                            monkeypatch, capsys):
+    """int_expected_tasks (incremental on ontrack_raw.tasks) makes again only the keys of the
+    tasks the loads changed, and equals a whole rebuild; a change the log does not explain (an
+    erasure-like edit of the raw table) makes it whole again."""
+    monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", PSEUDONYM_KEY)
+    generate(pg_url, scale=0.002, seed=11)
+    _extract(monkeypatch, capsys, pg_url, warehouse_path)
+    build(warehouse_path, log=lambda line: None, absent_sources=ABSENT)
+    model = "intermediate.int_expected_tasks"
+
+    # Tasks submitted, tasks deleted (their rows become "not started"), a task moved to another
+    # project of the same unit (both keys change).
+    execute(pg_url,
+            f"UPDATE tasks SET updated_at = {NOW}, submission_date = {NOW}, task_status_id = 9 "
+            "WHERE id % 13 = 5",
+            *(f"DELETE FROM {table} WHERE task_id IN (SELECT id FROM tasks WHERE id % 17 = 6)"
+              for table in ("task_engagements", "task_submissions")),
+            "DELETE FROM comments_read_receipts WHERE task_comment_id IN (SELECT c.id FROM "
+            "task_comments c JOIN tasks t ON t.id = c.task_id WHERE t.id % 17 = 6)",
+            "DELETE FROM task_comments WHERE task_id IN (SELECT id FROM tasks WHERE id % 17 = 6)",
+            "DELETE FROM tasks WHERE id % 17 = 6")
+    _extract(monkeypatch, capsys, pg_url, warehouse_path)
+    results = {r.model: r for r in build(warehouse_path, log=lambda line: None,
+                                         absent_sources=ABSENT)}
+    assert results[model].applied and not results[model].kept
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        total = con.execute(f"SELECT count(*) FROM {model}").fetchone()[0]
+    assert 0 < results[model].applied < total / 5  # a share, not the whole table
+
+    full = tmp_path / "full.duckdb"
+    shutil.copy(warehouse_path, full)
+    build(full, log=lambda line: None, absent_sources=ABSENT, full=True)
+    assert _tables(warehouse_path) == _tables(full)
+
+    # A change no load logged: the sums disagree, so the table is made whole, and is right.
+    with duckdb.connect(str(warehouse_path)) as con:
+        con.execute("DELETE FROM ontrack_raw.tasks WHERE id % 19 = 2")
+    results = {r.model: r for r in build(warehouse_path, log=lambda line: None,
+                                         absent_sources=ABSENT)}
+    assert results[model].applied is None and not results[model].kept
+    shutil.copy(warehouse_path, full)
+    build(full, log=lambda line: None, absent_sources=ABSENT, full=True)
+    assert _tables(warehouse_path) == _tables(full)
