@@ -20,10 +20,10 @@ import psycopg
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
 from pipelines.ontrack.extract import extract
+from thoth.core.load_guard import apply as governance
 from thoth.demo import run_ga4_demo, run_landing_demo
 from thoth.demo.ontrack import generate
 from transforms.build import build
-from warehouse.governance.after_load import apply as governance
 
 SCALE = float(os.environ.get("BENCH_SCALE", 1))
 ADMIN = os.environ.get("THOTH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

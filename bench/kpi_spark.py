@@ -21,13 +21,13 @@ from dlt.common.configuration.specs import ConnectionStringCredentials
 
 from pipelines.ontrack.extract import extract
 from thoth.core.config import SparkConfig, resolve
+from thoth.core.load_guard import apply as governance
 from thoth.core.storage import open_target
 from thoth.demo import run_ga4_demo, run_landing_demo
 from thoth.demo.ontrack import generate
 from transforms.build import build
 from transforms.spark.build import build_spark
 from transforms.spark.session import spark_session
-from warehouse.governance.after_load import apply as governance
 from warehouse.lake import write_lake
 
 SCALE = float(os.environ.get("BENCH_SPARK_SCALE", 0.02))

@@ -355,7 +355,7 @@ def test_rows_arriving_past_the_cutoff_go_to_the_archive_not_nowhere(env, logins
                                                                      capsys):
     """A load hands back an archived row (dropped: it is in an archive) and a row already past
     the cut-off that was never archived (kept, and archived by the same hour's run)."""
-    from warehouse.governance.after_load import apply as governance
+    from thoth.core.load_guard import apply as governance
 
     _logins(env, old=3, new=2, first_id=1)
     assert run(env, steps=[RETENTION]) == 0

@@ -20,12 +20,12 @@ from governance_fixtures import DEMO_KEY, POLICY
 
 from pipelines.ontrack.extract import extract
 from thoth.cli import main
+from thoth.core.load_guard import apply as governance
 from thoth.core.platform import audit
 from thoth.core.storage import open_target
 from thoth.demo.ontrack import generate
 from transforms.build import build
 from warehouse.governance import retention
-from warehouse.governance.after_load import apply as governance
 from warehouse.governance.erasure import erase_user
 
 NO_GA4_OR_LANDING = frozenset({"ga4_raw", "landing_raw"})  # only OnTrack loaded here
@@ -126,8 +126,13 @@ def test_erased_person_and_archived_rows_stay_out_after_reloads(pg_url, tmp_path
 
     lines: list[str] = []
     extract(creds, warehouse, guard=governance, log=lines.append)  # incremental
-    extract(creds, warehouse, guard=governance, full_refresh=True,
-            log=lines.append)  # everything read again
+    # Everything read again, by the pipeline's own entry: it applies the same guard.
+    env = {**os.environ, "SOURCES__ONTRACK__CREDENTIALS": pg_url,
+           "WAREHOUSE__PATH": str(warehouse)}
+    done = subprocess.run([sys.executable, "-m", "pipelines.ontrack", "--full-refresh"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines += done.stdout.splitlines()
     build(warehouse, log=lambda line: None, absent_sources=NO_GA4_OR_LANDING)
     assert not any(_traces(warehouse, user_id).values())
     assert _count(warehouse, "SELECT sum(enrolled + withdrawn) FROM marts.kpi_enrolment") == \

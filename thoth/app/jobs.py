@@ -17,10 +17,10 @@ from thoth.core.platform.load_state import TableLoad
 
 
 def _governance() -> dict[str, Any]:
-    """OnTrack's loads pass through the warehouse's governance (retention cut-offs, erasures)."""
-    from warehouse.governance.after_load import apply
+    """OnTrack's loads pass through the load guard (retention cut-offs, erasures)."""
+    from thoth.core import load_guard
 
-    return {"guard": apply}
+    return {"guard": load_guard.apply}
 
 
 def _feed_runs() -> dict[str, Any]:

