@@ -45,17 +45,20 @@ def _extract(monkeypatch, capsys, url: str, warehouse: Path) -> None:
 def test_an_hourly_build_equals_a_full_rebuild(pg_url, warehouse_path, tmp_path, monkeypatch,
                                                capsys):
     monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", PSEUDONYM_KEY)
+    key = PSEUDONYM_KEY.encode()
     generate(pg_url, scale=0.002, seed=7)
     _extract(monkeypatch, capsys, pg_url, warehouse_path)
-    first = build(warehouse_path, log=lambda line: None, absent_sources=ABSENT)
+    first = build(warehouse_path, pseudonym_key=key, log=lambda line: None,
+                  absent_sources=ABSENT)
     assert first and not any(r.kept for r in first)
     assert run_checks(warehouse_path, log=lambda line: None, absent_sources=ABSENT)
 
     # Nothing changed in the source: a load, then every table is kept (the snapshot, "now" of
     # the backlog, moved with the load: that one is made again).
     _extract(monkeypatch, capsys, pg_url, warehouse_path)
-    again = {r.model: r.kept for r in build(warehouse_path, log=lambda line: None,
-                                            absent_sources=ABSENT) if r.rows is not None}
+    again = {r.model: r.kept for r in build(warehouse_path, pseudonym_key=key,
+                                            log=lambda line: None, absent_sources=ABSENT)
+             if r.rows is not None}
     assert [m for m, kept in again.items() if not kept] == ["marts.kpi_feedback_backlog"]
 
     # The hour's batch: tasks submitted, comments deleted with their read receipts, new
@@ -72,8 +75,9 @@ def test_an_hourly_build_equals_a_full_rebuild(pg_url, warehouse_path, tmp_path,
             f"UPDATE projects SET target_grade = 3 - target_grade, updated_at = {NOW} "
             "WHERE id % 11 = 4")
     _extract(monkeypatch, capsys, pg_url, warehouse_path)
-    hourly = {r.model: r.kept for r in build(warehouse_path, log=lambda line: None,
-                                             absent_sources=ABSENT) if r.rows is not None}
+    hourly = {r.model: r.kept for r in build(warehouse_path, pseudonym_key=key,
+                                             log=lambda line: None, absent_sources=ABSENT)
+             if r.rows is not None}
     # What no changed table reaches is kept; what one does is made again.
     assert hourly["marts.dim_units"] and hourly["marts.dim_weeks"]
     assert not hourly["marts.kpi_task_submission"] and not hourly["marts.kpi_help_requests"]
@@ -81,7 +85,8 @@ def test_an_hourly_build_equals_a_full_rebuild(pg_url, warehouse_path, tmp_path,
 
     full = tmp_path / "full.duckdb"
     shutil.copy(warehouse_path, full)
-    rebuilt = build(full, log=lambda line: None, absent_sources=ABSENT, full=True)
+    rebuilt = build(full, pseudonym_key=key, log=lambda line: None, absent_sources=ABSENT,
+                    full=True)
     assert not any(r.kept for r in rebuilt)
     assert _tables(warehouse_path) == _tables(full)
     with duckdb.connect(str(full)) as con:  # the full check: no result to reuse

@@ -244,18 +244,19 @@ def _new_archive_id(con: duckdb.DuckDBPyConnection, target: Target, base: str) -
 
 
 def restore(warehouse: Path, target: Target, archive_id: str, *,
-            log: Callable[[str], None] = print) -> int:
+            pseudonym_key: Callable[[], bytes], log: Callable[[str], None] = print) -> int:
     """Put an archive's rows back (replacing rows with the same id), verified first; rows of
-    erased people stay out. Returns the rows restored."""
+    erased people stay out (`pseudonym_key`: asked for only if someone is erased). Returns the
+    rows restored."""
     try:
-        return _restore(warehouse, target, archive_id, log)
+        return _restore(warehouse, target, archive_id, pseudonym_key, log)
     except storage_errors() as exc:
         raise failed(target, f"restoring {archive_id} from", exc,
                      "nothing was restored") from None
 
 
 def _restore(warehouse: Path, target: Target, archive_id: str,
-             log: Callable[[str], None]) -> int:
+             pseudonym_key: Callable[[], bytes], log: Callable[[str], None]) -> int:
     manifest = read_manifest(target, archive_id)
     if manifest is None:
         raise ThothError(f"no archive {archive_id!r} under {target.url} (no manifest.json)")
@@ -272,7 +273,8 @@ def _restore(warehouse: Path, target: Target, archive_id: str,
             platform.ensure(con, "retention_state", "archives")
             with transaction(con):
                 restored = _insert(con, table, f"read_parquet('{local}')")
-                erased = erasures.apply_ledger(con, *table.split(".", 1))
+                erased = erasures.apply_ledger(con, *table.split(".", 1),
+                                               pseudonym_key=pseudonym_key)
                 (oldest,) = con.execute(f"SELECT min({_q(column)}) FROM read_parquet('{local}')"
                                         ).fetchone()
                 if oldest is not None:  # loads must keep what was restored

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -16,6 +17,7 @@ import duckdb
 from thoth.core import platform
 from thoth.core.duck import quote as _q
 from thoth.core.duck import utc_now as _now
+from thoth.core.platform import keys
 
 SCHEMA = "ontrack_raw"
 
@@ -164,19 +166,16 @@ def ledger_empty(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def apply_ledger(con: duckdb.DuckDBPyConnection, schema: str, table: str,
-                 changed: str | None = None, secret: str | None = None) -> int:
+                 changed: str | None = None, *, pseudonym_key: Callable[[], bytes]) -> int:
     """After a load (or a restore): remove erased people from `schema.table`, inside the
     caller's transaction. `changed`: a relation holding the ids just loaded (only they can be
-    new), None: the whole table. Costs one catalog query while nobody is erased."""
+    new), None: the whole table. Costs one catalog query while nobody is erased.
+    `pseudonym_key`: asked for only once someone is erased, so a load needs no key till then."""
     if schema != SCHEMA or ledger_empty(con):
         return 0
-    if secret is None:
-        from thoth.core.config import pseudonym_key  # needed only once someone is erased
-        from thoth.core.platform import keys
-
-        key = pseudonym_key()
-        keys.check(con, key)  # another key's hashes would match nobody: they would come back
-        secret = ledger_secret(key)
+    key = pseudonym_key()
+    keys.check(con, key)  # another key's hashes would match nobody: they would come back
+    secret = ledger_secret(key)
     counts: dict[str, int] = {}
     registered: set[str] = set()
     for rule in RULES:
