@@ -31,6 +31,7 @@ from transforms.project import (
     Model,
     build_order,
     discover,
+    polars_function,
     unavailable,
 )
 
@@ -94,7 +95,8 @@ def _kind(con: duckdb.DuckDBPyConnection, model: Model) -> str | None:
     return row[0] if row else None
 
 
-def _build_one(con: duckdb.DuckDBPyConnection, model: Model, sql: str | None) -> int | None:
+def _build_one(con: duckdb.DuckDBPyConnection, model: Model, sql: str | None,
+               pseudonym_key: bytes) -> int | None:
     kind = "VIEW" if model.materialized == "view" else "TABLE"
     held = _kind(con, model)
     if held is not None and held != kind:  # a view made a table (or back): REPLACE refuses
@@ -104,11 +106,11 @@ def _build_one(con: duckdb.DuckDBPyConnection, model: Model, sql: str | None) ->
         if kind == "VIEW":
             return None
     else:
-        _build_polars(con, model)
+        _build_polars(con, model, pseudonym_key)
     return _count(con, model)
 
 
-def _build_polars(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+def _build_polars(con: duckdb.DuckDBPyConnection, model: Model, pseudonym_key: bytes) -> None:
     # The frames live outside DuckDB's buffers: DuckDB gives up seven eighths of its share
     # while they do (evicting what it cached), so the step's memory stays within its limit
     # (kpi_comment_activity's frames and sort take ~500 MB at scale 1; DuckDB only scans and
@@ -119,7 +121,7 @@ def _build_polars(con: duckdb.DuckDBPyConnection, model: Model) -> None:
         # Only the columns the model declares leave DuckDB (millions of rows at scale).
         frames = [con.sql(f"SELECT {', '.join(columns) or '*'} FROM {name}").pl()
                   for name, columns in model.func.polars_inputs.items()]
-        result = model.func(*frames)
+        result = polars_function(model, pseudonym_key)(*frames)
         del frames  # before the result is written
         if isinstance(result, pl.LazyFrame):
             result = result.collect()
@@ -131,11 +133,12 @@ def _build_polars(con: duckdb.DuckDBPyConnection, model: Model) -> None:
         con.execute(f"SET memory_limit = '{limit}'")
 
 
-def build(warehouse: Path, *, log: Callable[[str], None] = print,
+def build(warehouse: Path, *, pseudonym_key: bytes, log: Callable[[str], None] = print,
           absent_sources: frozenset[str] = frozenset(), full: bool = False) -> list[ModelBuild]:
-    """`absent_sources`: raw schemas of sources not configured; models needing their missing
-    tables are skipped with a line each (see `unavailable`). `full`: rebuild every table, its
-    fingerprint unchanged or not."""
+    """`pseudonym_key`: the command's key, behind every student_key and tutor_key (the caller
+    checks it is the warehouse's). `absent_sources`: raw schemas of sources not configured;
+    models needing their missing tables are skipped with a line each (see `unavailable`).
+    `full`: rebuild every table, its fingerprint unchanged or not."""
     con = open_warehouse(warehouse)
     try:
         models, sources = discover(), warehouse_sources(con)
@@ -170,7 +173,7 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
                                                              last[name].seq)
                         rows = _count(con, model)
                     else:
-                        rows = _build_one(con, model, sqls.get(name))
+                        rows = _build_one(con, model, sqls.get(name), pseudonym_key)
                 except duckdb.Error as exc:
                     raise ThothError(
                         f"model {name} failed: {str(exc).splitlines()[0]}") from None

@@ -160,8 +160,8 @@ def _evolve(con: duckdb.DuckDBPyConnection, table: str, plan: TablePlan) -> None
 
 # Governance applied to each table just written, inside its load's transaction: (connection,
 # schema, table, relation of the ids just loaded or None for the whole table) -> a note for
-# `platform.load_state.flags`, or None. The app passes warehouse.governance.after_load.apply;
-# the pipeline knows nothing of governance itself.
+# `platform.load_state.flags`, or None. The app passes thoth.core.load_guard.guard(key); the
+# pipeline knows nothing of governance itself.
 Guard = Callable[[duckdb.DuckDBPyConnection, str, str, str | None], str | None]
 
 

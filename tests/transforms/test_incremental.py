@@ -17,6 +17,7 @@ from transforms.checks import run_checks
 
 ABSENT = frozenset({"ga4_raw", "landing_raw", "metrics_raw"})
 NOW = "now() AT TIME ZONE 'UTC'"
+KEY = PSEUDONYM_KEY.encode()
 
 
 def _tables(warehouse: Path) -> dict[str, list[tuple]]:
@@ -45,17 +46,20 @@ def _extract(monkeypatch, capsys, url: str, warehouse: Path) -> None:
 def test_an_hourly_build_equals_a_full_rebuild(pg_url, warehouse_path, tmp_path, monkeypatch,
                                                capsys):
     monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", PSEUDONYM_KEY)
+    key = PSEUDONYM_KEY.encode()
     generate(pg_url, scale=0.002, seed=7)
     _extract(monkeypatch, capsys, pg_url, warehouse_path)
-    first = build(warehouse_path, log=lambda line: None, absent_sources=ABSENT)
+    first = build(warehouse_path, pseudonym_key=key, log=lambda line: None,
+                  absent_sources=ABSENT)
     assert first and not any(r.kept for r in first)
     assert run_checks(warehouse_path, log=lambda line: None, absent_sources=ABSENT)
 
     # Nothing changed in the source: a load, then every table is kept (the snapshot, "now" of
     # the backlog, moved with the load: that one is made again).
     _extract(monkeypatch, capsys, pg_url, warehouse_path)
-    again = {r.model: r.kept for r in build(warehouse_path, log=lambda line: None,
-                                            absent_sources=ABSENT) if r.rows is not None}
+    again = {r.model: r.kept for r in build(warehouse_path, pseudonym_key=key,
+                                            log=lambda line: None, absent_sources=ABSENT)
+             if r.rows is not None}
     assert [m for m, kept in again.items() if not kept] == ["marts.kpi_feedback_backlog"]
 
     # The hour's batch: tasks submitted, comments deleted with their read receipts, new
@@ -72,8 +76,9 @@ def test_an_hourly_build_equals_a_full_rebuild(pg_url, warehouse_path, tmp_path,
             f"UPDATE projects SET target_grade = 3 - target_grade, updated_at = {NOW} "
             "WHERE id % 11 = 4")
     _extract(monkeypatch, capsys, pg_url, warehouse_path)
-    hourly = {r.model: r.kept for r in build(warehouse_path, log=lambda line: None,
-                                             absent_sources=ABSENT) if r.rows is not None}
+    hourly = {r.model: r.kept for r in build(warehouse_path, pseudonym_key=key,
+                                             log=lambda line: None, absent_sources=ABSENT)
+             if r.rows is not None}
     # What no changed table reaches is kept; what one does is made again.
     assert hourly["marts.dim_units"] and hourly["marts.dim_weeks"]
     assert not hourly["marts.kpi_task_submission"] and not hourly["marts.kpi_help_requests"]
@@ -81,7 +86,8 @@ def test_an_hourly_build_equals_a_full_rebuild(pg_url, warehouse_path, tmp_path,
 
     full = tmp_path / "full.duckdb"
     shutil.copy(warehouse_path, full)
-    rebuilt = build(full, log=lambda line: None, absent_sources=ABSENT, full=True)
+    rebuilt = build(full, pseudonym_key=key, log=lambda line: None, absent_sources=ABSENT,
+                    full=True)
     assert not any(r.kept for r in rebuilt)
     assert _tables(warehouse_path) == _tables(full)
     with duckdb.connect(str(full)) as con:  # the full check: no result to reuse
@@ -98,7 +104,7 @@ def test_an_hour_that_changed_only_tasks_applies_their_rows(pg_url, warehouse_pa
     monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", PSEUDONYM_KEY)
     generate(pg_url, scale=0.002, seed=11)
     _extract(monkeypatch, capsys, pg_url, warehouse_path)
-    build(warehouse_path, log=lambda line: None, absent_sources=ABSENT)
+    build(warehouse_path, pseudonym_key=KEY, log=lambda line: None, absent_sources=ABSENT)
     model = "intermediate.int_expected_tasks"
 
     # Tasks submitted, tasks deleted (their rows become "not started"), a task moved to another
@@ -113,7 +119,7 @@ def test_an_hour_that_changed_only_tasks_applies_their_rows(pg_url, warehouse_pa
             "DELETE FROM task_comments WHERE task_id IN (SELECT id FROM tasks WHERE id % 17 = 6)",
             "DELETE FROM tasks WHERE id % 17 = 6")
     _extract(monkeypatch, capsys, pg_url, warehouse_path)
-    results = {r.model: r for r in build(warehouse_path, log=lambda line: None,
+    results = {r.model: r for r in build(warehouse_path, pseudonym_key=KEY, log=lambda line: None,
                                          absent_sources=ABSENT)}
     assert results[model].applied and not results[model].kept
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
@@ -122,15 +128,15 @@ def test_an_hour_that_changed_only_tasks_applies_their_rows(pg_url, warehouse_pa
 
     full = tmp_path / "full.duckdb"
     shutil.copy(warehouse_path, full)
-    build(full, log=lambda line: None, absent_sources=ABSENT, full=True)
+    build(full, pseudonym_key=KEY, log=lambda line: None, absent_sources=ABSENT, full=True)
     assert _tables(warehouse_path) == _tables(full)
 
     # A change no load logged: the sums disagree, so the table is made whole, and is right.
     with duckdb.connect(str(warehouse_path)) as con:
         con.execute("DELETE FROM ontrack_raw.tasks WHERE id % 19 = 2")
-    results = {r.model: r for r in build(warehouse_path, log=lambda line: None,
+    results = {r.model: r for r in build(warehouse_path, pseudonym_key=KEY, log=lambda line: None,
                                          absent_sources=ABSENT)}
     assert results[model].applied is None and not results[model].kept
     shutil.copy(warehouse_path, full)
-    build(full, log=lambda line: None, absent_sources=ABSENT, full=True)
+    build(full, pseudonym_key=KEY, log=lambda line: None, absent_sources=ABSENT, full=True)
     assert _tables(warehouse_path) == _tables(full)

@@ -1,6 +1,6 @@
 """The platform's own tables, `platform.*`: every one's DDL here, once, and the one probe for
 whether a warehouse holds a table. Each table's readers and writers are the modules beside it
-(load_state, runs, audit, checks, builds); governance keeps its ledger queries with its rules."""
+(load_state, runs, audit, checks, builds, erasures with the erasure rules, retention_state)."""
 
 from __future__ import annotations
 
