@@ -161,8 +161,9 @@ def build(warehouse: Path, *, pseudonym_key: bytes, log: Callable[[str], None] =
             for model in order:
                 started = time.perf_counter()
                 name, found = model.qualified, specs.get(model.qualified)
-                kept = (fingerprints.stored(model) and name in have
-                        and before.get(name) == prints.models[name])
+                current = prints.stored.get(name, prints.models[name])
+                kept = (fingerprints.stored(model) and name in have and current is not None
+                        and before.get(name) == current)
                 applied = (not kept and found is not None and name in have
                            and incremental.applicable(
                                con, found, last.get(name), prints.others.get(name),
@@ -188,8 +189,9 @@ def build(warehouse: Path, *, pseudonym_key: bytes, log: Callable[[str], None] =
             now = utc_now()
             builds.record(con, build_id, [(r.model, r.rows, r.seconds, now) for r in results],
                           snapshot_at=snapshot_at(con), engine="duckdb")
-            builds.record_fingerprints(con, prints.models, now)
-            incremental.record(con, prints.others, prints.sums, specs, seq)
+            built = prints.restated(con, order, columns)
+            builds.record_fingerprints(con, {**built.models, **built.stored}, now)
+            incremental.record(con, built.others, built.sums, specs, seq)
         return results
     finally:
         con.close()

@@ -140,3 +140,34 @@ def test_an_hour_that_changed_only_tasks_applies_their_rows(pg_url, warehouse_pa
     shutil.copy(warehouse_path, full)
     build(full, pseudonym_key=KEY, log=lambda line: None, absent_sources=ABSENT, full=True)
     assert _tables(warehouse_path) == _tables(full)
+
+
+def test_a_change_to_columns_no_model_reads_rebuilds_nothing(pg_url, warehouse_path, tmp_path,
+                                                             monkeypatch, capsys):
+    """A stored model's fingerprint takes only the columns its plan reads: Rails touching
+    `updated_at` reaches no KPI; a column a model does read rebuilds that model, right."""
+    monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", PSEUDONYM_KEY)
+    generate(pg_url, scale=0.002, seed=13)
+    _extract(monkeypatch, capsys, pg_url, warehouse_path)
+    build(warehouse_path, pseudonym_key=KEY, log=lambda line: None, absent_sources=ABSENT)
+
+    execute(pg_url, f"UPDATE projects SET updated_at = {NOW} WHERE id % 3 = 1")
+    _extract(monkeypatch, capsys, pg_url, warehouse_path)
+    touched = {r.model: r.kept for r in build(warehouse_path, pseudonym_key=KEY,
+                                              log=lambda line: None, absent_sources=ABSENT)
+               if r.rows is not None}
+    # Only the backlog, whose "now" is the snapshot that moved with the load, is made again.
+    assert [m for m, kept in touched.items() if not kept] == ["marts.kpi_feedback_backlog"]
+
+    execute(pg_url, f"UPDATE projects SET grade = 3 - grade, updated_at = {NOW} "
+                    "WHERE id % 3 = 1")
+    _extract(monkeypatch, capsys, pg_url, warehouse_path)
+    graded = {r.model: r.kept for r in build(warehouse_path, pseudonym_key=KEY,
+                                             log=lambda line: None, absent_sources=ABSENT)
+              if r.rows is not None}
+    assert not graded["marts.kpi_grade_distribution"]
+    assert graded["marts.kpi_task_completion"] and graded["intermediate.int_expected_tasks"]
+    full = tmp_path / "full.duckdb"
+    shutil.copy(warehouse_path, full)
+    build(full, pseudonym_key=KEY, log=lambda line: None, absent_sources=ABSENT, full=True)
+    assert _tables(warehouse_path) == _tables(full)
