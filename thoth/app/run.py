@@ -21,6 +21,7 @@ from thoth.app import alerts
 from thoth.app.context import Context
 from thoth.app.progress import Progress
 from thoth.app.steps import CHAIN, CHECK, Skip, Step
+from thoth.core import memory
 from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
 from thoth.core.platform import runs
@@ -124,6 +125,7 @@ def _run_locked(ctx: Context, steps: list[Step], progress: Progress,
             stopped = step.stops_chain or unexpected is not None
         result.seconds = round(time.perf_counter() - begun, 3)
         results.append(result)
+        memory.release()
         progress.end(_step_line(result))
         if stopped:
             break

@@ -49,12 +49,21 @@ turnaround AS (
     SELECT
         unit_id,
         week_start,
-        COUNT(*) AS assessments,
-        COUNT(DISTINCT project_id) AS turnaround_students,
-        quantile_cont(CASE WHEN hours >= 0 THEN hours END, 0.5) AS turnaround_median_hours,
-        quantile_cont(CASE WHEN hours >= 0 THEN hours END, 0.9) AS turnaround_p90_hours
-    FROM assessed
-    GROUP BY unit_id, week_start
+        assessments,
+        turnaround_students,
+        quantiles[1] AS turnaround_median_hours,
+        quantiles[2] AS turnaround_p90_hours
+    FROM (
+        SELECT
+            unit_id,
+            week_start,
+            COUNT(*) AS assessments,
+            COUNT(DISTINCT project_id) AS turnaround_students,
+            -- One aggregate for both (as kpi_feedback_turnaround): each value held once.
+            quantile_cont(CASE WHEN hours >= 0 THEN hours END, [0.5, 0.9]) AS quantiles
+        FROM assessed
+        GROUP BY unit_id, week_start
+    ) AS grouped
 ),
 enrolled AS (
     SELECT unit_id, COUNT(*) AS enrolled_students
