@@ -64,10 +64,11 @@ def _run_test(con: duckdb.DuckDBPyConnection, test: DataTest,
                        fingerprint)
 
 
-def _holds(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
-           built: set[str]) -> dict[str, str | None]:
-    """Each built model's fingerprint as it holds now (a table: its rows; a view: what it
-    reads)."""
+def _test_prints(con: duckdb.DuckDBPyConnection, models: dict[str, Model], built: set[str],
+                 tests: list[DataTest]) -> dict[int, str | None]:
+    """Each test's fingerprint (by its place in `tests`): its query and severity, and what the
+    query reads now, as DuckDB's plan for it says (a model table: its rows; a source table: the
+    columns it reads), so an hour that changed no column a test reads runs it not again."""
     from transforms.build import source_columns
 
     present = {name: m for name, m in models.items() if name in built}
@@ -76,16 +77,16 @@ def _holds(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
     except ThothError:  # a model reads what is not there: it fails its own test below
         return {}
     # A table's own rows, not what it was built from: whatever changed it is tested again.
-    tables = fingerprints.table_fingerprints(
+    own = fingerprints.table_fingerprints(
         con, {m.qualified for m in order if fingerprints.stored(m)})
-    return fingerprints.of_models(con, order, source_columns(con), tables).models
-
-
-def _test_fingerprint(test: DataTest, holds: dict[str, str | None]) -> str | None:
-    inputs = [holds.get(m) for m in sorted({test.model, *test.reads})]
-    if any(i is None for i in inputs):
-        return None
-    return fingerprints.digest(test.sql, test.examples_sql, test.severity, inputs)
+    columns = source_columns(con)
+    codes = fingerprints.of_models(con, order, columns, own).codes
+    queries = {i: ([t.sql, t.examples_sql or "", t.severity], {t.model, *t.reads})
+               for i, t in enumerate(tests)}
+    plans = {i: ([q for q in sqls[:2] if q], names) for i, (sqls, names) in queries.items()}
+    prints = fingerprints.of_queries(con, plans, present, codes, columns, own)
+    return {i: None if prints[i] is None else fingerprints.digest(queries[i][0], prints[i])
+            for i in queries}
 
 
 def _last_by_fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:
@@ -109,11 +110,18 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
     try:
         platform.ensure(con, "check_results")
         built = platform.relations(con)
-        holds, last = _holds(con, models, built), _last_by_fingerprint(con)
+        last = _last_by_fingerprint(con)
         results: list[CheckResult] = []
         skipped = unavailable(models, built, absent_sources)
         for name, missing in skipped.items():
             log(f"skipped {name}: {', '.join(missing)} not loaded (source not configured)")
+        # An identity with a skipped model is skipped too.
+        tests = {model.qualified: [t for t in data_tests(model) if t.reads <= built]
+                 for model in models.values()
+                 if model.qualified not in skipped and model.qualified in built}
+        planned = [t for model_tests in tests.values() for t in model_tests]
+        by_place = _test_prints(con, models, built, planned)
+        prints = iter([by_place.get(i) for i in range(len(planned))])
         for model in models.values():
             if model.qualified in skipped:
                 continue
@@ -121,15 +129,13 @@ def run_checks(warehouse: Path, *, log: Callable[[str], None] = print,
                 results.append(CheckResult(model.qualified, "built", None, 1,
                                            "not built: run `thoth transform`"))
                 continue
-            for test in data_tests(model):
-                if test.reads <= built:  # an identity with a skipped model is skipped too
-                    fingerprint = _test_fingerprint(test, holds)
-                    if fingerprint in last:  # same query, same inputs: the same result
-                        results.append(CheckResult(test.model, test.test, test.column,
-                                                   *last[fingerprint], test.severity,
-                                                   fingerprint))
-                    else:
-                        results.append(_run_test(con, test, fingerprint))
+            for test in tests[model.qualified]:
+                fingerprint = next(prints)
+                if fingerprint in last:  # same query, same inputs: the same result
+                    results.append(CheckResult(test.model, test.test, test.column,
+                                               *last[fingerprint], test.severity, fingerprint))
+                else:
+                    results.append(_run_test(con, test, fingerprint))
             drop = row_drop.check(con, model, models)
             if drop:
                 results.append(CheckResult(model.qualified, "max_row_drop", None, *drop))

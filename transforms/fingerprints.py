@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
@@ -111,7 +113,7 @@ def of_models(con: duckdb.DuckDBPyConnection, order: list[Model], columns: dict[
     codes = {m.qualified: code(m, sqls.get(m.qualified), columns) for m in order}
     prints = model_fingerprints(order, codes, raw, built)
     if built is not None:
-        return Prints(sqls, prints)
+        return Prints(sqls, prints, codes=codes)
     changes = {m.qualified: t for m in order if (t := incremental.changes_in(m))}
     narrow: dict = {}
     stored_, others = stored_prints(con, order, codes, sqls, columns, prints, changes, narrow)
@@ -124,13 +126,28 @@ _INNER_SCANS = frozenset({"CTE_SCAN", "DELIM_SCAN", "CHUNK_SCAN", "COLUMN_DATA_S
                           "DUMMY_SCAN", "EXPRESSION_SCAN", "EMPTY_RESULT"})
 
 
+@contextmanager
+def _planning(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Plans made from the query alone: DuckDB's statistics propagation would answer some
+    queries from the data's statistics (a NULL count, an empty join) and leave a table out of
+    the plan that the query still depends on."""
+    (disabled,) = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+    con.execute("SET disabled_optimizers = "
+                f"'{','.join(filter(None, [disabled, 'statistics_propagation']))}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET disabled_optimizers = '{disabled}'")
+
+
 def reads(con: duckdb.DuckDBPyConnection, sql: str, tables: set[str],
           columns: dict[str, set[str]]) -> dict[str, frozenset[str] | None] | None:
     """The tables (of `tables`) DuckDB's plan for `sql` scans, each with the columns it reads
     (`columns` has them for source tables; a model table's are not needed: None). None when the
     plan cannot be made (an input not built yet) or scans something else."""
     try:
-        ((_, plan),) = con.execute(f"EXPLAIN (FORMAT json) {sql}").fetchall()
+        with _planning(con):
+            ((_, plan),) = con.execute(f"EXPLAIN (FORMAT json) {sql}").fetchall()
     except duckdb.Error:
         return None
     out: dict[str, set[str] | None] = {}
@@ -200,16 +217,6 @@ def stored_prints(con: duckdb.DuckDBPyConnection, order: list[Model], codes: dic
     wanted = {(t, c) for plan in plans.values() if plan for t, c in plan.items() if c is not None}
     narrow.update(_column_digests(con, wanted - narrow.keys(), columns))
 
-    def views(model: Model) -> list[tuple[str, str]]:
-        """The code of every view between the model and the tables it reads."""
-        seen, stack = {}, list(model.inputs)
-        while stack:
-            name = stack.pop()
-            if name in models and not stored(models[name]) and name not in seen:
-                seen[name] = codes[name]
-                stack.extend(models[name].inputs)
-        return sorted(seen.items())
-
     out: dict[str, str] = {}
     others: dict[str, str | None] = {}
 
@@ -227,7 +234,7 @@ def stored_prints(con: duckdb.DuckDBPyConnection, order: list[Model], codes: dic
                 inputs.append((table, out[table]))
             else:
                 inputs.append((table, narrow[(table, cols)]))
-        return digest(codes[model.qualified], views(model), inputs)
+        return digest(codes[model.qualified], _views(models, codes, model.inputs), inputs)
 
     for model in order:
         if not stored(model) or prints.get(model.qualified) is None:
@@ -237,6 +244,51 @@ def stored_prints(con: duckdb.DuckDBPyConnection, order: list[Model], codes: dic
         if model.qualified in changes:
             others[model.qualified] = fingerprint(model, changes[model.qualified])
     return out, others
+
+
+def _views(models: dict[str, Model], codes: dict[str, str],
+           names: set[str]) -> list[tuple[str, str]]:
+    """The code of every view between these models (or tables) and the tables they read."""
+    seen, stack = {}, list(names)
+    while stack:
+        name = stack.pop()
+        if name in models and not stored(models[name]) and name not in seen:
+            seen[name] = codes[name]
+            stack.extend(models[name].inputs)
+    return sorted(seen.items())
+
+
+def of_queries(con: duckdb.DuckDBPyConnection, queries: dict[object, tuple[list[str], set[str]]],
+               models: dict[str, Model], codes: dict[str, str], columns: dict[str, set[str]],
+               own: dict[str, str]) -> dict[object, str | None]:
+    """Each group of queries' fingerprint from what DuckDB's plans for them read, as a stored
+    model's (`stored_prints`): key → (the queries, the models they name). `own`: each model
+    table's fingerprint of its own rows. None where a plan cannot tell."""
+    known = set(columns) | set(models)
+    plans: dict[object, dict[str, frozenset[str] | None] | None] = {}
+    for key, (sqls, _) in queries.items():
+        plan: dict[str, frozenset[str] | None] | None = {}
+        for sql in sqls:
+            one = reads(con, sql, known, columns)
+            if one is None:
+                plan = None
+                break
+            for table, cols in one.items():
+                plan[table] = None if cols is None else (plan.get(table) or frozenset()) | cols
+        plans[key] = plan
+    wanted = {(t, c) for plan in plans.values() if plan for t, c in plan.items() if c is not None}
+    narrow = _column_digests(con, wanted, columns)
+    out: dict[object, str | None] = {}
+    for key, plan in plans.items():
+        inputs = []
+        for table, cols in sorted((plan or {}).items(), key=lambda item: item[0]):
+            if cols is None and table not in own:
+                plan = None
+                break
+            inputs.append((table, own[table] if cols is None else narrow[(table, cols)]))
+        sqls, names = queries[key]
+        out[key] = None if plan is None else digest(sqls, _views(models, codes, names), inputs)
+    return out
 
 
 def _column_digests(con: duckdb.DuckDBPyConnection, wanted: set[tuple[str, frozenset[str]]],
