@@ -180,6 +180,23 @@ class SourceDB:
             con.close()
         return str(row[0]) if row and row[0] is not None else None
 
+    def id_totals(self, table: str, upto: int) -> tuple[int, int]:
+        """The count and the sum of `table`'s ids up to `upto`: one row, however many ids (a
+        12 M-row table in ~0.5 s, where reading its ids takes ~3 s)."""
+        ident = self.quote("id")
+        con = self._dbapi()
+        try:
+            cur = con.cursor()
+            cur.execute(f"SELECT count(*), sum({ident}) FROM {self.table_ref(table)} "
+                        f"WHERE {ident} <= {int(upto)}")
+            count, total = cur.fetchone()
+        except Exception as exc:  # each driver has its own error classes
+            raise ThothError(f"reading from the OnTrack {self} failed: "
+                             f"{self.scrub(_reason(exc))}") from None
+        finally:
+            con.close()
+        return int(count), int(total or 0)
+
     def quote(self, name: str) -> str:
         """An identifier, quoted for this engine: any name is safe, quotes and `;` included."""
         if self.engine == "postgresql":
