@@ -12,8 +12,9 @@ forgets archived ids the source no longer has either, so later loads match again
 
 Exactness. Let S be the source's ids ≤ bound when the aggregate is read and T the warehouse's ids
 ≤ bound with the archived ones. Every id in S was read by this load or an earlier one (ids above
-the last bound, rows inside the look-back) and is in T — except rows committed after this load
-read the changed rows (C), and rows held out unlisted (E: an erased person's, below). The deleted
+the last bound, rows inside the look-back: the loader's premise that a transaction commits within
+it) and is in T — except rows committed after this load read the changed rows (C), and rows held
+out unlisted (E: an erased person's, below). The deleted
 ids are D = T − S. So count(S) = count(T) − |D| + |C| + |E|, and the same for the sums.
 
 - With E empty, equal counts and sums while D is not empty need rows C committed between the two

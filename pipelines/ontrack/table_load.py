@@ -1,13 +1,14 @@
 """Loading one OnTrack table into DuckDB, all in one transaction.
 
 Full: replace the table with a fresh copy. Incremental: re-read rows changed since the last cursor
-(minus the look-back), new ids, NULL-cursor rows and rows still settling; replace them by id;
-then delete rows whose id the source no longer has (hard deletes: the raw table mirrors the
-source). A table that gained a source column is re-read whole instead: a Rails migration that
-adds a column and back-fills it leaves `updated_at` alone, so no cursor sees those values. A
-column the source dropped stays (its old values kept, NULL for new rows) until `--full-refresh`.
-The table's `platform.load_state` row is written in the same transaction, so a run killed at any
-point leaves the table and its state as the last completed load left them.
+(minus the look-back), new ids, NULL-cursor rows and rows still settling; replace them by id; then
+delete rows whose id the source no longer has (hard deletes: the raw table mirrors the source;
+deletions.py reads every id only when a count and sum of them say rows may be gone). A table that
+gained a source column is re-read whole instead: a Rails migration that adds a column and
+back-fills it leaves `updated_at` alone, so no cursor sees those values. A column the source
+dropped stays (its old values kept, NULL for new rows) until `--full-refresh`. The table's
+`platform.load_state` row is written in the same transaction, so a run killed at any point leaves
+the table and its state as the last completed load left them.
 """
 
 from __future__ import annotations
