@@ -5,8 +5,8 @@ PostgreSQL, then: COPY … TO STDOUT (the floor); our full load and its ratio to
 sql_database with the pyarrow backend and our speed-up over it; our peak RSS; an incremental run
 after 1 % of rows changed and 0.1 % deleted, as a fraction of the full load (delete reconciliation
 included), then one after 1 % changed and nothing deleted (the hour most hours are: no id scan).
-Then the same table in the local MariaDB against its floor, the `mariadb` client streaming `SELECT
-*` (--quick) to nowhere.
+Then the same table in the local MariaDB against its floor, the `mariadb` client streaming
+`SELECT *` (--quick) to nowhere.
 """
 
 from __future__ import annotations
