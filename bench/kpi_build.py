@@ -20,17 +20,17 @@ import psycopg
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
 from pipelines.ontrack.extract import extract
+from thoth.core.load_guard import guard
 from thoth.demo import run_ga4_demo, run_landing_demo
 from thoth.demo.ontrack import generate
 from transforms.build import build
-from warehouse.governance.after_load import apply as governance
 
 SCALE = float(os.environ.get("BENCH_SCALE", 1))
 ADMIN = os.environ.get("THOTH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def main() -> None:
-    os.environ.setdefault("TRANSFORMS__PSEUDONYM_KEY", "bench-only-key")
+    key = b"bench-only-key"  # a bench's pseudonyms need no secret
     name = f"thoth_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN, autocommit=True) as con:
         con.execute(f"CREATE DATABASE {name}")
@@ -47,13 +47,13 @@ def main() -> None:
               f"{counts['task_comments']:,} comments in {time.perf_counter() - started:.0f} s",
               flush=True)
         started = time.perf_counter()
-        extract(ConnectionStringCredentials(url), warehouse, guard=governance,
+        extract(ConnectionStringCredentials(url), warehouse, guard=guard(lambda: key),
                 log=lambda line: None)
         load_s = time.perf_counter() - started
         run_ga4_demo(warehouse, now=now, log=lambda line: None)
         run_landing_demo(warehouse, work / "landing", now=now, log=lambda line: None)
         started = time.perf_counter()
-        results = build(warehouse, log=lambda line: None)
+        results = build(warehouse, pseudonym_key=key, log=lambda line: None)
         build_s = time.perf_counter() - started
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as con:

@@ -21,13 +21,13 @@ from dlt.common.configuration.specs import ConnectionStringCredentials
 
 from pipelines.ontrack.extract import extract
 from thoth.core.config import SparkConfig, resolve
+from thoth.core.load_guard import guard
 from thoth.core.storage import open_target
 from thoth.demo import run_ga4_demo, run_landing_demo
 from thoth.demo.ontrack import generate
 from transforms.build import build
 from transforms.spark.build import build_spark
 from transforms.spark.session import spark_session
-from warehouse.governance.after_load import apply as governance
 from warehouse.lake import write_lake
 
 SCALE = float(os.environ.get("BENCH_SPARK_SCALE", 0.02))
@@ -35,7 +35,7 @@ ADMIN = os.environ.get("THOTH_TEST_PG_URL", "postgresql://postgres@127.0.0.1:543
 
 
 def main() -> None:
-    os.environ.setdefault("TRANSFORMS__PSEUDONYM_KEY", "bench-only-key")
+    key = b"bench-only-key"  # a bench's pseudonyms need no secret
     name = f"thoth_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN, autocommit=True) as con:
         con.execute(f"CREATE DATABASE {name}")
@@ -47,7 +47,7 @@ def main() -> None:
     now = datetime.now(UTC)  # every source's data ends here, as in the demo
     try:
         counts = generate(url, scale=SCALE, seed=42, now=now)
-        extract(ConnectionStringCredentials(url), warehouse, guard=governance,
+        extract(ConnectionStringCredentials(url), warehouse, guard=guard(lambda: key),
                 log=lambda line: None)
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as con:
@@ -56,7 +56,7 @@ def main() -> None:
         run_ga4_demo(warehouse, now=now, log=lambda line: None)
         run_landing_demo(warehouse, work / "landing", now=now, log=lambda line: None)
         started = time.perf_counter()
-        results = build(warehouse, log=lambda line: None)
+        results = build(warehouse, pseudonym_key=key, log=lambda line: None)
         duck_s = time.perf_counter() - started
         started = time.perf_counter()
         lake = open_target(str(work / "lake"), section="lake")
@@ -66,7 +66,7 @@ def main() -> None:
         spark = spark_session(resolve(SparkConfig()))
         jvm_s = time.perf_counter() - started
         started = time.perf_counter()
-        build_spark(spark, lake, warehouse, log=lambda line: None)
+        build_spark(spark, lake, warehouse, pseudonym_key=key, log=lambda line: None)
         spark_s = time.perf_counter() - started
         spark.stop()
     finally:

@@ -23,14 +23,15 @@ from thoth.core import platform
 from thoth.core.config import MIN_MEMORY_MB
 from thoth.core.duck import limits, open_warehouse, transaction, utc_now
 from thoth.core.errors import ThothError
-from thoth.core.platform import builds
-from transforms import fingerprints
+from thoth.core.platform import builds, row_changes
+from transforms import fingerprints, incremental
 from transforms.project import (
     MODEL_SCHEMAS,
     SNAPSHOT_SOURCE,
     Model,
     build_order,
     discover,
+    polars_function,
     unavailable,
 )
 
@@ -41,6 +42,9 @@ class ModelBuild:
     rows: int | None
     seconds: float
     kept: bool = False  # its inputs and code unchanged since it was built: not rebuilt
+    # An incremental model brought up to date by the rows the loads changed: how many of its
+    # keys were made again (None: kept or built whole).
+    applied: int | None = None
 
 
 # Tables a model may read: every schema that is not a model schema or the platform's, and of the
@@ -91,7 +95,8 @@ def _kind(con: duckdb.DuckDBPyConnection, model: Model) -> str | None:
     return row[0] if row else None
 
 
-def _build_one(con: duckdb.DuckDBPyConnection, model: Model, sql: str | None) -> int | None:
+def _build_one(con: duckdb.DuckDBPyConnection, model: Model, sql: str | None,
+               pseudonym_key: bytes) -> int | None:
     kind = "VIEW" if model.materialized == "view" else "TABLE"
     held = _kind(con, model)
     if held is not None and held != kind:  # a view made a table (or back): REPLACE refuses
@@ -101,11 +106,11 @@ def _build_one(con: duckdb.DuckDBPyConnection, model: Model, sql: str | None) ->
         if kind == "VIEW":
             return None
     else:
-        _build_polars(con, model)
+        _build_polars(con, model, pseudonym_key)
     return _count(con, model)
 
 
-def _build_polars(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+def _build_polars(con: duckdb.DuckDBPyConnection, model: Model, pseudonym_key: bytes) -> None:
     # The frames live outside DuckDB's buffers: DuckDB gives up seven eighths of its share
     # while they do (evicting what it cached), so the step's memory stays within its limit
     # (kpi_comment_activity's frames and sort take ~500 MB at scale 1; DuckDB only scans and
@@ -116,7 +121,7 @@ def _build_polars(con: duckdb.DuckDBPyConnection, model: Model) -> None:
         # Only the columns the model declares leave DuckDB (millions of rows at scale).
         frames = [con.sql(f"SELECT {', '.join(columns) or '*'} FROM {name}").pl()
                   for name, columns in model.func.polars_inputs.items()]
-        result = model.func(*frames)
+        result = polars_function(model, pseudonym_key)(*frames)
         del frames  # before the result is written
         if isinstance(result, pl.LazyFrame):
             result = result.collect()
@@ -128,11 +133,12 @@ def _build_polars(con: duckdb.DuckDBPyConnection, model: Model) -> None:
         con.execute(f"SET memory_limit = '{limit}'")
 
 
-def build(warehouse: Path, *, log: Callable[[str], None] = print,
+def build(warehouse: Path, *, pseudonym_key: bytes, log: Callable[[str], None] = print,
           absent_sources: frozenset[str] = frozenset(), full: bool = False) -> list[ModelBuild]:
-    """`absent_sources`: raw schemas of sources not configured; models needing their missing
-    tables are skipped with a line each (see `unavailable`). `full`: rebuild every table, its
-    fingerprint unchanged or not."""
+    """`pseudonym_key`: the command's key, behind every student_key and tutor_key (the caller
+    checks it is the warehouse's). `absent_sources`: raw schemas of sources not configured;
+    models needing their missing tables are skipped with a line each (see `unavailable`).
+    `full`: rebuild every table, its fingerprint unchanged or not."""
     con = open_warehouse(warehouse)
     try:
         models, sources = discover(), warehouse_sources(con)
@@ -141,8 +147,12 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
             del models[name]
         order = build_order(models, sources)
         columns = source_columns(con)
-        sqls, prints = fingerprints.of_models(con, order, columns)
+        prints = fingerprints.of_models(con, order, columns)
+        sqls = prints.sqls
         before = {} if full else builds.fingerprints(con)
+        specs = {m.qualified: found for m in order if (found := incremental.spec(m))}
+        last = {} if full else incremental.states(con)
+        seq = row_changes.newest(con)
         have = platform.relations(con)
         build_id, results = uuid.uuid4().hex[:12], []
         with transaction(con):
@@ -150,24 +160,38 @@ def build(warehouse: Path, *, log: Callable[[str], None] = print,
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             for model in order:
                 started = time.perf_counter()
-                kept = (fingerprints.stored(model) and model.qualified in have
-                        and before.get(model.qualified) == prints[model.qualified])
+                name, found = model.qualified, specs.get(model.qualified)
+                current = prints.stored.get(name, prints.models[name])
+                kept = (fingerprints.stored(model) and name in have and current is not None
+                        and before.get(name) == current)
+                applied = (not kept and found is not None and name in have
+                           and incremental.applicable(
+                               con, found, last.get(name), prints.others.get(name),
+                               prints.sums.get(found.changes_in)))
                 try:
-                    rows = _count(con, model) if kept else _build_one(
-                        con, model, sqls.get(model.qualified))
+                    if kept or applied:
+                        keys = applied and incremental.apply(con, model, found, sqls[name],
+                                                             last[name].seq)
+                        rows = _count(con, model)
+                    else:
+                        rows = _build_one(con, model, sqls.get(name), pseudonym_key)
                 except duckdb.Error as exc:
                     raise ThothError(
-                        f"model {model.qualified} failed: {str(exc).splitlines()[0]}"
-                    ) from None
-                results.append(ModelBuild(model.qualified, rows,
-                                          round(time.perf_counter() - started, 3), kept))
+                        f"model {name} failed: {str(exc).splitlines()[0]}") from None
+                results.append(ModelBuild(name, rows, round(time.perf_counter() - started, 3),
+                                          kept, keys if applied else None))
                 what = "view" if rows is None else f"{rows:,} rows"
-                log(f"{model.qualified}: {what}, "
-                    + ("inputs unchanged, kept" if kept else f"{results[-1].seconds:.2f} s"))
+                log(f"{name}: {what}, " + (
+                    "inputs unchanged, kept" if kept else
+                    f"{keys:,} keys made again from the rows loads changed in "
+                    f"{found.changes_in}, {results[-1].seconds:.2f} s" if applied else
+                    f"{results[-1].seconds:.2f} s"))
             now = utc_now()
             builds.record(con, build_id, [(r.model, r.rows, r.seconds, now) for r in results],
                           snapshot_at=snapshot_at(con), engine="duckdb")
-            builds.record_fingerprints(con, prints, now)
+            built = prints.restated(con, order, columns)
+            builds.record_fingerprints(con, {**built.models, **built.stored}, now)
+            incremental.record(con, built.others, built.sums, specs, seq)
         return results
     finally:
         con.close()

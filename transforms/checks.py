@@ -78,8 +78,7 @@ def _holds(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
     # A table's own rows, not what it was built from: whatever changed it is tested again.
     tables = fingerprints.table_fingerprints(
         con, {m.qualified for m in order if fingerprints.stored(m)})
-    _, prints = fingerprints.of_models(con, order, source_columns(con), tables)
-    return prints
+    return fingerprints.of_models(con, order, source_columns(con), tables).models
 
 
 def _test_fingerprint(test: DataTest, holds: dict[str, str | None]) -> str | None:

@@ -6,16 +6,23 @@ whose models' did (issue #25: the hourly run's cost follows the change, not the 
 
 A raw table's fingerprint is its columns, its row count and the sum of a hash of every row:
 whoever changed it (a load, retention, an erasure, a restore) changes it, and no writer has to
-say so.
+say so. A stored model's own fingerprint takes of each table only the columns DuckDB's plan for
+it reads (its optimizer prunes every column the model cannot see, through every view between):
+an hour that only touched `updated_at`, which no KPI reads, rebuilds nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import re
+from dataclasses import dataclass, field
 
 import duckdb
 
 from thoth.core.duck import quote
+from thoth.core.platform import row_changes
+from transforms import incremental
 from transforms.project import Model, reads_catalog, resolved_sql
 
 
@@ -24,8 +31,10 @@ def digest(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:32]
 
 
-def table_fingerprints(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, str]:
-    """`schema.table` → its fingerprint, for those the warehouse holds, in one scan each."""
+def table_sums(con: duckdb.DuckDBPyConnection,
+               tables: set[str]) -> dict[str, tuple[list[str], row_changes.Sums]]:
+    """`schema.table` → (its columns with their types, its rows and sum of row hashes), for
+    those the warehouse holds, in one scan each."""
     described = con.execute(
         "SELECT schema_name || '.' || table_name, list(column_name || ' ' || data_type "
         "ORDER BY column_index) FROM duckdb_columns() WHERE database_name = current_database() "
@@ -34,11 +43,18 @@ def table_fingerprints(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict
     out = {}
     for name, columns in described:
         schema, table = name.split(".", 1)
-        relation = f"{quote(schema)}.{quote(table)}"
-        # hash(row) over the whole row as a struct: every column counts.
-        rows, total = con.execute(f"SELECT count(*), sum(hash(r)) FROM {relation} AS r").fetchone()
-        out[name] = digest(columns, rows, total)
+        out[name] = (columns, row_changes.sums(con, f"{quote(schema)}.{quote(table)}"))
     return out
+
+
+def table_fingerprints(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, str]:
+    """`schema.table` → its fingerprint, for those the warehouse holds."""
+    return {name: _table_digest(columns, sums)
+            for name, (columns, sums) in table_sums(con, tables).items()}
+
+
+def _table_digest(columns: list[str], sums: row_changes.Sums) -> str:
+    return digest(columns, sums.rows, sums.hashes)
 
 
 def stored(model: Model) -> bool:
@@ -59,16 +75,189 @@ def code(model: Model, resolved: str | None, columns: dict[str, set[str]]) -> st
                   hashlib.sha256(b"".join(files)).hexdigest())
 
 
+@dataclass(frozen=True)
+class Prints:
+    sqls: dict[str, str]  # each SQL model's resolved SQL
+    models: dict[str, str | None]  # each model's fingerprint
+    # A stored model's fingerprint from what its plan reads (`stored_prints`): a build keeps
+    # the table while this one holds.
+    stored: dict[str, str] = field(default_factory=dict)
+    # An incremental model's fingerprint with its `changes_in` table left out, and that
+    # table's sums (transforms.incremental).
+    others: dict[str, str | None] = field(default_factory=dict)
+    sums: dict[str, row_changes.Sums] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)
+    narrow: dict = field(default_factory=dict)  # `_column_digests` so far
+
+    def restated(self, con: duckdb.DuckDBPyConnection, order: list[Model],
+                 columns: dict[str, set[str]]) -> Prints:
+        """The stored models' fingerprints again, from the plans of the models as now built
+        (before a build, a view about to change still reads as it did): what a build records."""
+        changes = {m.qualified: t for m in order if (t := incremental.changes_in(m))}
+        stored_, others = stored_prints(con, order, self.codes, self.sqls, columns,
+                                        self.models, changes, self.narrow)
+        return Prints(self.sqls, self.models, stored_, others, self.sums, self.codes,
+                      self.narrow)
+
+
 def of_models(con: duckdb.DuckDBPyConnection, order: list[Model], columns: dict[str, set[str]],
-              built: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, str | None]]:
-    """(each SQL model's resolved SQL, each model's fingerprint: as it would be built now, or
-    with `built` as it holds now, see `model_fingerprints`). `columns`: the warehouse's source
-    tables and their columns."""
+              built: dict[str, str] | None = None) -> Prints:
+    """Each model's fingerprint: as it would be built now, or with `built` as it holds now (see
+    `model_fingerprints`). `columns`: the warehouse's source tables and their columns."""
     sqls = {m.qualified: resolved_sql(m, columns) for m in order if m.sql is not None}
     names = {m.qualified for m in order}
-    raw = table_fingerprints(con, {i for m in order for i in m.inputs if i not in names})
+    sums = table_sums(con, {i for m in order for i in m.inputs if i not in names})
+    raw = {name: _table_digest(*described) for name, described in sums.items()}
     codes = {m.qualified: code(m, sqls.get(m.qualified), columns) for m in order}
-    return sqls, model_fingerprints(order, codes, raw, built)
+    prints = model_fingerprints(order, codes, raw, built)
+    if built is not None:
+        return Prints(sqls, prints)
+    changes = {m.qualified: t for m in order if (t := incremental.changes_in(m))}
+    narrow: dict = {}
+    stored_, others = stored_prints(con, order, codes, sqls, columns, prints, changes, narrow)
+    return Prints(sqls, prints, stored_, others,
+                  {t: sums[t][1] for t in changes.values() if t in sums}, codes, narrow)
+
+
+# Scans of what the plan itself made (a CTE, a join's duplicates, constants), not of a table.
+_INNER_SCANS = frozenset({"CTE_SCAN", "DELIM_SCAN", "CHUNK_SCAN", "COLUMN_DATA_SCAN",
+                          "DUMMY_SCAN", "EXPRESSION_SCAN", "EMPTY_RESULT"})
+
+
+def reads(con: duckdb.DuckDBPyConnection, sql: str, tables: set[str],
+          columns: dict[str, set[str]]) -> dict[str, frozenset[str] | None] | None:
+    """The tables (of `tables`) DuckDB's plan for `sql` scans, each with the columns it reads
+    (`columns` has them for source tables; a model table's are not needed: None). None when the
+    plan cannot be made (an input not built yet) or scans something else."""
+    try:
+        ((_, plan),) = con.execute(f"EXPLAIN (FORMAT json) {sql}").fetchall()
+    except duckdb.Error:
+        return None
+    out: dict[str, set[str] | None] = {}
+    nodes = json.loads(plan)
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, list):
+            nodes.extend(node)
+            continue
+        nodes.extend(node.get("children", []))
+        info = node.get("extra_info")
+        info = info if isinstance(info, dict) else {}
+        if "Function" in info or (node.get("name", "").endswith("_SCAN") and "Table" not in info
+                                  and node["name"] not in _INNER_SCANS):
+            return None  # a table function (the catalog, a file) or a scan of unknown kind
+        if "Table" not in info:
+            continue
+        # "database.schema.table": the longest known name it ends with.
+        found = [t for t in tables if info["Table"].endswith(f".{t}")]
+        if not found:
+            return None
+        table = max(found, key=len)
+        if table not in columns:
+            out[table] = None
+            continue
+        projected = info.get("Projections") or []
+        read = {projected} if isinstance(projected, str) else set(projected)
+        if not read <= columns[table]:
+            return None
+        # A filter pushed into the scan names its columns only in its text: every column
+        # named there counts (more than it reads at worst, never fewer).
+        text = str(info.get("Filters") or "")
+        read |= {c for c in columns[table] if re.search(rf"(?<!\w){re.escape(c)}(?!\w)", text)}
+        out[table] = (out.get(table) or set()) | read
+    return {t: None if c is None else frozenset(c) for t, c in out.items()}
+
+
+def stored_prints(con: duckdb.DuckDBPyConnection, order: list[Model], codes: dict[str, str],
+                  sqls: dict[str, str], columns: dict[str, set[str]],
+                  prints: dict[str, str | None], changes: dict[str, str], narrow: dict
+                  ) -> tuple[dict[str, str], dict[str, str | None]]:
+    """(each stored model's fingerprint from what its plan reads: its code, the code of every
+    view between it and the tables it scans, each scanned model table's own such fingerprint and
+    each source table's columns it reads, counted and hashed; where the plan cannot tell, its
+    whole fingerprint from `prints`, each incremental model's (`changes`: model → its
+    `changes_in`) with that table left out). `narrow`: the column digests made so far, added
+    to."""
+    models = {m.qualified: m for m in order}
+    plans: dict[str, dict[str, frozenset[str] | None] | None] = {}
+    known = set(columns) | set(models)
+    for model in order:
+        if not stored(model) or model.qualified not in prints:
+            continue
+        if model.sql is not None:
+            plans[model.qualified] = (None if reads_catalog(model.sql, model.qualified)
+                                      else reads(con, sqls[model.qualified], known, columns))
+            continue
+        plan: dict[str, frozenset[str] | None] | None = {}
+        for name, wanted in model.func.polars_inputs.items():
+            one = reads(con, f"SELECT {', '.join(wanted) or '*'} FROM {name}", known, columns)
+            if one is None:
+                plan = None
+                break
+            for table, cols in one.items():
+                plan[table] = None if cols is None else (plan.get(table) or frozenset()) | cols
+        plans[model.qualified] = plan
+    wanted = {(t, c) for plan in plans.values() if plan for t, c in plan.items() if c is not None}
+    narrow.update(_column_digests(con, wanted - narrow.keys(), columns))
+
+    def views(model: Model) -> list[tuple[str, str]]:
+        """The code of every view between the model and the tables it reads."""
+        seen, stack = {}, list(model.inputs)
+        while stack:
+            name = stack.pop()
+            if name in models and not stored(models[name]) and name not in seen:
+                seen[name] = codes[name]
+                stack.extend(models[name].inputs)
+        return sorted(seen.items())
+
+    out: dict[str, str] = {}
+    others: dict[str, str | None] = {}
+
+    def fingerprint(model: Model, left_out: str | None = None) -> str | None:
+        plan = plans.get(model.qualified)
+        if plan is None:
+            return None
+        inputs = []
+        for table, cols in sorted(plan.items(), key=lambda item: item[0]):
+            if table == left_out:
+                inputs.append((table, "changes applied by row"))
+            elif cols is None:  # a model table: its own fingerprint
+                if table not in out:
+                    return None
+                inputs.append((table, out[table]))
+            else:
+                inputs.append((table, narrow[(table, cols)]))
+        return digest(codes[model.qualified], views(model), inputs)
+
+    for model in order:
+        if not stored(model) or prints.get(model.qualified) is None:
+            continue
+        found = fingerprint(model)
+        out[model.qualified] = found or f"whole {prints[model.qualified]}"
+        if model.qualified in changes:
+            others[model.qualified] = fingerprint(model, changes[model.qualified])
+    return out, others
+
+
+def _column_digests(con: duckdb.DuckDBPyConnection, wanted: set[tuple[str, frozenset[str]]],
+                    columns: dict[str, set[str]]) -> dict[tuple[str, frozenset[str]], str]:
+    """(source table, columns) → those columns' names and types, the table's row count and the
+    sum of a hash of those columns of every row: one scan per table."""
+    types = dict(con.execute(
+        "SELECT schema_name || '.' || table_name || '.' || column_name, data_type "
+        "FROM duckdb_columns() WHERE database_name = current_database()").fetchall())
+    out = {}
+    for table in sorted({t for t, _ in wanted}):
+        sets = sorted((sorted(c) for t, c in wanted if t == table), key=str)
+        hashes = [f"sum(hash({', '.join(quote(c) for c in cols)}))" if cols else "0"
+                  for cols in sets]
+        schema, name = table.split(".", 1)
+        rows, *sums = con.execute(f"SELECT count(*), {', '.join(hashes)} "
+                                  f"FROM {quote(schema)}.{quote(name)}").fetchone()
+        for cols, total in zip(sets, sums, strict=True):
+            described = [f"{c} {types.get(f'{table}.{c}')}" for c in cols]
+            out[(table, frozenset(cols))] = digest(described, rows, int(total or 0))
+    return out
 
 
 def model_fingerprints(order: list[Model], codes: dict[str, str], tables: dict[str, str],

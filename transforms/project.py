@@ -25,6 +25,7 @@ import graphlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -62,16 +63,25 @@ class Model:
         return self.meta.get("materialized", MATERIALIZED[self.schema])
 
 
-def polars_model(inputs: dict[str, list[str]]) -> Callable:
+def polars_model(inputs: dict[str, list[str]], *, keyed: bool = False) -> Callable:
     """Mark a function as a model. `inputs` maps each table it reads to the columns it needs
     (an empty list: all); it receives them as DataFrames, in that order, and returns the table
-    (named after the function) as a DataFrame or LazyFrame."""
+    (named after the function) as a DataFrame or LazyFrame. `keyed`: it pseudonymises, and
+    takes the build's pseudonym key as `pseudonym_key=` (bytes)."""
 
     def mark(func: Callable) -> Callable:
         func.polars_inputs = dict(inputs)
+        func.polars_keyed = keyed
         return func
 
     return mark
+
+
+def polars_function(model: Model, pseudonym_key: bytes) -> Callable:
+    """A Polars model's function as a build calls it: on its input frames, with the build's
+    pseudonym key when it takes one."""
+    func = model.func
+    return partial(func, pseudonym_key=pseudonym_key) if func.polars_keyed else func
 
 
 def _parse(sql: str, model: str) -> exp.Expression:

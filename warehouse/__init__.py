@@ -1,3 +1,3 @@
 """What is done with the stored data, above pipelines and transforms: governance/ (retention,
-erasure, the governance handed to each loader), the lake, the data products and publishing for
-Looker."""
+erasure and its steps; the guard each loader applies is thoth/core/load_guard.py), the lake,
+the data products and publishing for Looker."""

@@ -44,6 +44,7 @@ from pipelines.ontrack.source_db import Column, SourceDB
 from thoth.core import platform
 from thoth.core.duck import quote as _q
 from thoth.core.duck import utc_now
+from thoth.core.platform import row_changes
 
 # Deleted ids are found with a bitmap while the ids span at most this many per id (see `_scan`).
 BITMAP_SPREAD = 16
@@ -53,9 +54,10 @@ SCANS: Counter[str] = Counter()
 
 
 def delete_missing(con: duckdb.DuckDBPyConnection, src: SourceDB, table: str,
-                   id_column: Column) -> int:
+                   id_column: Column) -> tuple[int, row_changes.Sums]:
     """Remove the rows of `table` (just upserted) whose id the source no longer has; returns how
-    many. Inside the load's transaction, before the guard."""
+    many, and their sums as they were (for the log of changed rows), their ids left registered
+    as `_missing`. Inside the load's transaction, before the guard."""
     name = f"{settings.DATASET}.{table}"
     target = f"{settings.DATASET}.{_q(table)}"
     archived = platform.has_table(con, "archived_ids") and bool(con.execute(
@@ -66,21 +68,29 @@ def delete_missing(con: duckdb.DuckDBPyConnection, src: SourceDB, table: str,
     (bound,) = con.execute(
         f"SELECT max(id) FROM (SELECT max(id) AS id FROM {target} UNION ALL "
         f"SELECT max(id) FROM ({held_sql}))", held_args).fetchall()[0]
+    nothing = (0, row_changes.Sums(0, 0))
+    con.register("_missing", pa.table({"id": pa.array([], pa.int64())}))
     if bound is None:
-        return 0
+        return nothing
     erasures = _ledger_size(con)
     if _certified(con, name, erasures) and src.id_totals(table, bound) == _totals(
             con, target, held_sql, held_args):
-        return 0
+        return nothing
     SCANS[table] += 1
-    deleted, unlisted = _scan(con, src, table, id_column, target, held_sql, held_args, bound)
+    missing, unlisted = _scan(con, src, table, id_column, target, held_sql, held_args, bound)
+    deleted, removed = nothing
+    if len(missing):
+        con.register("_missing", pa.table({"id": missing}))
+        removed = row_changes.sums(con, target, "SELECT id FROM _missing")
+        (deleted,) = con.execute(
+            f"DELETE FROM {target} WHERE id IN (SELECT id FROM _missing)").fetchall()[0]
     if unlisted:
         forget(con, table)
     elif erasures:
         platform.ensure(con, "id_checks")
         con.execute("INSERT OR REPLACE INTO platform.id_checks VALUES (?, ?, ?)",
                     [name, erasures, utc_now()])
-    return deleted
+    return deleted, removed
 
 
 def forget(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -127,9 +137,9 @@ def _totals(con: duckdb.DuckDBPyConnection, target: str, held_sql: str,
 
 
 def _scan(con: duckdb.DuckDBPyConnection, src: SourceDB, table: str, id_column: Column,
-          target: str, held_sql: str, held_args: list, bound: int) -> tuple[int, bool]:
-    """Read every id of the source's table; delete the table's rows and forget the archived ids
-    the source no longer has. Returns (rows deleted, whether the source has ids ≤ bound the
+          target: str, held_sql: str, held_args: list, bound: int) -> tuple[np.ndarray, bool]:
+    """Read every id of the source's table; forget the archived ids the source no longer has.
+    Returns (the table's ids the source no longer has, whether the source has ids ≤ bound the
     warehouse holds neither in the table nor archived). Ids read after the changed rows: a row
     inserted in between is kept, never deleted.
 
@@ -177,22 +187,12 @@ def _scan(con: duckdb.DuckDBPyConnection, src: SourceDB, table: str, id_column: 
     # Only ids the source has are marked held: the rest of the source's are held nowhere.
     unlisted = below + int((np.count_nonzero(present) if dense else len(held))
                            - np.count_nonzero(held))
-    deleted = _delete(con, f"DELETE FROM {target} WHERE id IN (SELECT id FROM _missing)",
-                      missing, [])
-    _delete(con, "DELETE FROM platform.archived_ids WHERE table_name = ? AND id IN "
-                 "(SELECT id FROM _missing)", pruned, held_args)
-    return deleted, unlisted > 0
-
-
-def _delete(con: duckdb.DuckDBPyConnection, sql: str, ids: np.ndarray, args: list) -> int:
-    if not len(ids):
-        return 0
-    con.register("_missing", pa.table({"id": ids}))
-    try:
-        (deleted,) = con.execute(sql, args).fetchall()[0]
-    finally:
-        con.unregister("_missing")
-    return deleted
+    if len(pruned):
+        con.register("_pruned", pa.table({"id": pruned}))
+        con.execute("DELETE FROM platform.archived_ids WHERE table_name = ? AND id IN "
+                    "(SELECT id FROM _pruned)", held_args)
+        con.unregister("_pruned")
+    return missing, unlisted > 0
 
 
 def _ids(batch: pa.RecordBatch) -> np.ndarray:

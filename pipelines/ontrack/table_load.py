@@ -27,7 +27,7 @@ from thoth.core import classification, config, platform
 from thoth.core.classification import shown
 from thoth.core.duck import quote as _q
 from thoth.core.duck import transaction, utc_now
-from thoth.core.platform import load_state
+from thoth.core.platform import load_state, row_changes
 from thoth.core.platform.load_state import TableLoad
 
 SOURCE = "ontrack"
@@ -184,8 +184,8 @@ def _evolve(con: duckdb.DuckDBPyConnection, table: str, plan: TablePlan) -> None
 
 # Governance applied to each table just written, inside its load's transaction: (connection,
 # schema, table, relation of the ids just loaded or None for the whole table) -> a note for
-# `platform.load_state.flags`, or None. The app passes warehouse.governance.after_load.apply;
-# the pipeline knows nothing of governance itself.
+# `platform.load_state.flags`, or None. The app passes thoth.core.load_guard.guard(key); the
+# pipeline knows nothing of governance itself.
 Guard = Callable[[duckdb.DuckDBPyConnection, str, str, str | None], str | None]
 
 
@@ -238,9 +238,11 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
             for name in secret:
                 con.execute(f"ALTER TABLE {target} DROP COLUMN {_q(name)}")
             _evolve(con, plan.table, plan)
+            # The rows this load rewrites, as they were: for the log of changed rows.
+            before = row_changes.sums(con, target, "SELECT id FROM _stage")
             con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM _stage)")
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _stage")
-            deleted = deletions.delete_missing(
+            deleted, removed = deletions.delete_missing(
                 con, src, plan.table, next(c for c in plan.columns if c.name == "id"))
         # Retention cut-off and erased people, in this transaction.
         # The newest cursor read, before the guard may drop its row (an emptied table's load
@@ -253,6 +255,11 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
         if governed:  # rows held out now, maybe unlisted (erased): ids scanned next load
             deletions.forget(con, plan.table)
         if where is not None:
+            # Logged after the guard, so the log's sums hold what the table now holds.
+            row_changes.record(con, f"{settings.DATASET}.{plan.table}", target,
+                               "SELECT id FROM _stage UNION ALL SELECT id FROM _missing",
+                               before + removed)
+            con.unregister("_missing")
             con.execute("DROP TABLE _stage")
         (total,) = con.execute(f"SELECT count(*) FROM {target}").fetchall()[0]
         load = TableLoad(

@@ -355,14 +355,14 @@ def test_rows_arriving_past_the_cutoff_go_to_the_archive_not_nowhere(env, logins
                                                                      capsys):
     """A load hands back an archived row (dropped: it is in an archive) and a row already past
     the cut-off that was never archived (kept, and archived by the same hour's run)."""
-    from warehouse.governance.after_load import apply as governance
+    from thoth.core.load_guard import apply
 
     _logins(env, old=3, new=2, first_id=1)
     assert run(env, steps=[RETENTION]) == 0
     _logins(env, old=2, new=0, first_id=1)  # ids 1 and 2 again: archived already
     _logins(env, old=1, new=0, first_id=50)  # late: never archived
     with duckdb.connect(str(env)) as con:
-        note = governance(con, "ontrack_raw", "logins")
+        note = apply(con, "ontrack_raw", "logins", pseudonym_key=lambda: PSEUDONYM_KEY.encode())
     assert note == "2 rows past retention dropped"
     assert _count(env, "SELECT count(*) FROM ontrack_raw.logins WHERE id = 50") == 1
     capsys.readouterr()

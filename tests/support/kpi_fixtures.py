@@ -159,7 +159,7 @@ def build_kpis(raw: Raw, warehouse: Path, monkeypatch) -> duckdb.DuckDBPyConnect
     """Write the raw tables, build every model, and return a read-only connection."""
     monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", PSEUDONYM_KEY)
     raw.write(warehouse)
-    build(warehouse, log=lambda line: None)
+    build(warehouse, pseudonym_key=PSEUDONYM_KEY.encode(), log=lambda line: None)
     return duckdb.connect(str(warehouse), read_only=True)
 
 

@@ -202,7 +202,7 @@ def build_warehouse(raw: Raw, path: Path, *, shift: timedelta = timedelta(0)) ->
                         "? + (row_number() OVER (ORDER BY "
                         "schema_name, table_name) * INTERVAL 1 MINUTE) FROM duckdb_tables() "
                         "WHERE schema_name LIKE '%_raw'", [AS_OF - timedelta(hours=2) + shift])
-        build(path, log=lambda line: None)
+        build(path, pseudonym_key=PSEUDONYM_KEY.encode(), log=lambda line: None)
         assert run_checks(path, log=print)
     finally:
         if before is None:

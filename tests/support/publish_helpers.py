@@ -110,7 +110,7 @@ def build_template(path: Path) -> Path:
                         "TIMESTAMP '2026-01-01 10:00' + (row_number() OVER (ORDER BY schema_name, "
                         "table_name) * INTERVAL 1 MINUTE) FROM duckdb_tables() "
                         "WHERE schema_name LIKE '%_raw'")
-        build(path, log=lambda line: None)
+        build(path, pseudonym_key=PSEUDONYM_KEY.encode(), log=lambda line: None)
         assert run_checks(path, log=print)  # prints what failed
     finally:
         if before is None:

@@ -272,8 +272,7 @@ def _comments_over_weeks() -> Raw:
 def _rebuild(warehouse, monkeypatch) -> None:
     from transforms.build import build
 
-    monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", "test-pseudonym-key")
-    build(warehouse, log=lambda line: None)
+    build(warehouse, pseudonym_key=b"test-pseudonym-key", log=lambda line: None)
 
 
 def test_retention_apply_explains_a_drop_and_warns(warehouse, monkeypatch, tmp_path):

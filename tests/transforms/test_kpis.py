@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import duckdb
 import pytest
-from kpi_fixtures import Raw, build_kpis, rows, user_key
+from kpi_fixtures import PSEUDONYM_KEY, Raw, build_kpis, rows, user_key
 
 from transforms.build import build
 
@@ -143,7 +143,7 @@ def test_feedback_backlog_age_is_measured_at_the_newest_ontrack_load(tmp_path, m
         con.execute("INSERT INTO platform.load_state (source, table_name, mode, rows_loaded, "
                     "rows_deleted, rows_total, seconds, loaded_at) "
                     "VALUES ('ga4', 'traffic', 'full', 0, 0, 0, 0, TIMESTAMP '2024-03-25 00:00')")
-    build(warehouse, log=lambda line: None)
+    build(warehouse, pseudonym_key=PSEUDONYM_KEY.encode(), log=lambda line: None)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert rows(con, "SELECT oldest_waiting_days, as_of FROM marts.kpi_feedback_backlog") == [
             (2.75, D(2024, 3, 20, 18))]

@@ -44,7 +44,7 @@ def test_a_rebuild_with_nothing_loaded_changes_no_mart_and_publishes_nothing(
     monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", "test-pseudonym-key")
 
     # Later (every build's wall clock differs), nothing loaded in between.
-    build(warehouse, log=lambda line: None)
+    build(warehouse, pseudonym_key=b"test-pseudonym-key", log=lambda line: None)
     assert run_checks(warehouse, log=lambda line: None)
     assert _marts(warehouse) == marts  # every mart, row for row, value for value
     (_, built_1, snapshot_1, engine_1), (_, built_2, snapshot_2, engine_2) = _builds(warehouse)

@@ -111,7 +111,7 @@ def built(spark, demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         lake(warehouse, lake_root)
         duck = root / "duck.duckdb"
         shutil.copy(warehouse, duck)
-        build(duck, log=lambda line: None)
+        build(duck, pseudonym_key=DEMO_KEY.encode(), log=lambda line: None)
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
             assert main(["transform"]) == 0

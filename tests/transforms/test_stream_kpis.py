@@ -37,7 +37,7 @@ def warehouse(tmp_path_factory) -> Path:
         landing = local_landing(root / "landing")
         write_sample(landing)
         landing.extract(warehouse)
-        build(warehouse, log=lambda line: None)
+        build(warehouse, pseudonym_key=PSEUDONYM_KEY.encode(), log=lambda line: None)
         assert run_checks(warehouse, log=print)
     return warehouse
 
@@ -76,7 +76,7 @@ def production_logs(tmp_path_factory) -> Path:
         landing.write("ontrack_logs/2024/05/04/proxy-access.log",
                       NGINX_LOG.replace("02/May/2024", "04/May/2024"))
         landing.extract(warehouse)
-        build(warehouse, log=lambda line: None)
+        build(warehouse, pseudonym_key=PSEUDONYM_KEY.encode(), log=lambda line: None)
         assert run_checks(warehouse, log=print)  # the data tests hold on a Rails-only day
     return warehouse
 
@@ -152,7 +152,8 @@ def test_stream_kpis_are_skipped_while_the_landing_zone_is_not_configured(tmp_pa
     with duckdb.connect(str(warehouse)) as con:  # as before any landing extract
         con.execute("DROP SCHEMA landing_raw CASCADE")
     lines: list[str] = []
-    build(warehouse, log=lines.append, absent_sources=unconfigured_sources())
+    build(warehouse, pseudonym_key=PSEUDONYM_KEY.encode(), log=lines.append,
+          absent_sources=unconfigured_sources())
     assert ("marts.kpi_api_health: skipped, landing_raw.ontrack_logs not loaded (source not "
             "configured)") in lines
     assert run_checks(warehouse, log=lines.append,
@@ -192,7 +193,7 @@ def test_demo_samples_load_and_pass_the_data_tests(tmp_path, monkeypatch):
     run_landing_demo(warehouse, tmp_path / "landing", now=datetime(2026, 12, 5, 9, tzinfo=UTC),
                      log=lines.append)
     assert any(line.startswith("landed 31 sample files") for line in lines)
-    build(warehouse, log=lambda line: None)
+    build(warehouse, pseudonym_key=PSEUDONYM_KEY.encode(), log=lambda line: None)
     assert run_checks(warehouse, log=print)
     counts = rows(warehouse, "SELECT (SELECT count(*) FROM marts.kpi_api_health), "
                              "(SELECT count(*) FROM marts.kpi_app_metrics), "

@@ -3,6 +3,8 @@ catalogue's tests are in test_kpi_catalogue.py."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 
 import duckdb
@@ -13,6 +15,7 @@ from kpi_fixtures import PSEUDONYM_KEY, Raw, build_kpis
 from thoth.cli import main
 from thoth.core.errors import ThothError
 from thoth.core.platform.checks import last_check_passed
+from transforms.build import build
 from transforms.checks import run_checks
 from transforms.project import build_order, discover, lineage, sql_inputs
 
@@ -141,6 +144,24 @@ def test_transform_without_pseudonym_key_says_what_to_set(tmp_path, monkeypatch,
     err = capsys.readouterr().err
     assert err.startswith("thoth: error: TRANSFORMS__PSEUDONYM_KEY is not set")
     assert err.count("\n") == 1
+
+
+def test_the_build_pseudonymises_with_the_key_it_is_given(tmp_path, monkeypatch):
+    """The key comes from the command (its context), not the environment: two builds of the same
+    rows under two keys, with no TRANSFORMS__PSEUDONYM_KEY set, make each key's pseudonyms."""
+    monkeypatch.delenv("TRANSFORMS__PSEUDONYM_KEY", raising=False)
+    made = {}
+    for key in (b"key-a", b"key-b"):
+        warehouse = tmp_path / f"{key.decode()}.duckdb"
+        _raw_with_tasks(1).write(warehouse)
+        build(warehouse, pseudonym_key=key, log=lambda line: None)
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            made[key] = dict(con.execute(
+                "SELECT user_id, user_key FROM staging.stg_ontrack__user_keys").fetchall())
+        assert made[key] and made[key] == {
+            user: hmac.new(key, str(user).encode(), hashlib.sha256).hexdigest()[:16]
+            for user in made[key]}
+    assert made[b"key-a"] != made[b"key-b"]
 
 
 def test_failed_build_keeps_the_previous_kpi_tables(tmp_path, monkeypatch, capsys):

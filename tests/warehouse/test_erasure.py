@@ -20,12 +20,12 @@ from governance_fixtures import DEMO_KEY, POLICY
 
 from pipelines.ontrack.extract import extract
 from thoth.cli import main
+from thoth.core.load_guard import guard
 from thoth.core.platform import audit
 from thoth.core.storage import open_target
 from thoth.demo.ontrack import generate
 from transforms.build import build
 from warehouse.governance import retention
-from warehouse.governance.after_load import apply as governance
 from warehouse.governance.erasure import erase_user
 
 NO_GA4_OR_LANDING = frozenset({"ga4_raw", "landing_raw"})  # only OnTrack loaded here
@@ -103,14 +103,17 @@ def test_erase_user_cli_removes_the_person_and_audits_without_the_id(demo_wareho
 
 
 def test_erased_person_and_archived_rows_stay_out_after_reloads(pg_url, tmp_path, monkeypatch):
-    """A real source still holding the person and the old rows: incremental and full reloads."""
-    monkeypatch.setenv("TRANSFORMS__PSEUDONYM_KEY", DEMO_KEY)
+    """A real source still holding the person and the old rows: incremental and full reloads.
+    The key is handed to each step, none reads it from the environment (but the pipeline's own
+    entry, which has no command context)."""
+    monkeypatch.delenv("TRANSFORMS__PSEUDONYM_KEY", raising=False)
     generate(pg_url, scale=0.001, seed=7)
     warehouse = tmp_path / "warehouse.duckdb"
     creds = ConnectionStringCredentials(pg_url)
-    extract(creds, warehouse, guard=governance, log=lambda line: None)
+    extract(creds, warehouse, guard=guard(lambda: DEMO_KEY.encode()), log=lambda line: None)
     user_id = _busiest_student(warehouse)
-    build(warehouse, log=lambda line: None, absent_sources=NO_GA4_OR_LANDING)
+    build(warehouse, pseudonym_key=DEMO_KEY.encode(), log=lambda line: None,
+          absent_sources=NO_GA4_OR_LANDING)
     enrolled = _count(warehouse, "SELECT sum(enrolled + withdrawn) FROM marts.kpi_enrolment")
     theirs = _count(warehouse, f"SELECT count(*) FROM ontrack_raw.projects WHERE user_id = "
                                f"{user_id}")
@@ -125,10 +128,17 @@ def test_erased_person_and_archived_rows_stay_out_after_reloads(pg_url, tmp_path
     assert move.rows > 0 and kept > 0
 
     lines: list[str] = []
-    extract(creds, warehouse, guard=governance, log=lines.append)  # incremental
-    extract(creds, warehouse, guard=governance, full_refresh=True,
-            log=lines.append)  # everything read again
-    build(warehouse, log=lambda line: None, absent_sources=NO_GA4_OR_LANDING)
+    # Incremental.
+    extract(creds, warehouse, guard=guard(lambda: DEMO_KEY.encode()), log=lines.append)
+    # Everything read again, by the pipeline's own entry: it applies the same guard.
+    env = {**os.environ, "SOURCES__ONTRACK__CREDENTIALS": pg_url,
+           "WAREHOUSE__PATH": str(warehouse), "TRANSFORMS__PSEUDONYM_KEY": DEMO_KEY}
+    done = subprocess.run([sys.executable, "-m", "pipelines.ontrack", "--full-refresh"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines += done.stdout.splitlines()
+    build(warehouse, pseudonym_key=DEMO_KEY.encode(), log=lambda line: None,
+          absent_sources=NO_GA4_OR_LANDING)
     assert not any(_traces(warehouse, user_id).values())
     assert _count(warehouse, "SELECT sum(enrolled + withdrawn) FROM marts.kpi_enrolment") == \
         enrolled - theirs  # the aggregates no longer count them
@@ -232,7 +242,8 @@ def test_erase_user_rewrites_every_archive_holding_the_person(
     # A restore of a rewritten archive verifies it and brings back everyone but the person.
     for table, archive_id in ids.items():
         restored = retention.restore(demo_warehouse, archive_target, archive_id,
-                                     log=lambda line: None)
+                                     log=lambda line: None,
+                                     pseudonym_key=lambda: DEMO_KEY.encode())
         assert restored == len(before[table]) - len(in_archives[table])
     with duckdb.connect(str(demo_warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM ontrack_raw.logins WHERE user_id = ?",
@@ -279,8 +290,8 @@ def test_a_killed_erasure_never_loses_an_archive(demo_warehouse, tmp_path, monke
     _, rows = _archived_rows(target, move.archive_id, tmp_path)
     assert {r["id"] for r in rows} == {r["id"] for r in before} - theirs
     assert len(list(folder.glob("data*.parquet"))) == 1  # the leftover is gone
-    assert retention.restore(demo_warehouse, target, move.archive_id,
-                             log=lambda line: None) == len(before) - len(theirs)
+    assert retention.restore(demo_warehouse, target, move.archive_id, log=lambda line: None,
+                             pseudonym_key=lambda: DEMO_KEY.encode()) == len(before) - len(theirs)
 
 
 def test_an_archive_that_cannot_be_rewritten_rolls_the_erasure_back(demo_warehouse, tmp_path,

@@ -76,7 +76,7 @@ def test_erase_user_then_publish_removes_the_person(template, tmp_path, target, 
     assert str(PERSON) not in details and not re.search(rf"\b{THEIRS}\b", details)
 
     # The next publish: rebuilt, checked, published — they are in no product file.
-    build(warehouse, log=lambda line: None)
+    build(warehouse, pseudonym_key=PSEUDONYM_KEY.encode(), log=lambda line: None)
     assert run_checks(warehouse, log=print)
     report = publish_products(warehouse, target, as_of=AS_OF, log=lambda line: None)
     assert f"ontrack/v1/units/{UNIT}.json" in report.written  # the aggregates lost a student

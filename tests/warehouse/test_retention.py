@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from governance_fixtures import POLICY
+from governance_fixtures import DEMO_KEY, POLICY
 
 from thoth.cli import main
 from thoth.core.errors import ThothError
@@ -22,6 +22,10 @@ NO_GA4_OR_LANDING = frozenset({"ga4_raw", "landing_raw"})  # only OnTrack loaded
 def _count(path: Path, sql: str) -> int:
     with duckdb.connect(str(path), read_only=True) as con:
         return con.execute(sql).fetchone()[0]
+
+
+def _key() -> bytes:  # the demo warehouse's, asked for only if someone is erased
+    return DEMO_KEY.encode()
 
 
 # --- retention --------------------------------------------------------------------------------
@@ -62,7 +66,8 @@ def test_retention_dry_run_apply_verify_and_restore(demo_warehouse, archive_targ
         (listed,) = con.execute("SELECT count(*) FROM platform.archives").fetchone()
     assert listed == 1
 
-    assert retention.restore(demo_warehouse, archive_target, archive_id, log=lines.append) == old
+    assert retention.restore(demo_warehouse, archive_target, archive_id, log=lines.append,
+                             pseudonym_key=_key) == old
     with duckdb.connect(str(demo_warehouse), read_only=True) as con:
         assert retention.checksum(con, table) == before  # every row and value is back
         assert [r[3] for r in audit.rows(con) if r[3] not in ("run", "products-publish")] == [
@@ -77,9 +82,11 @@ def test_restore_refuses_a_damaged_or_unknown_archive(demo_warehouse, tmp_path):
     path = Path(target.path(f"{move.archive_id}/data.parquet"))
     path.write_bytes(path.read_bytes()[:-20] + b"\0" * 20)
     with pytest.raises(ThothError, match="is damaged"):
-        retention.restore(demo_warehouse, target, move.archive_id, log=lambda line: None)
+        retention.restore(demo_warehouse, target, move.archive_id, log=lambda line: None,
+                          pseudonym_key=_key)
     with pytest.raises(ThothError, match="no archive 'nope'"):
-        retention.restore(demo_warehouse, target, "nope", log=lambda line: None)
+        retention.restore(demo_warehouse, target, "nope", log=lambda line: None,
+                          pseudonym_key=_key)
 
 
 def test_retention_cli_is_a_dry_run_unless_applied(demo_warehouse, tmp_path, monkeypatch, capsys):

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from thoth.core.duck import open_warehouse
-from thoth.core.errors import ThothError
 from thoth.core.platform import builds, keys
 from transforms.build import ModelBuild
 
@@ -17,16 +16,13 @@ if TYPE_CHECKING:
 
 def build_models(ctx: Context) -> list[ModelBuild]:
     engine = ctx.engine
-    try:
-        key = ctx.pseudonym_key
-    except ThothError:  # not set: nothing to check here — a model needing it says so
-        key = None
-    if key is not None:
-        check_pseudonym_key(ctx.warehouse, key)
+    key = ctx.pseudonym_key  # required: every student_key and tutor_key is made with it
+    check_pseudonym_key(ctx.warehouse, key)
     if engine == "duckdb":
         from transforms.build import build
 
-        return build(ctx.warehouse, log=ctx.log, absent_sources=ctx.absent_sources)
+        return build(ctx.warehouse, pseudonym_key=key, log=ctx.log,
+                     absent_sources=ctx.absent_sources)
     from transforms.spark.session import require_spark
 
     require_spark()  # before anything else: one line saying what to install
@@ -36,7 +32,7 @@ def build_models(ctx: Context) -> list[ModelBuild]:
 
     spark = spark_session(ctx.spark)
     ctx.log(f"building on Spark ({spark.sparkContext.master}) from the lake at {target.url}")
-    results = build_spark(spark, target, ctx.warehouse, log=ctx.log,
+    results = build_spark(spark, target, ctx.warehouse, pseudonym_key=key, log=ctx.log,
                           absent_sources=ctx.absent_sources)
     con = open_warehouse(ctx.warehouse)
     try:  # what DuckDB built last is no longer what the tables hold

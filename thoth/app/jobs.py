@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.ga4 import job as ga4
 from pipelines.landing import job as landing
@@ -15,15 +15,19 @@ from pipelines.metrics import job as metrics
 from pipelines.ontrack import job as ontrack
 from thoth.core.platform.load_state import TableLoad
 
-
-def _governance() -> dict[str, Any]:
-    """OnTrack's loads pass through the warehouse's governance (retention cut-offs, erasures)."""
-    from warehouse.governance.after_load import apply
-
-    return {"guard": apply}
+if TYPE_CHECKING:
+    from thoth.app.context import Context
 
 
-def _feed_runs() -> dict[str, Any]:
+def _governance(ctx: Context) -> dict[str, Any]:
+    """OnTrack's loads pass through the load guard (retention cut-offs, erasures), with the
+    command's pseudonym key (resolved only if someone is erased)."""
+    from thoth.core import load_guard
+
+    return {"guard": load_guard.guard(lambda: ctx.pseudonym_key)}
+
+
+def _feed_runs(ctx: Context) -> dict[str, Any]:
     return {"feed_runs": []}
 
 
@@ -55,8 +59,8 @@ class Job:
     # False: its failure fails the run but the later steps still run, for a source whose gap
     # the next run fills.
     stops_chain: bool = True
-    # What the app hands its `run` beyond the flags, made afresh for each run.
-    extra: Callable[[], dict[str, Any]] = field(default=dict, repr=False)
+    # What the app hands its `run` beyond the flags, made afresh for each run from its context.
+    extra: Callable[[Context], dict[str, Any]] = field(default=lambda ctx: {}, repr=False)
     # Its loads in one line, for `thoth run`.
     said: Callable[[list[TableLoad], dict[str, Any]], str] = field(
         default=_counted("tables"), repr=False)

@@ -46,7 +46,7 @@ class Skip(Exception):
 def extract(ctx: Context, source: str, **flags: object) -> Done:
     """Load one source (its job in JOBS) into the warehouse; `flags` are its job's options."""
     job = JOBS[source]
-    extra = job.extra()
+    extra = job.extra(ctx)
     loads = job.module.run(ctx.warehouse, log=ctx.log, **flags, **extra)
     return Done(sum(x.rows_loaded for x in loads), job.said(loads, extra))
 
@@ -76,7 +76,8 @@ def restore(ctx: Context, archive_id: str) -> Done:
 
     target = ctx.archive
     with ctx.lock():
-        retention.restore(ctx.warehouse, target, archive_id, log=ctx.log)
+        retention.restore(ctx.warehouse, target, archive_id, log=ctx.log,
+                          pseudonym_key=lambda: ctx.pseudonym_key)
     return Done()
 
 
@@ -245,7 +246,8 @@ def erase_user(ctx: Context, user_id: str) -> Done:
         erase(ctx.warehouse, user_id, pseudonym_key=key,
               steps=[ArchiveErasure(archives), ProductErasure(products), LakeErasure(lake)],
               log=ctx.log)
-        results = build(ctx.warehouse, log=lambda line: None, absent_sources=ctx.absent_sources)
+        results = build(ctx.warehouse, pseudonym_key=key, log=lambda line: None,
+                        absent_sources=ctx.absent_sources)
     return Done(said=f"rebuilt {len(results)} models: staging and marts hold no trace of them; "
                 "the next `thoth run` (or `thoth check` then `thoth publish`) replaces the "
                 "published KPIs")

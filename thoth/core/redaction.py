@@ -36,7 +36,9 @@ def url_secrets(url: str, path_is_secret: bool = False) -> set[str]:
     found = {url}
     if parts.password:
         found |= {parts.password, unquote(parts.password)}
-    if "@" in parts.netloc:
+    # The user:password pair; a user alone only where it may be a token (a webhook's): a
+    # database user is no secret, and masking `postgres` mangled every word holding it.
+    if "@" in parts.netloc and (parts.password or path_is_secret):
         found.add(parts.netloc.rsplit("@", 1)[0])
     if path_is_secret:  # the whole path and query, and each token-like piece of them
         found |= {parts.path.strip("/"), parts.query}

@@ -71,7 +71,8 @@ def _snapshot(manifest: dict[str, Any]) -> datetime | None:
     return parse_iso(manifest.get("snapshot_at"))
 
 
-def _build_on_spark(spark: Any, model: Model, columns: dict[str, set[str]]) -> pa.Schema | None:
+def _build_on_spark(spark: Any, model: Model, columns: dict[str, set[str]],
+                    pseudonym_key: bytes) -> pa.Schema | None:
     """Builds the model in Spark's catalog; the Arrow schema of a Polars model's rows."""
     spark.sql(f"DROP TABLE IF EXISTS {model.qualified}")  # the previous build's, this session
     if model.sql is not None:
@@ -80,15 +81,16 @@ def _build_on_spark(spark: Any, model: Model, columns: dict[str, set[str]]) -> p
         # would be planned (and the CTEs it repeats, computed) from the raw files each time.
         spark.sql(f"CREATE TABLE {model.qualified} USING parquet AS {sql}")
         return None
-    frame, schema = polars_models.spark_frame(spark, model)
+    frame, schema = polars_models.spark_frame(spark, model, pseudonym_key)
     frame.write.format("parquet").saveAsTable(model.qualified)
     return schema
 
 
-def build_spark(spark: Any, target: Target, warehouse: Path, *,
+def build_spark(spark: Any, target: Target, warehouse: Path, *, pseudonym_key: bytes,
                 log: Callable[[str], None] = print,
                 absent_sources: frozenset[str] = frozenset()) -> list[ModelBuild]:
-    """Every model, on `spark`, from the lake at `target`; the tables into `warehouse`."""
+    """Every model, on `spark`, from the lake at `target`; the tables into `warehouse`.
+    `pseudonym_key`: as `transforms.build.build`'s."""
     manifest = read_manifest(target)
     if manifest is None:
         raise ThothError(f"no lake at {target.url} (no _manifest.json): write it with "
@@ -111,7 +113,7 @@ def build_spark(spark: Any, target: Target, warehouse: Path, *,
     for model in order:
         started = time.perf_counter()
         try:
-            schema = _build_on_spark(spark, model, columns)
+            schema = _build_on_spark(spark, model, columns, pseudonym_key)
         except errors as exc:
             raise ThothError(f"model {model.qualified} failed on Spark: {_first_line(exc)}"
                              ) from None

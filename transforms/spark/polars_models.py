@@ -11,25 +11,21 @@ Arrow batches, over a split of its input that cannot change its answer.
 - `stg_rails__time_zones` reads no table (Rails' zone names, as data): run once on the driver.
 
 A new Polars model needs an entry in SPARK_PATHS: a build without one fails, naming the model.
-The pseudonym key is resolved here, on the driver, and handed to the workers with the function
-(a worker on a cluster has neither the driver's environment nor its `.dlt/secrets.toml`).
+The pseudonym key comes from the command (the driver) and is handed to the workers bound to the
+function (a worker on a cluster has neither the driver's environment nor its
+`.dlt/secrets.toml`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import polars as pl
 import pyarrow as pa
 
-from thoth.core.config import TransformsConfig, resolve
 from thoth.core.errors import ThothError
-from transforms.project import Model
-
-# The settings a Polars model may read where it runs (workers get them as environment).
-_WORKER_ENV = "TRANSFORMS__PSEUDONYM_KEY"
+from transforms.project import Model, polars_function
 
 
 def _plain(schema: pa.Schema) -> pa.Schema:
@@ -63,26 +59,17 @@ def _inputs(spark: Any, model: Model) -> list[Any]:
             for name, columns in model.func.polars_inputs.items()]
 
 
-def output_schema(model: Model, inputs: list[Any]) -> pa.Schema:
+def output_schema(func: Callable, inputs: list[Any]) -> pa.Schema:
     """The function's output types, from running it on empty inputs of the right types."""
-    result = model.func(*[_empty(frame) for frame in inputs])
+    result = func(*[_empty(frame) for frame in inputs])
     if isinstance(result, pl.LazyFrame):
         result = result.collect()
     return _plain(result.to_arrow().schema)
 
 
-def _with_env(env: dict[str, str], func: Callable) -> Callable:
-    def run(*args: Any) -> Any:
-        os.environ.update(env)
-        return func(*args)
-
-    return run
-
-
-def _row_by_row(spark: Any, model: Model, env: dict[str, str]) -> tuple[Any, pa.Schema]:
+def _row_by_row(spark: Any, model: Model, func: Callable) -> tuple[Any, pa.Schema]:
     (source,) = _inputs(spark, model)
-    schema = output_schema(model, [source])
-    func = _with_env(env, model.func)
+    schema = output_schema(func, [source])
 
     def batches(stream: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in stream:
@@ -94,13 +81,12 @@ def _row_by_row(spark: Any, model: Model, env: dict[str, str]) -> tuple[Any, pa.
     return source.mapInArrow(batches, from_arrow_schema(schema)), schema
 
 
-def _comment_activity(spark: Any, model: Model, env: dict[str, str]) -> tuple[Any, pa.Schema]:
+def _comment_activity(spark: Any, model: Model, func: Callable) -> tuple[Any, pa.Schema]:
     comments, tasks, projects, units, periods = _inputs(spark, model)
-    schema = output_schema(model, [comments, tasks, projects, units, periods])
+    schema = output_schema(func, [comments, tasks, projects, units, periods])
     # Units and teaching periods: one row per unit, shipped whole to every group.
     small = [pl.from_arrow(frame.toArrow()) for frame in (units, periods)]
     comment_cols, task_cols, project_cols = comments.columns, tasks.columns, projects.columns
-    func = _with_env(env, model.func)
 
     def per_unit(table: pa.Table) -> pa.Table:
         joined = pl.from_arrow(table)
@@ -113,14 +99,15 @@ def _comment_activity(spark: Any, model: Model, env: dict[str, str]) -> tuple[An
     return joined.groupBy("unit_id").applyInArrow(per_unit, from_arrow_schema(schema)), schema
 
 
-def _reference(spark: Any, model: Model, env: dict[str, str]) -> tuple[Any, pa.Schema]:
+def _reference(spark: Any, model: Model, func: Callable) -> tuple[Any, pa.Schema]:
     """A model that reads no table (reference data shipped with the code, e.g. Rails' time
     zone names): run once, on the driver; its few rows handed to Spark as Arrow."""
-    schema = output_schema(model, [])
-    return spark.createDataFrame(_arrow(model.func(), schema)), schema
+    schema = output_schema(func, [])
+    return spark.createDataFrame(_arrow(func(), schema)), schema
 
 
-SPARK_PATHS: dict[str, Callable[[Any, Model, dict[str, str]], tuple[Any, pa.Schema]]] = {
+# Each path gets the model and its function as the build calls it (the key bound, when keyed).
+SPARK_PATHS: dict[str, Callable[[Any, Model, Callable], tuple[Any, pa.Schema]]] = {
     "staging.stg_ontrack__user_keys": _row_by_row,
     "marts.kpi_comment_activity": _comment_activity,
     "staging.stg_rails__time_zones": _reference,
@@ -128,11 +115,10 @@ SPARK_PATHS: dict[str, Callable[[Any, Model, dict[str, str]], tuple[Any, pa.Sche
 }
 
 
-def spark_frame(spark: Any, model: Model) -> tuple[Any, pa.Schema]:
+def spark_frame(spark: Any, model: Model, pseudonym_key: bytes) -> tuple[Any, pa.Schema]:
     """The model's table as a Spark DataFrame (lazy), with the Arrow schema of its rows."""
     path = SPARK_PATHS.get(model.qualified)
     if path is None:
         raise ThothError(f"Polars model {model.qualified} has no Spark path: add one to "
                          "SPARK_PATHS in transforms/spark/polars_models.py")
-    env = {_WORKER_ENV: resolve(TransformsConfig()).pseudonym_key}
-    return path(spark, model, env)
+    return path(spark, model, polars_function(model, pseudonym_key))

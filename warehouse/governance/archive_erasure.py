@@ -24,6 +24,7 @@ from thoth.core import platform
 from thoth.core.duck import quote as _q
 from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
+from thoth.core.platform import erasures
 from thoth.core.storage import Target
 from warehouse.governance import erasure, retention
 
@@ -64,7 +65,7 @@ class ArchiveErasure:
         old_name = retention.data_name(manifest)
         target.remove(self._strays(archive_id, old_name))  # a killed rewrite's leftovers
         schema, table = manifest["table"].split(".", 1)
-        if schema != erasure.SCHEMA:
+        if schema != erasures.SCHEMA:
             return None
         with tempfile.TemporaryDirectory(prefix="thoth-erase-") as work:
             old = Path(work) / "old.parquet"

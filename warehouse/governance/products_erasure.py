@@ -15,8 +15,8 @@ from collections.abc import Callable
 import duckdb
 
 from thoth.core.errors import ThothError
+from thoth.core.platform.erasures import subject_key
 from thoth.core.storage import Target
-from warehouse.governance.erasure import subject_key
 from warehouse.products import store
 
 

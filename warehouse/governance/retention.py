@@ -7,8 +7,9 @@ count and a checksum of every value), described in `manifest.json` beside it, an
 deleted — in one transaction with `platform.retention_state`, `platform.archives` and the audit row.
 
 The source still has those rows, so a later load would bring them back: the OnTrack loader
-calls `apply_cutoff` after each table's load, in the same transaction, and drops the rows older
-than the last cut-off applied to that table whose ids were archived (`platform.archived_ids`).
+drops again, after each table's load and in the same transaction, the rows older than the last
+cut-off applied to that table whose ids were archived (`platform.archived_ids`; the rule lives
+below the pipelines, in thoth/core/platform/retention_state.py).
 A row older than the cut-off that was never archived — it arrived late, or on a first load — is
 kept until retention archives it (`thoth run` does so the same hour: `late_rows`), never dropped
 unarchived. A restore lowers the mark to the oldest restored row, so restored rows stay.
@@ -33,7 +34,7 @@ from thoth.core.duck import open_warehouse, transaction
 from thoth.core.duck import quote as _q
 from thoth.core.duck import utc_now as _now
 from thoth.core.errors import ThothError
-from thoth.core.platform import audit
+from thoth.core.platform import audit, erasures
 from thoth.core.storage import Target, failed, storage_errors
 
 POLICIES = Path(__file__).with_name("retention.yml")
@@ -243,20 +244,19 @@ def _new_archive_id(con: duckdb.DuckDBPyConnection, target: Target, base: str) -
 
 
 def restore(warehouse: Path, target: Target, archive_id: str, *,
-            log: Callable[[str], None] = print) -> int:
+            pseudonym_key: Callable[[], bytes], log: Callable[[str], None] = print) -> int:
     """Put an archive's rows back (replacing rows with the same id), verified first; rows of
-    erased people stay out. Returns the rows restored."""
+    erased people stay out (`pseudonym_key`: asked for only if someone is erased). Returns the
+    rows restored."""
     try:
-        return _restore(warehouse, target, archive_id, log)
+        return _restore(warehouse, target, archive_id, pseudonym_key, log)
     except storage_errors() as exc:
         raise failed(target, f"restoring {archive_id} from", exc,
                      "nothing was restored") from None
 
 
 def _restore(warehouse: Path, target: Target, archive_id: str,
-             log: Callable[[str], None]) -> int:
-    from warehouse.governance import erasure
-
+             pseudonym_key: Callable[[], bytes], log: Callable[[str], None]) -> int:
     manifest = read_manifest(target, archive_id)
     if manifest is None:
         raise ThothError(f"no archive {archive_id!r} under {target.url} (no manifest.json)")
@@ -273,7 +273,8 @@ def _restore(warehouse: Path, target: Target, archive_id: str,
             platform.ensure(con, "retention_state", "archives")
             with transaction(con):
                 restored = _insert(con, table, f"read_parquet('{local}')")
-                erased = erasure.apply_ledger(con, *table.split(".", 1))
+                erased = erasures.apply_ledger(con, *table.split(".", 1),
+                                               pseudonym_key=pseudonym_key)
                 (oldest,) = con.execute(f"SELECT min({_q(column)}) FROM read_parquet('{local}')"
                                         ).fetchone()
                 if oldest is not None:  # loads must keep what was restored
@@ -306,30 +307,6 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, relation: str) -> int:
     (rows,) = con.execute(f"INSERT INTO {_table(table)} BY NAME SELECT * FROM {relation}"
                           ).fetchone()
     return rows
-
-
-def apply_cutoff(con: duckdb.DuckDBPyConnection, schema: str, table: str,
-                 changed: str | None = None) -> int:
-    """After a load: drop the rows older than the table's last applied cut-off that are in an
-    archive already (their ids in platform.archived_ids); the others wait for retention. A table
-    without an `id` column cannot be matched: its old rows are all dropped, as archived.
-    `changed`: a relation with the ids just loaded (only those can be old), None: the table."""
-    if not platform.has_table(con, "retention_state"):
-        return 0
-    row = con.execute("SELECT date_column, archived_before FROM platform.retention_state "
-                      "WHERE table_name = ?", [f"{schema}.{table}"]).fetchone()
-    if row is None:
-        return 0
-    column, before = row
-    only = f" AND id IN (SELECT id FROM {changed})" if changed else ""
-    params: list = [before]
-    if platform.has_column(con, table, "id", schema):
-        platform.ensure(con, "archived_ids")
-        only += " AND id IN (SELECT id FROM platform.archived_ids WHERE table_name = ?)"
-        params.append(f"{schema}.{table}")
-    (deleted,) = con.execute(f"DELETE FROM {_q(schema)}.{_q(table)} WHERE {_q(column)} < ?"
-                             f"{only}", params).fetchone()
-    return deleted
 
 
 def late_rows(con: duckdb.DuckDBPyConnection, policies: list[Policy]) -> dict[str, int]:

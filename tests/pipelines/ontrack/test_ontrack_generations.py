@@ -68,7 +68,7 @@ def test_every_generation_builds_and_the_models_detect_it_as_the_loader_does(var
             cols = ", ".join(['"id" BIGINT', *(f'"{c.name}" {DUCK[c.type]}'
                                                 for c in table.columns_for(variant))])
             con.execute(f'CREATE TABLE ontrack_raw."{table.name}" ({cols})')
-    build(warehouse, log=lambda _: None,
+    build(warehouse, pseudonym_key=KEY.encode(), log=lambda _: None,
           absent_sources=frozenset({"ga4_raw", "landing_raw"}))
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.sql("SELECT generation FROM staging.stg_ontrack__generation").fetchall() == [

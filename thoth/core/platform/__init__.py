@@ -1,6 +1,6 @@
 """The platform's own tables, `platform.*`: every one's DDL here, once, and the one probe for
 whether a warehouse holds a table. Each table's readers and writers are the modules beside it
-(load_state, runs, audit, checks, builds); governance keeps its ledger queries with its rules."""
+(load_state, runs, audit, checks, builds, erasures with the erasure rules, retention_state)."""
 
 from __future__ import annotations
 
@@ -89,6 +89,26 @@ CREATE TABLE IF NOT EXISTS platform.model_inputs (
     model       VARCHAR PRIMARY KEY,
     fingerprint VARCHAR NOT NULL,
     built_at    TIMESTAMP NOT NULL   -- UTC, when a build last made it from these inputs
+);
+-- Added later (NULL before, and for a model without `incremental`): what an incremental model
+-- was made from but its `changes_in` table (a fingerprint with that table left out), and that
+-- table's row count, sum of row hashes and place in platform.row_changes then.
+ALTER TABLE platform.model_inputs ADD COLUMN IF NOT EXISTS other_inputs VARCHAR;
+ALTER TABLE platform.model_inputs ADD COLUMN IF NOT EXISTS changes_rows BIGINT;
+ALTER TABLE platform.model_inputs ADD COLUMN IF NOT EXISTS changes_hash HUGEINT;
+ALTER TABLE platform.model_inputs ADD COLUMN IF NOT EXISTS changes_seq BIGINT;
+""",
+    # The rows each incremental load wrote or removed, a row per table per load, written in the
+    # load's transaction: with what the load added to the table's row count and to its sum of
+    # row hashes, so a reader can tell the log explains every change since it last looked.
+    "row_changes": """
+CREATE TABLE IF NOT EXISTS platform.row_changes (
+    table_name VARCHAR NOT NULL,    -- schema.table
+    seq        BIGINT NOT NULL,     -- rises with every load logged
+    ids        BIGINT[] NOT NULL,   -- the ids written or removed
+    rows_delta BIGINT NOT NULL,     -- rows after − rows before
+    hash_delta HUGEINT NOT NULL,    -- sum(hash(row)) after − before
+    changed_at TIMESTAMP NOT NULL   -- UTC
 );
 """,
     # Erased people and what identifies them, as keyed hashes only.

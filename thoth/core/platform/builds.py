@@ -65,7 +65,8 @@ def record_fingerprints(con: duckdb.DuckDBPyConnection, prints: dict[str, str],
     """What each model of a build was made from; the rows of those rebuilt move to `built_at`."""
     platform.ensure(con, "model_inputs")
     con.executemany(
-        "INSERT INTO platform.model_inputs VALUES (?, ?, ?) ON CONFLICT (model) DO UPDATE SET "
+        "INSERT INTO platform.model_inputs (model, fingerprint, built_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (model) DO UPDATE SET "
         "built_at = CASE WHEN fingerprint = excluded.fingerprint THEN built_at "
         "ELSE excluded.built_at END, fingerprint = excluded.fingerprint",
         [[model, fingerprint, built_at] for model, fingerprint in prints.items()])

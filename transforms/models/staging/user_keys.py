@@ -8,13 +8,13 @@ import hmac
 
 import polars as pl
 
-from thoth.core.config import pseudonym_key
 from transforms.project import polars_model
 
 
-@polars_model(inputs={"ontrack_raw.users": ["id"]})
-def stg_ontrack__user_keys(users: pl.DataFrame) -> pl.DataFrame:
-    key = pseudonym_key()
+@polars_model(inputs={"ontrack_raw.users": ["id"]}, keyed=True)
+def stg_ontrack__user_keys(users: pl.DataFrame, *, pseudonym_key: bytes) -> pl.DataFrame:
+    """`pseudonym_key`: the command's TRANSFORMS__PSEUDONYM_KEY, handed down by the build."""
     ids = users.get_column("id")
-    keys = [hmac.new(key, str(i).encode(), hashlib.sha256).hexdigest()[:16] for i in ids]
+    keys = [hmac.new(pseudonym_key, str(i).encode(), hashlib.sha256).hexdigest()[:16]
+            for i in ids]
     return pl.DataFrame({"user_id": ids, "user_key": pl.Series(keys, dtype=pl.String)})
