@@ -1,13 +1,14 @@
 """Loading one OnTrack table into DuckDB, all in one transaction.
 
 Full: replace the table with a fresh copy. Incremental: re-read rows changed since the last cursor
-(minus the look-back), new ids, NULL-cursor rows and rows still settling; replace them by id;
-then delete rows whose id the source no longer has (hard deletes: the raw table mirrors the
-source). A table that gained a source column is re-read whole instead: a Rails migration that
-adds a column and back-fills it leaves `updated_at` alone, so no cursor sees those values. A
-column the source dropped stays (its old values kept, NULL for new rows) until `--full-refresh`.
-The table's `platform.load_state` row is written in the same transaction, so a run killed at any
-point leaves the table and its state as the last completed load left them.
+(minus the look-back), new ids, NULL-cursor rows and rows still settling; replace them by id; then
+delete rows whose id the source no longer has (hard deletes: the raw table mirrors the source;
+deletions.py reads every id only when a count and sum of them say rows may be gone). A table that
+gained a source column is re-read whole instead: a Rails migration that adds a column and
+back-fills it leaves `updated_at` alone, so no cursor sees those values. A column the source
+dropped stays (its old values kept, NULL for new rows) until `--full-refresh`. The table's
+`platform.load_state` row is written in the same transaction, so a run killed at any point leaves
+the table and its state as the last completed load left them.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import duckdb
-import numpy as np
-import pyarrow as pa
 
-from pipelines.ontrack import settings
+from pipelines.ontrack import deletions, settings
 from pipelines.ontrack.source_db import Column, SourceDB
 from thoth.core import classification, config, platform
 from thoth.core.classification import shown
@@ -36,9 +35,6 @@ SOURCE = "ontrack"
 # needs; the rest of the load's limit would only cache the new table's written blocks, for
 # nobody (~130 MB of a 5 M-row table's peak RSS, issue #25).
 STREAM_MEMORY_MB = 64
-# Deleted ids are found with a bitmap while the ids span at most this many per row (see
-# `_delete_missing`).
-BITMAP_SPREAD = 16
 
 
 @dataclass(frozen=True)
@@ -121,7 +117,9 @@ def _incremental_filter(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: Tab
         f"SELECT max({_q(plan.cursor)}), max(id) FROM {target}"
     ).fetchall()[0]
     if max_id is None:
-        return None
+        last_cursor, max_id = _emptied(con, plan)
+        if max_id is None:
+            return None
     cursor = src.quote(plan.cursor)
     terms = [f"{src.quote('id')} > {max_id}"]
     if last_cursor is not None:
@@ -138,6 +136,32 @@ def _incremental_filter(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: Tab
             if first_pending is not None:
                 terms.append(f"({src.quote('id')} >= {first_pending} AND {which})")
     return " WHERE " + " OR ".join(terms)
+
+
+def _emptied(con: duckdb.DuckDBPyConnection, plan: TablePlan) -> tuple[object, int | None]:
+    """Where the last load of a table the guard left empty got to (retention archived every
+    row, e.g. logins older than 90 days): the largest archived id and the newest cursor that
+    load read. Without them every load would read the whole table again, only for the guard to
+    drop it; (None, None) when unknown (a full load then)."""
+    name = f"{settings.DATASET}.{plan.table}"
+    if not (platform.has_table(con, "archived_ids") and platform.has_table(con, "load_state")):
+        return None, None
+    (max_id,) = con.execute("SELECT max(id) FROM platform.archived_ids WHERE table_name = ?",
+                            [name]).fetchall()[0]
+    seen = _recorded_cursor(con, plan)
+    if max_id is None or seen is None:
+        return None, None
+    dtype = _columns(con, plan.table)[plan.cursor]
+    (cursor,) = con.execute(f"SELECT CAST(? AS {dtype})", [seen]).fetchall()[0]
+    return cursor, max_id
+
+
+def _recorded_cursor(con: duckdb.DuckDBPyConnection, plan: TablePlan) -> str | None:
+    """The newest cursor value the table's last load read, as `platform.load_state` has it."""
+    seen = con.execute("SELECT cursor_value FROM platform.load_state WHERE source = ? AND "
+                       "table_name = ? AND cursor_column = ?",
+                       [SOURCE, plan.table, plan.cursor]).fetchall()
+    return seen[0][0] if seen else None
 
 
 def _evolve(con: duckdb.DuckDBPyConnection, table: str, plan: TablePlan) -> None:
@@ -218,9 +242,18 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
             before = row_changes.sums(con, target, "SELECT id FROM _stage")
             con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM _stage)")
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _stage")
-            deleted, removed = _delete_missing(con, src, plan)
+            deleted, removed = deletions.delete_missing(
+                con, src, plan.table, next(c for c in plan.columns if c.name == "id"))
         # Retention cut-off and erased people, in this transaction.
+        # The newest cursor read, before the guard may drop its row (an emptied table's load
+        # starts from it, `_emptied`).
+        newest = con.execute(f"SELECT max({_q(plan.cursor)})::VARCHAR FROM {target}"
+                             ).fetchall()[0][0] if plan.cursor else None
+        if newest is None and where is not None:
+            newest = _recorded_cursor(con, plan)
         governed = guard(con, settings.DATASET, plan.table, None if where is None else "_stage")
+        if governed:  # rows held out now, maybe unlisted (erased): ids scanned next load
+            deletions.forget(con, plan.table)
         if where is not None:
             # Logged after the guard, so the log's sums hold what the table now holds.
             row_changes.record(con, f"{settings.DATASET}.{plan.table}", target,
@@ -228,12 +261,9 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
                                before + removed)
             con.unregister("_missing")
             con.execute("DROP TABLE _stage")
-        total, cursor_value = con.execute(
-            f"SELECT count(*), max({_q(plan.cursor)})::VARCHAR FROM {target}"
-            if plan.cursor else f"SELECT count(*), NULL FROM {target}"
-        ).fetchall()[0]
+        (total,) = con.execute(f"SELECT count(*) FROM {target}").fetchall()[0]
         load = TableLoad(
-            SOURCE, plan.table, mode, plan.cursor, cursor_value, loaded, deleted, total,
+            SOURCE, plan.table, mode, plan.cursor, newest, loaded, deleted, total,
             round(time.perf_counter() - started, 3), utc_now(),
             "; ".join([*notes, *([governed] if governed else [])]) or None,
         )
@@ -285,51 +315,3 @@ def _restore_dropped(con: duckdb.DuckDBPyConnection, plan: TablePlan,
         sets = ", ".join(f"{_q(n)} = k.{_q(n)}" for n in dropped)
         con.execute(f"UPDATE {target} t SET {sets} FROM _kept k WHERE t.id = k.id")
         con.execute("DROP TABLE _kept")
-
-
-def _delete_missing(con: duckdb.DuckDBPyConnection, src: SourceDB,
-                    plan: TablePlan) -> tuple[int, row_changes.Sums]:
-    """Remove rows whose id the source no longer has; returns how many, and their sums as they
-    were (for the log of changed rows), their ids left registered as `_missing`. Keys are read
-    after the changed rows, so a row inserted in between is kept, never deleted.
-
-    The source's ids are marked in a bitmap over the warehouse's id range, a byte per id (5 MB
-    for 5 M tasks, where DuckDB's hash anti-join held ~250 MB and was the peak of an hourly
-    load, issue #25); ids spread wider than that are sorted and searched, 8 bytes each."""
-    target = _target(plan.table)
-    low, high, count = con.execute(
-        f"SELECT min(id), max(id), count(id) FROM {target}").fetchall()[0]
-    if not count:
-        con.register("_missing", pa.table({"id": pa.array([], pa.int64())}))
-        return 0, row_changes.Sums(0, 0)
-    dense = high - low + 1 <= BITMAP_SPREAD * count
-    with src.rows(plan.table, [c for c in plan.columns if c.name == "id"]) as reader:
-        if dense:
-            present = np.zeros(high - low + 1, dtype=bool)
-            for batch in reader:
-                ids = _ids(batch)
-                present[ids[(ids >= low) & (ids <= high)] - low] = True
-        else:
-            source = np.sort(np.concatenate([np.empty(0, np.int64)] + [_ids(b) for b in reader]))
-    gone = [np.empty(0, np.int64)]
-    for batch in con.sql(f"SELECT id FROM {target} WHERE id IS NOT NULL").to_arrow_reader():
-        ids = _ids(batch)
-        if dense:
-            gone.append(ids[~present[ids - low]])
-        elif len(source):
-            at = np.minimum(np.searchsorted(source, ids), len(source) - 1)
-            gone.append(ids[source[at] != ids])
-        else:
-            gone.append(ids)
-    missing = pa.table({"id": np.concatenate(gone)})
-    con.register("_missing", missing)
-    if not missing.num_rows:
-        return 0, row_changes.Sums(0, 0)
-    removed = row_changes.sums(con, target, "SELECT id FROM _missing")
-    (deleted,) = con.execute(
-        f"DELETE FROM {target} WHERE id IN (SELECT id FROM _missing)").fetchall()[0]
-    return deleted, removed
-
-
-def _ids(batch: pa.RecordBatch) -> np.ndarray:
-    return batch.column(0).drop_null().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)

@@ -139,6 +139,17 @@ CREATE TABLE IF NOT EXISTS platform.archived_ids (
     PRIMARY KEY (table_name, id)
 );
 """,
+    # Per loaded table: the last id scan found every id the source had up to the warehouse's
+    # largest in the table or archived — no row held out unlisted (an erased person's). While
+    # anyone is erased, a load skips the id scan only for a table listed here at the ledger's
+    # current size (pipelines/ontrack/deletions.py); a load whose guard removed rows unlists it.
+    "id_checks": """
+CREATE TABLE IF NOT EXISTS platform.id_checks (
+    table_name VARCHAR PRIMARY KEY,   -- schema.table
+    erasures   BIGINT NOT NULL,       -- rows of platform.erasures when the scan ran
+    scanned_at TIMESTAMP NOT NULL     -- UTC
+);
+""",
     # Which pseudonym key built the warehouse's pseudonyms: an HMAC of a constant under the key,
     # never the key. One row; a build with another key is refused.
     "pseudonym_key": """
