@@ -161,9 +161,8 @@ def build(warehouse: Path, *, pseudonym_key: bytes, log: Callable[[str], None] =
             for model in order:
                 started = time.perf_counter()
                 name, found = model.qualified, specs.get(model.qualified)
-                current = prints.stored.get(name, prints.models[name])
-                kept = (fingerprints.stored(model) and name in have and current is not None
-                        and before.get(name) == current)
+                kept = (fingerprints.stored(model) and name in have
+                        and before.get(name) == prints.stored[name])
                 applied = (not kept and found is not None and name in have
                            and incremental.applicable(
                                con, found, last.get(name), prints.others.get(name),
@@ -190,7 +189,7 @@ def build(warehouse: Path, *, pseudonym_key: bytes, log: Callable[[str], None] =
             builds.record(con, build_id, [(r.model, r.rows, r.seconds, now) for r in results],
                           snapshot_at=snapshot_at(con), engine="duckdb")
             built = prints.restated(con, order, columns)
-            builds.record_fingerprints(con, {**built.models, **built.stored}, now)
+            builds.record_fingerprints(con, built.stored, now)
             incremental.record(con, built.others, built.sums, specs, seq)
         return results
     finally:

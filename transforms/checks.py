@@ -80,7 +80,7 @@ def _test_prints(con: duckdb.DuckDBPyConnection, models: dict[str, Model], built
     own = fingerprints.table_fingerprints(
         con, {m.qualified for m in order if fingerprints.stored(m)})
     columns = source_columns(con)
-    codes = fingerprints.of_models(con, order, columns, own).codes
+    _, codes = fingerprints.code_of(order, columns)
     queries = {i: ([t.sql, t.examples_sql or "", t.severity], {t.model, *t.reads})
                for i, t in enumerate(tests)}
     plans = {i: ([q for q in sqls[:2] if q], names) for i, (sqls, names) in queries.items()}

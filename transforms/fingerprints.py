@@ -77,13 +77,18 @@ def code(model: Model, resolved: str | None, columns: dict[str, set[str]]) -> st
                   hashlib.sha256(b"".join(files)).hexdigest())
 
 
+def code_of(order: list[Model], columns: dict[str, set[str]]
+            ) -> tuple[dict[str, str], dict[str, str]]:
+    """(each SQL model's resolved SQL, each model's `code`)."""
+    sqls = {m.qualified: resolved_sql(m, columns) for m in order if m.sql is not None}
+    return sqls, {m.qualified: code(m, sqls.get(m.qualified), columns) for m in order}
+
+
 @dataclass(frozen=True)
 class Prints:
     sqls: dict[str, str]  # each SQL model's resolved SQL
-    models: dict[str, str | None]  # each model's fingerprint
-    # A stored model's fingerprint from what its plan reads (`stored_prints`): a build keeps
-    # the table while this one holds.
-    stored: dict[str, str] = field(default_factory=dict)
+    # A stored model's fingerprint (`stored_prints`): a build keeps the table while it holds.
+    stored: dict[str, str]
     # An incremental model's fingerprint with its `changes_in` table left out, and that
     # table's sums (transforms.incremental).
     others: dict[str, str | None] = field(default_factory=dict)
@@ -96,29 +101,21 @@ class Prints:
         """The stored models' fingerprints again, from the plans of the models as now built
         (before a build, a view about to change still reads as it did): what a build records."""
         changes = {m.qualified: t for m in order if (t := incremental.changes_in(m))}
-        stored_, others = stored_prints(con, order, self.codes, self.sqls, columns,
-                                        self.models, changes, self.narrow)
-        return Prints(self.sqls, self.models, stored_, others, self.sums, self.codes,
-                      self.narrow)
+        stored_, others = stored_prints(con, order, self.codes, self.sqls, columns, changes,
+                                        self.narrow)
+        return Prints(self.sqls, stored_, others, self.sums, self.codes, self.narrow)
 
 
-def of_models(con: duckdb.DuckDBPyConnection, order: list[Model], columns: dict[str, set[str]],
-              built: dict[str, str] | None = None) -> Prints:
-    """Each model's fingerprint: as it would be built now, or with `built` as it holds now (see
-    `model_fingerprints`). `columns`: the warehouse's source tables and their columns."""
-    sqls = {m.qualified: resolved_sql(m, columns) for m in order if m.sql is not None}
-    names = {m.qualified for m in order}
-    sums = table_sums(con, {i for m in order for i in m.inputs if i not in names})
-    raw = {name: _table_digest(*described) for name, described in sums.items()}
-    codes = {m.qualified: code(m, sqls.get(m.qualified), columns) for m in order}
-    prints = model_fingerprints(order, codes, raw, built)
-    if built is not None:
-        return Prints(sqls, prints, codes=codes)
+def of_models(con: duckdb.DuckDBPyConnection, order: list[Model],
+              columns: dict[str, set[str]]) -> Prints:
+    """Each stored model's fingerprint as it would be built now (see `stored_prints`), and each
+    incremental model's. `columns`: the warehouse's source tables and their columns."""
+    sqls, codes = code_of(order, columns)
     changes = {m.qualified: t for m in order if (t := incremental.changes_in(m))}
     narrow: dict = {}
-    stored_, others = stored_prints(con, order, codes, sqls, columns, prints, changes, narrow)
-    return Prints(sqls, prints, stored_, others,
-                  {t: sums[t][1] for t in changes.values() if t in sums}, codes, narrow)
+    stored_, others = stored_prints(con, order, codes, sqls, columns, changes, narrow)
+    sums = {t: described[1] for t, described in table_sums(con, set(changes.values())).items()}
+    return Prints(sqls, stored_, others, sums, codes, narrow)
 
 
 # Scans of what the plan itself made (a CTE, a join's duplicates, constants), not of a table.
@@ -186,20 +183,20 @@ def reads(con: duckdb.DuckDBPyConnection, sql: str, tables: set[str],
 
 
 def stored_prints(con: duckdb.DuckDBPyConnection, order: list[Model], codes: dict[str, str],
-                  sqls: dict[str, str], columns: dict[str, set[str]],
-                  prints: dict[str, str | None], changes: dict[str, str], narrow: dict
-                  ) -> tuple[dict[str, str], dict[str, str | None]]:
+                  sqls: dict[str, str], columns: dict[str, set[str]], changes: dict[str, str],
+                  narrow: dict) -> tuple[dict[str, str], dict[str, str | None]]:
     """(each stored model's fingerprint from what its plan reads: its code, the code of every
     view between it and the tables it scans, each scanned model table's own such fingerprint and
-    each source table's columns it reads, counted and hashed; where the plan cannot tell, its
-    whole fingerprint from `prints`, each incremental model's (`changes`: model → its
-    `changes_in`) with that table left out). `narrow`: the column digests made so far, added
-    to."""
+    each source table's columns it reads, counted and hashed; where the plan cannot tell (the
+    model reads the catalog, an input is not built yet), its whole fingerprint: its code and its
+    inputs', down to every row of the source tables; each incremental model's (`changes`: model
+    → its `changes_in`) with that table left out). `narrow`: the column digests made so far,
+    added to."""
     models = {m.qualified: m for m in order}
     plans: dict[str, dict[str, frozenset[str] | None] | None] = {}
     known = set(columns) | set(models)
     for model in order:
-        if not stored(model) or model.qualified not in prints:
+        if not stored(model):
             continue
         if model.sql is not None:
             plans[model.qualified] = (None if reads_catalog(model.sql, model.qualified)
@@ -236,14 +233,31 @@ def stored_prints(con: duckdb.DuckDBPyConnection, order: list[Model], codes: dic
                 inputs.append((table, narrow[(table, cols)]))
         return digest(codes[model.qualified], _views(models, codes, model.inputs), inputs)
 
+    unplanned = [m for m in order if stored(m) and plans.get(m.qualified) is None]
+    whole = _whole_prints(con, order, codes, unplanned) if unplanned else {}
     for model in order:
-        if not stored(model) or prints.get(model.qualified) is None:
+        if not stored(model):
             continue
         found = fingerprint(model)
-        out[model.qualified] = found or f"whole {prints[model.qualified]}"
+        out[model.qualified] = found or f"whole {whole.get(model.qualified)}"
         if model.qualified in changes:
             others[model.qualified] = fingerprint(model, changes[model.qualified])
     return out, others
+
+
+def _whole_prints(con: duckdb.DuckDBPyConnection, order: list[Model], codes: dict[str, str],
+                  wanted: list[Model]) -> dict[str, str | None]:
+    """`model_fingerprints` of the models in `wanted` (and what they read), every row of the
+    source tables below them hashed."""
+    models = {m.qualified: m for m in order}
+    reach, stack = set(), [m.qualified for m in wanted]
+    while stack:
+        name = stack.pop()
+        if name not in reach:
+            reach.add(name)
+            stack.extend(models[name].inputs if name in models else [])
+    raw = table_fingerprints(con, {n for n in reach if n not in models})
+    return model_fingerprints([m for m in order if m.qualified in reach], codes, raw)
 
 
 def _views(models: dict[str, Model], codes: dict[str, str],
@@ -312,20 +326,14 @@ def _column_digests(con: duckdb.DuckDBPyConnection, wanted: set[tuple[str, froze
     return out
 
 
-def model_fingerprints(order: list[Model], codes: dict[str, str], tables: dict[str, str],
-                       built: dict[str, str] | None = None) -> dict[str, str | None]:
-    """Each model's fingerprint, in build order: its code and its inputs' fingerprints (a raw
-    table's, an upstream model's). An input the warehouse lacks (read as empty) counts as such.
-
-    With `built` (model → its table's own fingerprint): what each model holds now, a table's
-    being its rows (None: unknown), a view's what it reads now."""
-    out: dict[str, str | None] = {}
+def model_fingerprints(order: list[Model], codes: dict[str, str],
+                       tables: dict[str, str]) -> dict[str, str]:
+    """Each model's whole fingerprint, in build order: its code and its inputs' fingerprints (a
+    raw table's, an upstream model's). An input the warehouse lacks (read as empty) counts as
+    such."""
+    out: dict[str, str] = {}
     for model in order:
-        if built is not None and stored(model):
-            out[model.qualified] = built.get(model.qualified)
-            continue
         inputs = sorted((i, out[i] if i in out else tables.get(i, "absent"))
                         for i in model.inputs)
-        out[model.qualified] = (None if any(f is None for _, f in inputs)
-                                else digest(codes[model.qualified], inputs))
+        out[model.qualified] = digest(codes[model.qualified], inputs)
     return out

@@ -25,7 +25,7 @@ import graphlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import polars as pl
@@ -84,6 +84,7 @@ def polars_function(model: Model, pseudonym_key: bytes) -> Callable:
     return partial(func, pseudonym_key=pseudonym_key) if func.polars_keyed else func
 
 
+@cache  # read-only: sqlglot's transform() copies; a model's SQL is parsed once per process
 def _parse(sql: str, model: str) -> exp.Expression:
     try:
         return sqlglot.parse_one(sql, read="duckdb")
