@@ -177,7 +177,8 @@ def reads(con: duckdb.DuckDBPyConnection, sql: str, tables: set[str],
         # A filter pushed into the scan names its columns only in its text: every column
         # named there counts (more than it reads at worst, never fewer).
         text = str(info.get("Filters") or "")
-        read |= {c for c in columns[table] if re.search(rf"(?<!\w){re.escape(c)}(?!\w)", text)}
+        read |= {c for c in columns[table] if '"' in text  # a quoted name: every column
+                 or re.search(rf"(?<!\w){re.escape(c)}(?!\w)", text)}
         out[table] = (out.get(table) or set()) | read
     return {t: None if c is None else frozenset(c) for t, c in out.items()}
 
