@@ -16,8 +16,11 @@ def spark() -> Iterator[Any]:
 
     config = SparkConfig()
     # The JIT's first tier only: the tests' JVM lives minutes over tiny data, where compiling
-    # hot code fully costs more than it saves (the one Spark build: ~25% faster here).
-    config.conf = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"}
+    # hot code fully costs more than it saves (the one Spark build: ~25% faster here). Its code
+    # cache made room for: at the default 48 MB the JIT filled it and stopped, and Catalyst,
+    # interpreted, failed a build (seen once in CI).
+    config.conf = {"spark.driver.extraJavaOptions":
+                   "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m"}
     session = spark_session(config)
     try:
         yield session
