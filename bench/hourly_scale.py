@@ -10,6 +10,7 @@ above its cut-off). Prints each hourly run's cost as a share of the first run's.
     BENCH_SCALE=0.1 python bench/hourly_scale.py     # scale 1 (default) ≈ 4.6 M tasks
     BENCH_TEMPLATE=db python bench/hourly_scale.py   # copy db (generated at that scale, seed
                                                      # 42) rather than generate (~5 min)
+    BENCH_LOGS=dir python bench/hourly_scale.py      # keep each run's output as dir/runN.log
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from warehouse.governance.retention import load_policies
 
 SCALE = float(os.environ.get("BENCH_SCALE", 1))
 TEMPLATE = os.environ.get("BENCH_TEMPLATE")
+LOGS = Path(os.environ["BENCH_LOGS"]) if os.environ.get("BENCH_LOGS") else None
 STEPS = tuple(step.name for step in CHAIN)  # what `thoth run` runs, in order
 NOW = "now() AT TIME ZONE 'UTC'"
 # A step's own line: `transform: ok, 47,575 rows, 13.5 s; 43 models`.
@@ -120,6 +122,9 @@ def _run(env: dict[str, str]) -> tuple[float, float, dict[str, tuple[float, floa
                 step += 1
         time.sleep(0.02)
     log.append(child.stdout.read() or "")
+    if LOGS:  # each run's own lines (per table, per model), for a closer look
+        LOGS.mkdir(parents=True, exist_ok=True)
+        (LOGS / f"run{len(list(LOGS.glob('run*.log')))}.log").write_text("".join(log))
     if child.returncode != 0:
         print("".join(log)[-3000:])
     seconds = {m[1]: float(m[2]) for m in STEP_LINE.finditer("".join(log))}
