@@ -40,7 +40,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.ontrack import settings
-from pipelines.ontrack.source_db import Column, SourceDB
+from pipelines.ontrack.source_db import Column, Reads
 from thoth.core import platform
 from thoth.core.duck import quote as _q
 from thoth.core.duck import utc_now
@@ -53,28 +53,42 @@ BITMAP_SPREAD = 16
 SCANS: Counter[str] = Counter()
 
 
-def delete_missing(con: duckdb.DuckDBPyConnection, src: SourceDB, table: str,
+def _held(con: duckdb.DuckDBPyConnection, name: str) -> tuple[str, list]:
+    """The query of the ids retention holds out of `name` though the source may still have
+    them, and its parameters."""
+    if platform.has_table(con, "archived_ids") and con.execute(
+            "SELECT 1 FROM platform.archived_ids WHERE table_name = ? LIMIT 1", [name]).fetchall():
+        return "SELECT id FROM platform.archived_ids WHERE table_name = ?", [name]
+    return "SELECT NULL::BIGINT AS id WHERE false", []
+
+
+def id_bound(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int | None, bool]:
+    """The largest id the warehouse knows for `table` (in it, or archived), and whether a count
+    and sum of ids may rule deletions out (`_certified`): what a read ahead of the load needs to
+    ask the source's count and sum as soon as it has the changed rows (read_ahead.py)."""
+    name = f"{settings.DATASET}.{table}"
+    held_sql, held_args = _held(con, name)
+    (bound,) = con.execute(
+        f"SELECT max(id) FROM (SELECT max(id) AS id FROM {settings.DATASET}.{_q(table)} "
+        f"UNION ALL SELECT max(id) FROM ({held_sql}))", held_args).fetchall()[0]
+    return bound, _certified(con, name, _ledger_size(con))
+
+
+def delete_missing(con: duckdb.DuckDBPyConnection, src: Reads, table: str,
                    id_column: Column) -> tuple[int, row_changes.Sums]:
     """Remove the rows of `table` (just upserted) whose id the source no longer has; returns how
     many, and their sums as they were (for the log of changed rows), their ids left registered
     as `_missing`. Inside the load's transaction, before the guard."""
     name = f"{settings.DATASET}.{table}"
     target = f"{settings.DATASET}.{_q(table)}"
-    archived = platform.has_table(con, "archived_ids") and bool(con.execute(
-        "SELECT 1 FROM platform.archived_ids WHERE table_name = ? LIMIT 1", [name]).fetchall())
-    held_sql = ("SELECT id FROM platform.archived_ids WHERE table_name = ?" if archived
-                else "SELECT NULL::BIGINT AS id WHERE false")
-    held_args = [name] if archived else []
-    (bound,) = con.execute(
-        f"SELECT max(id) FROM (SELECT max(id) AS id FROM {target} UNION ALL "
-        f"SELECT max(id) FROM ({held_sql}))", held_args).fetchall()[0]
+    held_sql, held_args = _held(con, name)
+    bound, certified = id_bound(con, table)
     nothing = (0, row_changes.Sums(0, 0))
     con.register("_missing", pa.table({"id": pa.array([], pa.int64())}))
     if bound is None:
         return nothing
     erasures = _ledger_size(con)
-    if _certified(con, name, erasures) and src.id_totals(table, bound) == _totals(
-            con, target, held_sql, held_args):
+    if certified and src.id_totals(table, bound) == _totals(con, target, held_sql, held_args):
         return nothing
     SCANS[table] += 1
     missing, unlisted = _scan(con, src, table, id_column, target, held_sql, held_args, bound)
@@ -136,7 +150,7 @@ def _totals(con: duckdb.DuckDBPyConnection, target: str, held_sql: str,
     return int(count), int(total)
 
 
-def _scan(con: duckdb.DuckDBPyConnection, src: SourceDB, table: str, id_column: Column,
+def _scan(con: duckdb.DuckDBPyConnection, src: Reads, table: str, id_column: Column,
           target: str, held_sql: str, held_args: list, bound: int) -> tuple[np.ndarray, bool]:
     """Read every id of the source's table; forget the archived ids the source no longer has.
     Returns (the table's ids the source no longer has, whether the source has ids ≤ bound the

@@ -18,8 +18,16 @@ import duckdb
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
 from pipelines.ontrack import generation, settings
+from pipelines.ontrack.read_ahead import ReadAhead
 from pipelines.ontrack.source_db import Column, SourceDB
-from pipelines.ontrack.table_load import Guard, TablePlan, load_table, plan_table
+from pipelines.ontrack.table_load import (
+    Guard,
+    TablePlan,
+    TableStart,
+    load_table,
+    plan_table,
+    start_table,
+)
 from thoth.core import classification, platform
 from thoth.core.classification import shown
 from thoth.core.duck import limits, open_warehouse, quote, transaction
@@ -139,6 +147,62 @@ def _drop_stored_secret_tables(con: duckdb.DuckDBPyConnection,
             log(f"ontrack.{shown(table)}: removed from the warehouse: secret ({why})")
 
 
+def _start(con: duckdb.DuckDBPyConnection, ahead: ReadAhead, plans: list[TablePlan], *,
+           full_refresh: bool, lookback: timedelta) -> dict[str, TableStart | Exception]:
+    """What each table's load will do, decided before any loads (a table's load changes no
+    other's); every incremental read starts now (read_ahead.py). A table whose start failed
+    fails in its turn, as its load would have."""
+    starts: dict[str, TableStart | Exception] = {}
+    for plan in plans:
+        try:
+            start = starts[plan.table] = start_table(con, ahead.src, plan,
+                                                     full_refresh=full_refresh, lookback=lookback)
+        except (duckdb.FatalException, duckdb.IOException):
+            raise
+        except Exception as exc:  # noqa: BLE001 - raised again in the table's turn
+            starts[plan.table] = exc
+            continue
+        if start.where is not None:
+            ahead.start(plan.table, plan.columns, start.where, start.id_bound, start.sums_suffice)
+    return starts
+
+
+def _load(con: duckdb.DuckDBPyConnection, ahead: ReadAhead,
+          starts: dict[str, TableStart | Exception], guard: Guard, failed: dict[str, str],
+          log: Callable[[str], None]) -> list[TableLoad]:
+    """Each table in its own transaction, in turn; one that fails is named in `failed`."""
+    results = []
+    unwritten, checkpoint_rows = 0, limits().load_memory_mb * ROWS_PER_MB
+    for table, start in starts.items():
+        try:
+            if isinstance(start, Exception):
+                raise start
+            result = load_table(con, ahead, start, guard=guard)
+        except (duckdb.FatalException, duckdb.IOException):
+            raise  # the warehouse itself is in trouble, not this table
+        except Exception as exc:  # noqa: BLE001 - isolated: rolled back, named, counted
+            ahead.src.connect()  # the whole server gone: stop here, with its own one line
+            failed[table] = _one_line(ahead.src, exc)
+            log(f"ontrack.{shown(table)}: FAILED, rolled back (keeps its last load): "
+                f"{failed[table]}")
+            continue
+        # What a table's change leaves in memory once committed (its new rows, the versions of
+        # those it deleted) stays there until a checkpoint writes it: left, it adds up across
+        # tables until a later table finds no room (issue #25). A checkpoint costs ~0.1 s even
+        # for a small change: taken once the changes since the last one could fill a share of
+        # the limit, not after every table.
+        unwritten += result.rows_loaded + result.rows_deleted
+        if unwritten >= checkpoint_rows:
+            con.execute("CHECKPOINT")
+            unwritten = 0
+        log(f"ontrack.{shown(table)}: {result.mode}, {result.rows_loaded:,} rows read, "
+            f"{result.rows_deleted:,} deleted, {result.rows_total:,} in warehouse, "
+            f"{result.seconds:.1f} s" + (f"; {result.flags}" if result.flags else ""))
+        results.append(result)
+    con.execute("CHECKPOINT")
+    return results
+
+
 def _one_line(src: SourceDB, exc: Exception) -> str:
     text = str(exc).split(". Detail: Python exception")[0]  # DuckDB appends a traceback
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -178,36 +242,13 @@ def extract(
         load_state.ensure(con)
         source_schema.record(con, catalog.generation)
         _drop_stored_secret_tables(con, log)
-        results = []
-        unwritten, checkpoint_rows = 0, limits().load_memory_mb * ROWS_PER_MB
-        for plan in plans:
-            try:
-                result = load_table(con, src, plan, full_refresh=full_refresh, guard=guard,
-                                    lookback=timedelta(minutes=lookback_minutes))
-            except (duckdb.FatalException, duckdb.IOException):
-                raise  # the warehouse itself is in trouble, not this table
-            except Exception as exc:  # noqa: BLE001 - isolated: rolled back, named, counted
-                src.connect()  # the whole server gone: stop here, with its own one line
-                failed[plan.table] = _one_line(src, exc)
-                log(f"ontrack.{shown(plan.table)}: FAILED, rolled back (keeps its last load): "
-                    f"{failed[plan.table]}")
-                continue
-            # What a table's change leaves in memory once committed (its new rows, the
-            # versions of those it deleted) stays there until a checkpoint writes it: left, it
-            # adds up across tables until a later table finds no room (issue #25). A checkpoint
-            # costs ~0.1 s even for a small change: taken once the changes since the last one
-            # could fill a share of the limit, not after every table.
-            unwritten += result.rows_loaded + result.rows_deleted
-            if unwritten >= checkpoint_rows:
-                con.execute("CHECKPOINT")
-                unwritten = 0
-            log(
-                f"ontrack.{shown(plan.table)}: {result.mode}, {result.rows_loaded:,} rows read, "
-                f"{result.rows_deleted:,} deleted, {result.rows_total:,} in warehouse, "
-                f"{result.seconds:.1f} s" + (f"; {result.flags}" if result.flags else "")
-            )
-            results.append(result)
-        con.execute("CHECKPOINT")
+        ahead = ReadAhead(src, warehouse.with_name(warehouse.name + ".read-ahead"))
+        try:
+            starts = _start(con, ahead, plans, full_refresh=full_refresh,
+                            lookback=timedelta(minutes=lookback_minutes))
+            results = _load(con, ahead, starts, guard, failed, log)
+        finally:
+            ahead.close()
     finally:
         con.close()
     if failed:

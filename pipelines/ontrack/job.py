@@ -17,9 +17,6 @@ if TYPE_CHECKING:
 DESCRIPTION = ("Load the OnTrack tables into the warehouse schema ontrack_raw: incremental by "
                "updated_at (merge on id), small tables reloaded whole, deleted rows removed.")
 
-DESCRIPTION = ("Load the OnTrack tables into the warehouse schema ontrack_raw: incremental by "
-               "updated_at (merge on id), small tables reloaded whole, deleted rows removed.")
-
 
 def _tables(value: str) -> list[str]:
     names = [t.strip() for t in value.split(",") if t.strip()]

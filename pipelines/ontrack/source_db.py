@@ -14,8 +14,9 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import quote, urlencode
 
 import duckdb
@@ -34,6 +35,15 @@ class Column:
     name: str
     type: str  # the DuckDB type the warehouse keeps it as
     nullable: bool
+
+
+class Reads(Protocol):
+    """What a table's load reads from the source: a SourceDB, or a ReadAhead of one."""
+
+    def rows(self, table: str, columns: list[Column],
+             where: str = "") -> AbstractContextManager[pa.RecordBatchReader]: ...
+
+    def id_totals(self, table: str, upto: int) -> tuple[int, int]: ...
 
 
 def _pg_type(data_type: str, precision: int | None, scale: int | None) -> str:
@@ -145,7 +155,7 @@ class SourceDB:
             )
         except Exception as exc:  # each driver has its own error classes
             raise ThothError(
-                f"cannot connect to the OnTrack {self}: {self.scrub(_reason(exc))}") from None
+                f"cannot connect to the OnTrack {self}: {self.scrub(reason(exc))}") from None
 
     def connect(self) -> None:
         self._dbapi().close()
@@ -203,7 +213,7 @@ class SourceDB:
             count, total = cur.fetchone()
         except Exception as exc:  # each driver has its own error classes
             raise ThothError(f"reading from the OnTrack {self} failed: "
-                             f"{self.scrub(_reason(exc))}") from None
+                             f"{self.scrub(reason(exc))}") from None
         finally:
             con.close()
         return int(count), int(total or 0)
@@ -258,7 +268,7 @@ class SourceDB:
             if isinstance(exc, duckdb.Error):
                 raise  # the warehouse's error (e.g. its memory), not the source's
             raise ThothError(
-                f"reading from the OnTrack {self} failed: {self.scrub(_reason(exc))}") from None
+                f"reading from the OnTrack {self} failed: {self.scrub(reason(exc))}") from None
 
     @contextmanager
     def _copy_csv(self, query: str, columns: list[Column]) -> Iterator[pa.RecordBatchReader]:
@@ -302,6 +312,8 @@ class SourceDB:
                 with _prefetched(csv, abort=stop) as reader:
                     yield reader
             _psql_failed(proc)  # a connection lost mid-stream ends the output early
+        except _PsqlError:
+            raise  # psql's own reason, read once: asking again would find its stderr empty
         except BaseException:
             stop()
             if not out.killed:  # psql ended its output: its own error says why, if it failed
@@ -409,7 +421,7 @@ def _prefetched(reader: pa.RecordBatchReader,
         thread.join()
 
 
-def _reason(exc: Exception) -> str:
+def reason(exc: BaseException) -> str:
     """The driver's own reason on one line, without the connection preamble."""
     args = getattr(exc, "args", ())
     # pymysql's args are (code, message)

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from pipelines.ontrack import deletions, settings
-from pipelines.ontrack.source_db import Column, SourceDB
+from pipelines.ontrack.source_db import Column, Reads, SourceDB
 from thoth.core import classification, config, platform
 from thoth.core.classification import shown
 from thoth.core.duck import quote as _q
@@ -189,10 +189,21 @@ def _evolve(con: duckdb.DuckDBPyConnection, table: str, plan: TablePlan) -> None
 Guard = Callable[[duckdb.DuckDBPyConnection, str, str, str | None], str | None]
 
 
-def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *,
-               full_refresh: bool, lookback: timedelta, guard: Guard) -> TableLoad:
-    started = time.perf_counter()
-    target = _target(plan.table)
+@dataclass(frozen=True)
+class TableStart:
+    """What a table's load decided from the warehouse before reading the source: the read can
+    start at once (read_ahead.py), the load in its turn."""
+    plan: TablePlan
+    where: str | None  # the source-side WHERE of an incremental read; None: a full load
+    notes: list[str]
+    secret: list[str]  # columns now secret, removed from the warehouse
+    dropped: dict[str, str]  # columns the source dropped, kept: name -> type
+    id_bound: int | None  # before the read: the largest id the warehouse holds or archived
+    sums_suffice: bool  # whether deletions may be ruled out by a count and sum (deletions.py)
+
+
+def start_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *,
+                full_refresh: bool, lookback: timedelta) -> TableStart:
     have = {} if full_refresh else _columns(con, plan.table)
     names = [c.name for c in plan.columns]
     gained = [n for n in names if have and n not in have]
@@ -211,6 +222,18 @@ def load_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *
         notes.append(f"new source column {_names(gained)}")
     if dropped:
         notes.append(f"dropped in the source: {_names(list(dropped))} (kept, NULL for new rows)")
+    bound, suffice = (None, False) if where is None else deletions.id_bound(con, plan.table)
+    return TableStart(plan, where, notes, secret, dropped, bound, suffice)
+
+
+def load_table(con: duckdb.DuckDBPyConnection, src: Reads, start: TableStart, *,
+               guard: Guard) -> TableLoad:
+    """Load one table as `start` decided, in one transaction; `src` reads the source (or a
+    ReadAhead, which has its changed rows read already)."""
+    started = time.perf_counter()
+    plan, where, notes, secret, dropped = (start.plan, start.where, list(start.notes),
+                                           start.secret, start.dropped)
+    target = _target(plan.table)
     mode = "full" if where is None else "incremental"
     deleted = 0
     # A whole table streams in: outside the transaction, so the limit comes back after
