@@ -40,7 +40,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.ontrack import settings
-from pipelines.ontrack.source_db import Column, Reads
+from pipelines.ontrack.source_db import Column, Reads, as_ids
 from thoth.core import platform
 from thoth.core.duck import quote as _q
 from thoth.core.duck import utc_now
@@ -53,36 +53,44 @@ BITMAP_SPREAD = 16
 SCANS: Counter[str] = Counter()
 
 
-def _held(con: duckdb.DuckDBPyConnection, name: str) -> tuple[str, list]:
-    """The query of the ids retention holds out of `name` though the source may still have
-    them, and its parameters."""
-    if platform.has_table(con, "archived_ids") and con.execute(
-            "SELECT 1 FROM platform.archived_ids WHERE table_name = ? LIMIT 1", [name]).fetchall():
+def archived(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """The tables (`schema.table`) retention holds ids out of, though the source may still have
+    them: asked once per extract (a filter on a name scans every archived id)."""
+    if not platform.has_table(con, "archived_ids"):
+        return frozenset()
+    return frozenset(name for (name,) in con.execute(
+        "SELECT DISTINCT table_name FROM platform.archived_ids").fetchall())
+
+
+def _held(name: str, archived: bool) -> tuple[str, list]:
+    """The query of the ids retention holds out of `name`, and its parameters."""
+    if archived:
         return "SELECT id FROM platform.archived_ids WHERE table_name = ?", [name]
     return "SELECT NULL::BIGINT AS id WHERE false", []
 
 
-def id_bound(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int | None, bool]:
+def id_bound(con: duckdb.DuckDBPyConnection, table: str, archived: bool) -> tuple[int | None, bool]:
     """The largest id the warehouse knows for `table` (in it, or archived), and whether a count
     and sum of ids may rule deletions out (`_certified`): what a read ahead of the load needs to
     ask the source's count and sum as soon as it has the changed rows (read_ahead.py)."""
     name = f"{settings.DATASET}.{table}"
-    held_sql, held_args = _held(con, name)
+    held_sql, held_args = _held(name, archived)
     (bound,) = con.execute(
         f"SELECT max(id) FROM (SELECT max(id) AS id FROM {settings.DATASET}.{_q(table)} "
         f"UNION ALL SELECT max(id) FROM ({held_sql}))", held_args).fetchall()[0]
     return bound, _certified(con, name, _ledger_size(con))
 
 
-def delete_missing(con: duckdb.DuckDBPyConnection, src: Reads, table: str,
-                   id_column: Column) -> tuple[int, row_changes.Sums]:
+def delete_missing(con: duckdb.DuckDBPyConnection, src: Reads, table: str, id_column: Column,
+                   archived: bool) -> tuple[int, row_changes.Sums]:
     """Remove the rows of `table` (just upserted) whose id the source no longer has; returns how
     many, and their sums as they were (for the log of changed rows), their ids left registered
-    as `_missing`. Inside the load's transaction, before the guard."""
+    as `_missing`. `archived`: whether retention holds ids of it (`archived`). Inside the load's
+    transaction, before the guard."""
     name = f"{settings.DATASET}.{table}"
     target = f"{settings.DATASET}.{_q(table)}"
-    held_sql, held_args = _held(con, name)
-    bound, certified = id_bound(con, table)
+    held_sql, held_args = _held(name, archived)
+    bound, certified = id_bound(con, table, archived)
     nothing = (0, row_changes.Sums(0, 0))
     con.register("_missing", pa.table({"id": pa.array([], pa.int64())}))
     if bound is None:
@@ -165,16 +173,15 @@ def _scan(con: duckdb.DuckDBPyConnection, src: Reads, table: str, id_column: Col
         held_args).fetchall()[0]
     dense = bound - low + 1 <= BITMAP_SPREAD * count
     below = 0  # source ids under the warehouse's lowest: held nowhere
-    with src.rows(table, [id_column]) as reader:
+    with src.ids(table, id_column) as batches:
         if dense:
             present = np.zeros(bound - low + 1, dtype=bool)
-            for batch in reader:
-                ids = _ids(batch)
+            for ids in batches:
                 below += int(np.count_nonzero(ids < low))
                 present[ids[(ids >= low) & (ids <= bound)] - low] = True
             held = np.zeros_like(present)
         else:
-            source = np.sort(np.concatenate([np.empty(0, np.int64)] + [_ids(b) for b in reader]))
+            source = np.sort(np.concatenate([np.empty(0, np.int64), *batches]))
             source = source[source <= bound]
             held = np.zeros(len(source), dtype=bool)
 
@@ -183,7 +190,7 @@ def _scan(con: duckdb.DuckDBPyConnection, src: Reads, table: str, id_column: Col
         gone = [np.empty(0, np.int64)]
         for batch in con.sql(f"SELECT id FROM ({relation}) WHERE id IS NOT NULL",
                              params=args).to_arrow_reader():
-            ids = _ids(batch)
+            ids = as_ids(batch.column(0))
             if dense:
                 hit = present[ids - low]
                 held[ids[hit] - low] = True
@@ -207,7 +214,3 @@ def _scan(con: duckdb.DuckDBPyConnection, src: Reads, table: str, id_column: Col
                     "(SELECT id FROM _pruned)", held_args)
         con.unregister("_pruned")
     return missing, unlisted > 0
-
-
-def _ids(batch: pa.RecordBatch) -> np.ndarray:
-    return batch.column(0).drop_null().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)

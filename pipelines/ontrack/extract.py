@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
-from pipelines.ontrack import generation, settings
+from pipelines.ontrack import deletions, generation, settings
 from pipelines.ontrack.read_ahead import ReadAhead
 from pipelines.ontrack.source_db import Column, SourceDB
 from pipelines.ontrack.table_load import (
@@ -153,9 +153,10 @@ def _start(con: duckdb.DuckDBPyConnection, ahead: ReadAhead, plans: list[TablePl
     other's); every incremental read starts now (read_ahead.py). A table whose start failed
     fails in its turn, as its load would have."""
     starts: dict[str, TableStart | Exception] = {}
+    archived = deletions.archived(con)
     for plan in plans:
         try:
-            start = starts[plan.table] = start_table(con, ahead.src, plan,
+            start = starts[plan.table] = start_table(con, ahead.src, plan, archived=archived,
                                                      full_refresh=full_refresh, lookback=lookback)
         except (duckdb.FatalException, duckdb.IOException):
             raise

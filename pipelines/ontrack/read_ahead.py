@@ -20,10 +20,11 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -112,6 +113,9 @@ class ReadAhead:
         if read is not None and read.totals is not None and read.bound == upto:
             return read.totals
         return self.src.id_totals(table, upto)
+
+    def ids(self, table: str, id_column: Column) -> AbstractContextManager[Iterator[np.ndarray]]:
+        return self.src.ids(table, id_column)  # read when a count says rows may be gone
 
     def close(self) -> None:
         """Reads not started are dropped; those under way finish (each is bounded) first."""

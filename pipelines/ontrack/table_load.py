@@ -198,12 +198,14 @@ class TableStart:
     notes: list[str]
     secret: list[str]  # columns now secret, removed from the warehouse
     dropped: dict[str, str]  # columns the source dropped, kept: name -> type
+    archived: bool  # whether retention holds ids of it out of the table (deletions.py)
     id_bound: int | None  # before the read: the largest id the warehouse holds or archived
     sums_suffice: bool  # whether deletions may be ruled out by a count and sum (deletions.py)
 
 
 def start_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *,
-                full_refresh: bool, lookback: timedelta) -> TableStart:
+                full_refresh: bool, lookback: timedelta, archived: frozenset[str]) -> TableStart:
+    """`archived`: the tables retention holds ids of (deletions.archived)."""
     have = {} if full_refresh else _columns(con, plan.table)
     names = [c.name for c in plan.columns]
     gained = [n for n in names if have and n not in have]
@@ -222,8 +224,9 @@ def start_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, 
         notes.append(f"new source column {_names(gained)}")
     if dropped:
         notes.append(f"dropped in the source: {_names(list(dropped))} (kept, NULL for new rows)")
-    bound, suffice = (None, False) if where is None else deletions.id_bound(con, plan.table)
-    return TableStart(plan, where, notes, secret, dropped, bound, suffice)
+    held = f"{settings.DATASET}.{plan.table}" in archived
+    bound, suffice = (None, False) if where is None else deletions.id_bound(con, plan.table, held)
+    return TableStart(plan, where, notes, secret, dropped, held, bound, suffice)
 
 
 def load_table(con: duckdb.DuckDBPyConnection, src: Reads, start: TableStart, *,
@@ -266,7 +269,8 @@ def load_table(con: duckdb.DuckDBPyConnection, src: Reads, start: TableStart, *,
             con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM _stage)")
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _stage")
             deleted, removed = deletions.delete_missing(
-                con, src, plan.table, next(c for c in plan.columns if c.name == "id"))
+                con, src, plan.table, next(c for c in plan.columns if c.name == "id"),
+                start.archived)
         # Retention cut-off and erased people, in this transaction.
         # The newest cursor read, before the guard may drop its row (an emptied table's load
         # starts from it, `_emptied`).
