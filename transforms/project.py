@@ -116,9 +116,13 @@ def reads_catalog(sql: str, model: str) -> bool:
     return any(isinstance(t.this, exp.Func) for t in _parse(sql, model).find_all(exp.Table))
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML has it
+
+
 def _meta(path: Path) -> dict:
     yml = path.with_suffix(".yml")
-    return (yaml.safe_load(yml.read_text()) or {}) if yml.exists() else {}
+    # libyaml's loader parses 8× faster, and every step of a run discovers the models
+    return (yaml.load(yml.read_text(), Loader=_LOADER) or {}) if yml.exists() else {}
 
 
 def _polars_models(path: Path, schema: str) -> list[Model]:
