@@ -55,6 +55,18 @@ def table_fingerprints(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict
             for name, (columns, sums) in table_sums(con, tables).items()}
 
 
+def table_columns(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, set[str]]:
+    """`schema.table` → its columns, for those the warehouse holds (as `reads` wants them)."""
+    out: dict[str, set[str]] = {}
+    for name, column in con.execute(
+            "SELECT schema_name || '.' || table_name, column_name FROM duckdb_columns() "
+            "WHERE database_name = current_database() "
+            "AND schema_name || '.' || table_name IN (SELECT unnest(?))",
+            [sorted(tables)]).fetchall():
+        out.setdefault(name, set()).add(column)
+    return out
+
+
 def _table_digest(columns: list[str], sums: row_changes.Sums) -> str:
     return digest(columns, sums.rows, sums.hashes)
 
