@@ -9,19 +9,34 @@ WITH weekly AS (
     FROM intermediate.int_student_activity
 ),
 active AS (
-    SELECT unit_id, week_start, COUNT(*) AS active_students
-    FROM weekly
+    -- With the students also active the week before: those the two weeks share.
+    SELECT
+        unit_id,
+        week_start,
+        COUNT(*) AS active_students,
+        COUNT(CASE WHEN date_diff('day', previous_week, week_start) = 7 THEN 1 END)
+            AS active_both_weeks
+    FROM (
+        SELECT
+            unit_id,
+            week_start,
+            LAG(week_start) OVER (PARTITION BY unit_id, project_id ORDER BY week_start)
+                AS previous_week
+        FROM weekly
+    ) AS ordered
     GROUP BY unit_id, week_start
 ),
 recent AS (
-    -- The 14 days up to a week's end are that week and the one before it.
-    SELECT unit_id, week_start, COUNT(DISTINCT project_id) AS recent_students
-    FROM (
-        SELECT unit_id, project_id, week_start FROM weekly
-        UNION ALL
-        SELECT unit_id, project_id, CAST(week_start + INTERVAL 7 DAY AS DATE) FROM weekly
-    ) AS shifted
-    GROUP BY unit_id, week_start
+    -- The 14 days up to a week's end are that week and the one before it: the students of
+    -- either, counted once (a count of the weeks' rows, not a distinct count of 3 M).
+    SELECT
+        a.unit_id,
+        a.week_start,
+        a.active_students + COALESCE(b.active_students, 0) - a.active_both_weeks
+            AS recent_students
+    FROM active AS a
+    LEFT JOIN active AS b
+      ON b.unit_id = a.unit_id AND b.week_start = CAST(a.week_start - INTERVAL 7 DAY AS DATE)
 ),
 enrolled AS (
     SELECT unit_id, COUNT(*) AS enrolled
