@@ -34,6 +34,7 @@ ids are D = T − S. So count(S) = count(T) − |D| + |C| + |E|, and the same fo
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
@@ -69,37 +70,94 @@ def _held(name: str, archived: bool) -> tuple[str, list]:
     return "SELECT NULL::BIGINT AS id WHERE false", []
 
 
-def id_bound(con: duckdb.DuckDBPyConnection, table: str, archived: bool) -> tuple[int | None, bool]:
-    """The largest id the warehouse knows for `table` (in it, or archived), and whether a count
-    and sum of ids may rule deletions out (`_certified`): what a read ahead of the load needs to
-    ask the source's count and sum as soon as it has the changed rows (read_ahead.py)."""
-    name = f"{settings.DATASET}.{table}"
-    held_sql, held_args = _held(name, archived)
-    (bound,) = con.execute(
-        f"SELECT max(id) FROM (SELECT max(id) AS id FROM {settings.DATASET}.{_q(table)} "
-        f"UNION ALL SELECT max(id) FROM ({held_sql}))", held_args).fetchall()[0]
-    return bound, _certified(con, name, _ledger_size(con))
+@dataclass(frozen=True)
+class Known:
+    """What the warehouse holds of a table's ids before its load: enough for a read ahead of
+    the load (read_ahead.py) to tell, once it has the changed rows and the source's count and
+    sum, whether the ids must be scanned, and to scan them itself."""
+    bound: int | None  # the largest id, in the table or archived
+    certified: bool  # whether a count and sum may rule deletions out (`_certified`)
+    totals: tuple[int, int]  # the count and sum of those ids (`_totals`)
+    low: int | None  # the smallest
+    count: int  # ids in the table plus archived ids (`_span`'s count)
 
 
-def delete_missing(con: duckdb.DuckDBPyConnection, src: Reads, table: str, id_column: Column,
-                   archived: bool) -> tuple[int, row_changes.Sums]:
-    """Remove the rows of `table` (just upserted) whose id the source no longer has; returns how
-    many, and their sums as they were (for the log of changed rows), their ids left registered
-    as `_missing`. `archived`: whether retention holds ids of it (`archived`). Inside the load's
-    transaction, before the guard."""
+def known(con: duckdb.DuckDBPyConnection, table: str, archived: bool) -> Known:
+    """`table`'s ids in the warehouse now; `archived`: whether retention holds ids of it."""
     name = f"{settings.DATASET}.{table}"
     target = f"{settings.DATASET}.{_q(table)}"
     held_sql, held_args = _held(name, archived)
-    bound, certified = id_bound(con, table, archived)
+    low, count, bound = _span(con, target, held_sql, held_args)
+    certified = _certified(con, name, _ledger_size(con))
+    return Known(bound, certified, _totals(con, target, held_sql, held_args), low, count)
+
+
+def _span(con: duckdb.DuckDBPyConnection, target: str, held_sql: str,
+          held_args: list) -> tuple[int | None, int, int | None]:
+    """The smallest id, how many, and the largest, of the table's ids and the archived ones."""
+    low, count, high = con.execute(
+        f"SELECT min(id), count(id), max(id) FROM (SELECT id FROM {target} UNION ALL {held_sql})",
+        held_args).fetchall()[0]
+    return low, int(count), high
+
+
+def dense(low: int, bound: int, count: int) -> bool:
+    """Whether the ids are marked in a bitmap over [low, bound], else sorted (`_scan`)."""
+    return bound - low + 1 <= BITMAP_SPREAD * count
+
+
+@dataclass(frozen=True)
+class SourceIds:
+    """The source's ids as a scan read them: over [low, bound] a flag per id (dense), else its
+    ids up to bound, sorted; `below`: how many under low (dense only)."""
+    low: int
+    bound: int
+    dense: bool
+    present: np.ndarray
+    below: int
+
+
+def read_source_ids(src: Reads, table: str, id_column: Column, low: int, bound: int,
+                    is_dense: bool) -> SourceIds:
+    """Every id of the source's table, as `_scan` compares them with the warehouse's."""
+    below = 0
+    with src.ids(table, id_column) as batches:
+        if is_dense:
+            present = np.zeros(bound - low + 1, dtype=bool)
+            for ids in batches:
+                below += int(np.count_nonzero(ids < low))
+                present[ids[(ids >= low) & (ids <= bound)] - low] = True
+        else:
+            present = np.sort(np.concatenate([np.empty(0, np.int64), *batches]))
+            present = present[present <= bound]
+    return SourceIds(low, bound, is_dense, present, below)
+
+
+def delete_missing(con: duckdb.DuckDBPyConnection, src: Reads, table: str, id_column: Column,
+                   archived: bool,
+                   scanned: SourceIds | None = None) -> tuple[int, row_changes.Sums]:
+    """Remove the rows of `table` (just upserted) whose id the source no longer has; returns how
+    many, and their sums as they were (for the log of changed rows), their ids left registered
+    as `_missing`. `archived`: whether retention holds ids of it (`archived`); `scanned`: the
+    source's ids as a read ahead scanned them, after the changed rows (used when its range is
+    the one needed now). Inside the load's transaction, before the guard."""
+    name = f"{settings.DATASET}.{table}"
+    target = f"{settings.DATASET}.{_q(table)}"
+    held_sql, held_args = _held(name, archived)
+    low, count, bound = _span(con, target, held_sql, held_args)
     nothing = (0, row_changes.Sums(0, 0))
     con.register("_missing", pa.table({"id": pa.array([], pa.int64())}))
     if bound is None:
         return nothing
     erasures = _ledger_size(con)
-    if certified and src.id_totals(table, bound) == _totals(con, target, held_sql, held_args):
+    if _certified(con, name, erasures) and src.id_totals(table, bound) == _totals(
+            con, target, held_sql, held_args):
         return nothing
     SCANS[table] += 1
-    missing, unlisted = _scan(con, src, table, id_column, target, held_sql, held_args, bound)
+    is_dense = dense(low, bound, count)
+    if scanned is None or (scanned.low, scanned.bound, scanned.dense) != (low, bound, is_dense):
+        scanned = read_source_ids(src, table, id_column, low, bound, is_dense)
+    missing, unlisted = _scan(con, scanned, held_sql, held_args, target)
     deleted, removed = nothing
     if len(missing):
         con.register("_missing", pa.table({"id": missing}))
@@ -158,32 +216,18 @@ def _totals(con: duckdb.DuckDBPyConnection, target: str, held_sql: str,
     return int(count), int(total)
 
 
-def _scan(con: duckdb.DuckDBPyConnection, src: Reads, table: str, id_column: Column,
-          target: str, held_sql: str, held_args: list, bound: int) -> tuple[np.ndarray, bool]:
-    """Read every id of the source's table; forget the archived ids the source no longer has.
-    Returns (the table's ids the source no longer has, whether the source has ids ≤ bound the
-    warehouse holds neither in the table nor archived). Ids read after the changed rows: a row
-    inserted in between is kept, never deleted.
+def _scan(con: duckdb.DuckDBPyConnection, scanned: SourceIds, held_sql: str, held_args: list,
+          target: str) -> tuple[np.ndarray, bool]:
+    """Compare the source's ids (`scanned`, read after the changed rows: a row inserted in
+    between is kept, never deleted) with the warehouse's; forget the archived ids the source no
+    longer has. Returns (the table's ids the source no longer has, whether the source has ids ≤
+    bound the warehouse holds neither in the table nor archived).
 
     The source's ids are marked in a bitmap over the warehouse's id range, a byte per id (5 MB
     for 5 M tasks, where DuckDB's hash anti-join held ~250 MB and was the peak of an hourly
     load, issue #25); ids spread wider than that are sorted and searched, 8 bytes each."""
-    low, count = con.execute(
-        f"SELECT min(id), count(id) FROM (SELECT id FROM {target} UNION ALL {held_sql})",
-        held_args).fetchall()[0]
-    dense = bound - low + 1 <= BITMAP_SPREAD * count
-    below = 0  # source ids under the warehouse's lowest: held nowhere
-    with src.ids(table, id_column) as batches:
-        if dense:
-            present = np.zeros(bound - low + 1, dtype=bool)
-            for ids in batches:
-                below += int(np.count_nonzero(ids < low))
-                present[ids[(ids >= low) & (ids <= bound)] - low] = True
-            held = np.zeros_like(present)
-        else:
-            source = np.sort(np.concatenate([np.empty(0, np.int64), *batches]))
-            source = source[source <= bound]
-            held = np.zeros(len(source), dtype=bool)
+    low, dense, present, source = scanned.low, scanned.dense, scanned.present, scanned.present
+    held = np.zeros_like(present, dtype=bool)
 
     def absent(relation: str, args: list) -> np.ndarray:
         """Ids of `relation` the source lacks; marks those it has as held."""
@@ -206,8 +250,8 @@ def _scan(con: duckdb.DuckDBPyConnection, src: Reads, table: str, id_column: Col
     missing = absent(f"SELECT id FROM {target}", [])
     pruned = absent(held_sql, held_args) if held_args else np.empty(0, np.int64)
     # Only ids the source has are marked held: the rest of the source's are held nowhere.
-    unlisted = below + int((np.count_nonzero(present) if dense else len(held))
-                           - np.count_nonzero(held))
+    unlisted = scanned.below + int((np.count_nonzero(present) if dense else len(held))
+                                   - np.count_nonzero(held))
     if len(pruned):
         con.register("_pruned", pa.table({"id": pruned}))
         con.execute("DELETE FROM platform.archived_ids WHERE table_name = ? AND id IN "

@@ -164,7 +164,7 @@ def _start(con: duckdb.DuckDBPyConnection, ahead: ReadAhead, plans: list[TablePl
             starts[plan.table] = exc
             continue
         if start.where is not None:
-            ahead.start(plan.table, plan.columns, start.where, start.id_bound, start.sums_suffice)
+            ahead.start(plan.table, plan.columns, start.where, start.known)
     return starts
 
 

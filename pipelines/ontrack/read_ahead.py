@@ -1,18 +1,24 @@
 """The source read ahead of the warehouse: each incremental table's changed rows, then the count
-and sum of its ids, read on two threads while the warehouse merges the tables before it.
+and sum of its ids, then (when those say rows are gone) all its ids, read on two threads while
+the warehouse merges the tables before it.
 
 An hourly load mostly waits on the source: its sequential scan for the rows changed since the
-cursor (OnTrack has no index on `updated_at`), then the count and sum of the ids
-(deletions.py). Done in turn, the warehouse idles through the source's scans and the source
-through the warehouse's merges: 9 of an hourly extract's 15 s at scale 1 were such waits (issue
-#25). So every incremental table's read starts when the extract does, two at a time, each into an
-Arrow IPC file beside the warehouse, and a table's load reads its file in its turn.
+cursor (OnTrack has no index on `updated_at`), the count and sum of the ids, and in an hour that
+deleted rows the scan of every id (deletions.py). Done in turn, the warehouse idles through the
+source's scans and the source through the warehouse's merges: 9 of an hourly extract's 15 s at
+scale 1 were such waits (issue #25). So every incremental table's read starts when the extract
+does, two at a time, its rows into an Arrow IPC file beside the warehouse, and a table's load
+takes them in its turn.
 
 What the warehouse does is unchanged: each table's upsert, deletions and guard run in its own
 transaction, in order. The count and sum are still read after the changed rows, as deletions.py's
 argument needs, up to the same bound: the larger of the warehouse's largest id and the largest
-read. A read that failed fails its table's load, as a streamed one did. Full loads stream as
-before: a whole table staged on disk would be written twice for nothing.
+read. The read ahead predicts the warehouse's own count and sum after the upsert (what it held,
+plus the ids read above its largest); when the source's differ, or nobody may trust them (an
+erasure), it reads every id too, after the changed rows as the argument needs. The load decides
+as before from the warehouse itself and uses that scan only when its range is the one it needs,
+else reads the ids again. A read that failed fails its table's load, as a streamed one did. Full
+loads stream as before: a whole table staged on disk would be written twice for nothing.
 """
 
 from __future__ import annotations
@@ -26,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from pipelines.ontrack.source_db import Column, SourceDB, reason
+from pipelines.ontrack import deletions
+from pipelines.ontrack.source_db import Column, SourceDB, as_ids, reason
 from thoth.core.errors import ThothError
 
 # Reads in flight: the source scans two tables at once while the warehouse merges a third.
@@ -42,6 +48,7 @@ class _Read:
     path: Path
     bound: int | None  # the count and sum below were taken up to this id
     totals: tuple[int, int] | None
+    scanned: deletions.SourceIds | None
 
 
 class ReadAhead:
@@ -55,18 +62,18 @@ class ReadAhead:
         self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="read-ahead")
         self._reads: dict[str, Future[_Read]] = {}
 
-    def start(self, table: str, columns: list[Column], where: str, id_bound: int | None,
-              totals: bool) -> None:
-        """Read `table`'s rows matching `where` now; then, when `totals`, the count and sum of
-        its ids up to the larger of `id_bound` and the largest id read."""
+    def start(self, table: str, columns: list[Column], where: str,
+              known: deletions.Known | None) -> None:
+        """Read `table`'s rows matching `where` now; then, given what the warehouse `known`s of
+        its ids, their count and sum up to the larger of its largest and the largest read, and
+        every id when rows may be gone."""
         path = self.directory / f"{len(self._reads)}.arrow"  # not the name: names can be hostile
-        self._reads[table] = self._pool.submit(
-            self._read, table, columns, where, path, id_bound, totals)
+        self._reads[table] = self._pool.submit(self._read, table, columns, where, path, known)
 
     def _read(self, table: str, columns: list[Column], where: str, path: Path,
-              bound: int | None, totals: bool) -> _Read:
+              known: deletions.Known | None) -> _Read:
         try:
-            return self._read_into(table, columns, where, path, bound, totals)
+            return self._read_into(table, columns, where, path, known)
         except ThothError:
             raise
         except (KeyboardInterrupt, SystemExit):
@@ -76,17 +83,32 @@ class ReadAhead:
                              f"{self.src.scrub(reason(exc))}") from None
 
     def _read_into(self, table: str, columns: list[Column], where: str, path: Path,
-                   bound: int | None, totals: bool) -> _Read:
+                   known: deletions.Known | None) -> _Read:
+        bound = known.bound if known else None
+        top, new_rows, new_sum = None, 0, 0  # ids read above the warehouse's largest
         with self.src.rows(table, columns, where) as reader, \
                 pa.ipc.new_stream(str(path), reader.schema) as sink:
             has_id = "id" in reader.schema.names
             for batch in reader:
                 sink.write_batch(batch)
                 if has_id and batch.num_rows:
-                    top = pc.max(batch.column("id")).as_py()
-                    bound = top if bound is None or (top is not None and top > bound) else bound
-        sums = self.src.id_totals(table, bound) if totals and bound is not None else None
-        return _Read(where, columns, path, bound, sums)
+                    ids = as_ids(batch.column("id"))
+                    if len(ids):
+                        top = ids.max() if top is None else max(top, ids.max())
+                        new = ids if bound is None else ids[ids > bound]
+                        new_rows, new_sum = new_rows + len(new), new_sum + int(new.sum())
+        if known is None or (bound is None and top is None):
+            return _Read(where, columns, path, None, None, None)
+        bound = int(top) if bound is None or (top is not None and top > bound) else bound
+        totals = self.src.id_totals(table, bound) if known.certified else None
+        expected = (known.totals[0] + new_rows, known.totals[1] + new_sum)
+        scanned = None
+        if known.low is not None and totals != expected:  # rows may be gone: the scan, now
+            id_column = next(c for c in columns if c.name == "id")
+            scanned = deletions.read_source_ids(
+                self.src, table, id_column, known.low, bound,
+                deletions.dense(known.low, bound, known.count + new_rows))
+        return _Read(where, columns, path, bound, totals, scanned)
 
     def _match(self, table: str, columns: list[Column], where: str) -> _Read | None:
         future = self._reads.get(table)
@@ -116,6 +138,11 @@ class ReadAhead:
 
     def ids(self, table: str, id_column: Column) -> AbstractContextManager[Iterator[np.ndarray]]:
         return self.src.ids(table, id_column)  # read when a count says rows may be gone
+
+    def scanned(self, table: str) -> deletions.SourceIds | None:
+        """The source's ids, when the read ahead scanned them (after the changed rows)."""
+        future = self._reads.get(table)
+        return future.result().scanned if future else None
 
     def close(self) -> None:
         """Reads not started are dropped; those under way finish (each is bounded) first."""

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from pipelines.ontrack import deletions, settings
+from pipelines.ontrack.read_ahead import ReadAhead
 from pipelines.ontrack.source_db import Column, Reads, SourceDB
 from thoth.core import classification, config, platform
 from thoth.core.classification import shown
@@ -199,8 +200,7 @@ class TableStart:
     secret: list[str]  # columns now secret, removed from the warehouse
     dropped: dict[str, str]  # columns the source dropped, kept: name -> type
     archived: bool  # whether retention holds ids of it out of the table (deletions.py)
-    id_bound: int | None  # before the read: the largest id the warehouse holds or archived
-    sums_suffice: bool  # whether deletions may be ruled out by a count and sum (deletions.py)
+    known: deletions.Known | None  # an incremental load's: the warehouse's ids before it
 
 
 def start_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, *,
@@ -225,8 +225,8 @@ def start_table(con: duckdb.DuckDBPyConnection, src: SourceDB, plan: TablePlan, 
     if dropped:
         notes.append(f"dropped in the source: {_names(list(dropped))} (kept, NULL for new rows)")
     held = f"{settings.DATASET}.{plan.table}" in archived
-    bound, suffice = (None, False) if where is None else deletions.id_bound(con, plan.table, held)
-    return TableStart(plan, where, notes, secret, dropped, held, bound, suffice)
+    known = None if where is None else deletions.known(con, plan.table, held)
+    return TableStart(plan, where, notes, secret, dropped, held, known)
 
 
 def load_table(con: duckdb.DuckDBPyConnection, src: Reads, start: TableStart, *,
@@ -270,7 +270,7 @@ def load_table(con: duckdb.DuckDBPyConnection, src: Reads, start: TableStart, *,
             con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _stage")
             deleted, removed = deletions.delete_missing(
                 con, src, plan.table, next(c for c in plan.columns if c.name == "id"),
-                start.archived)
+                start.archived, src.scanned(plan.table) if isinstance(src, ReadAhead) else None)
         # Retention cut-off and erased people, in this transaction.
         # The newest cursor read, before the guard may drop its row (an emptied table's load
         # starts from it, `_emptied`).

@@ -1,7 +1,8 @@
 """The source read ahead of the warehouse (pipelines/ontrack/read_ahead.py), on real PostgreSQL
 and MariaDB: a table's load gets the rows as they were read, the count and sum as they were
-counted after them (up to the bound they were counted to, else asked again), a failed read fails
-that table's load in one line, and nothing stays on disk."""
+counted after them (up to the bound they were counted to, else asked again), the ids scanned
+when those say rows are gone, a failed read fails that table's load in one line, and nothing
+stays on disk."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dlt.common.configuration.specs import ConnectionStringCredentials
 from ontrack_helpers import execute, thoth
 from test_ontrack_schema_changes import rows, tiny_ontrack
 
+from pipelines.ontrack.deletions import Known
 from pipelines.ontrack.read_ahead import ReadAhead
 from pipelines.ontrack.source_db import SourceDB
 from thoth.core.errors import ThothError
@@ -23,16 +25,20 @@ def test_a_read_ahead_serves_the_rows_and_totals_as_read(source_url, tmp_path):
     tiny_ontrack(source_url)
     src = SourceDB(ConnectionStringCredentials(source_url))
     columns = src.catalog()["tasks"]
+    after_2 = f" WHERE {src.quote('id')} > 2"
+    # The warehouse holds ids 1 and 2; the read brings 3, 4 and 5.
+    held = Known(bound=2, certified=True, totals=(2, 3), low=1, count=2)
     ahead = ReadAhead(src, tmp_path / "ahead")
     try:
-        ahead.start("tasks", columns, f" WHERE {src.quote('id')} > 2", id_bound=2, totals=True)
+        ahead.start("tasks", columns, after_2, held)
         # Counted after the read, up to its largest id (5): waits for the read.
         assert ahead.id_totals("tasks", 5) == (5, 15)
+        assert ahead.scanned("tasks") is None  # as the warehouse will hold: nothing gone
         execute(source_url, "DELETE FROM tasks WHERE id = 4")
 
         assert ahead.id_totals("tasks", 5) == (5, 15)  # as counted: the next load finds id 4 gone
         assert ahead.id_totals("tasks", 3) == (3, 6)  # another bound: asked of the source now
-        with ahead.rows("tasks", columns, f" WHERE {src.quote('id')} > 2") as reader:
+        with ahead.rows("tasks", columns, after_2) as reader:
             assert _ids(reader) == [3, 4, 5]  # as read
         with ahead.rows("tasks", columns[:1]) as reader:  # not read ahead: the source's now
             assert _ids(reader) == [1, 2, 3, 5]
@@ -42,6 +48,27 @@ def test_a_read_ahead_serves_the_rows_and_totals_as_read(source_url, tmp_path):
     assert not (tmp_path / "ahead").exists()
 
 
+def test_a_read_ahead_scans_the_ids_when_rows_are_gone(source_url, tmp_path):
+    tiny_ontrack(source_url)
+    execute(source_url, "DELETE FROM tasks WHERE id = 2")
+    src = SourceDB(ConnectionStringCredentials(source_url))
+    columns = src.catalog()["tasks"]
+    ahead = ReadAhead(src, tmp_path / "ahead")
+    try:
+        ahead.start("tasks", columns, f" WHERE {src.quote('id')} > 4",
+                    Known(bound=4, certified=True, totals=(4, 10), low=1, count=4))
+        assert ahead.id_totals("tasks", 5) == (4, 13)  # the warehouse will hold (5, 15)
+        scanned = ahead.scanned("tasks")  # so it read every id, over the warehouse's 1..5
+        assert (scanned.low, scanned.bound, scanned.dense) == (1, 5, True)
+        assert scanned.present.tolist() == [True, False, True, True, True]
+        # Nobody's count may be trusted (an erasure): the ids are read whatever the sums.
+        ahead.start("campuses", src.catalog()["campuses"], " WHERE 1 = 1",
+                    Known(bound=2, certified=False, totals=(2, 3), low=1, count=2))
+        assert ahead.scanned("campuses").present.tolist() == [True, True]
+    finally:
+        ahead.close()
+
+
 def test_a_failed_read_fails_its_table_in_one_line(source_url, tmp_path):
     tiny_ontrack(source_url)
     src = SourceDB(ConnectionStringCredentials(source_url))
@@ -49,7 +76,8 @@ def test_a_failed_read_fails_its_table_in_one_line(source_url, tmp_path):
     execute(source_url, "DROP TABLE tasks")
     ahead = ReadAhead(src, tmp_path / "ahead")
     try:
-        ahead.start("tasks", columns, " WHERE 1 = 1", id_bound=5, totals=True)
+        ahead.start("tasks", columns, " WHERE 1 = 1",
+                    Known(bound=5, certified=True, totals=(5, 15), low=1, count=5))
         with pytest.raises(ThothError, match=r"^reading from the OnTrack .* failed: .*tasks"), \
                 ahead.rows("tasks", columns, " WHERE 1 = 1"):
             pass
