@@ -18,7 +18,7 @@ import duckdb
 from dlt.common.configuration.specs import ConnectionStringCredentials
 
 from pipelines.ontrack import deletions, generation, settings
-from pipelines.ontrack.read_ahead import ReadAhead
+from pipelines.ontrack.read_ahead import LARGE_ROWS, ReadAhead
 from pipelines.ontrack.source_db import Column, SourceDB
 from pipelines.ontrack.table_load import (
     Guard,
@@ -150,22 +150,40 @@ def _drop_stored_secret_tables(con: duckdb.DuckDBPyConnection,
 def _start(con: duckdb.DuckDBPyConnection, ahead: ReadAhead, plans: list[TablePlan], *,
            full_refresh: bool, lookback: timedelta) -> dict[str, TableStart | Exception]:
     """What each table's load will do, decided before any loads (a table's load changes no
-    other's); every incremental read starts now (read_ahead.py). A table whose start failed
-    fails in its turn, as its load would have."""
+    other's), in the order they load; every incremental read starts now (read_ahead.py). A
+    table whose start failed fails in its turn, as its load would have.
+
+    The order lets the source read the large tables while the warehouse loads the rest: whole
+    tables first (they stream, read by nobody ahead), then the small incremental ones, by name,
+    then the large ones, largest first, as their reads were started."""
     starts: dict[str, TableStart | Exception] = {}
     archived = deletions.archived(con)
     for plan in plans:
         try:
-            start = starts[plan.table] = start_table(con, ahead.src, plan, archived=archived,
-                                                     full_refresh=full_refresh, lookback=lookback)
+            starts[plan.table] = start_table(con, ahead.src, plan, archived=archived,
+                                             full_refresh=full_refresh, lookback=lookback)
         except (duckdb.FatalException, duckdb.IOException):
             raise
         except Exception as exc:  # noqa: BLE001 - raised again in the table's turn
             starts[plan.table] = exc
-            continue
-        if start.where is not None:
-            ahead.start(plan.table, plan.columns, start.where, start.known)
-    return starts
+
+    def size(start: TableStart | Exception) -> int:
+        """The ids the warehouse holds of an incremental table; -1: loaded whole (or failed)."""
+        if not isinstance(start, TableStart) or start.where is None:
+            return -1
+        return start.known.count if start.known else 0
+
+    def order(table: str) -> tuple[int, int, str]:
+        rows = size(starts[table])
+        if rows < 0:
+            return (0, 0, table)
+        return (1, 0, table) if rows < LARGE_ROWS else (2, -rows, table)
+
+    ordered = {table: starts[table] for table in sorted(starts, key=order)}
+    for start in ordered.values():
+        if size(start) >= 0:
+            ahead.start(start.plan.table, start.plan.columns, start.where, start.known)
+    return ordered
 
 
 def _load(con: duckdb.DuckDBPyConnection, ahead: ReadAhead,

@@ -1,14 +1,14 @@
 """The source read ahead of the warehouse: each incremental table's changed rows, then the count
-and sum of its ids, then (when those say rows are gone) all its ids, read on two threads while
-the warehouse merges the tables before it.
+and sum of its ids, then (when those say rows are gone) all its ids, read on threads while the
+warehouse merges the tables before it.
 
 An hourly load mostly waits on the source: its sequential scan for the rows changed since the
 cursor (OnTrack has no index on `updated_at`), the count and sum of the ids, and in an hour that
 deleted rows the scan of every id (deletions.py). Done in turn, the warehouse idles through the
 source's scans and the source through the warehouse's merges: 9 of an hourly extract's 15 s at
 scale 1 were such waits (issue #25). So every incremental table's read starts when the extract
-does, two at a time, its rows into an Arrow IPC file beside the warehouse, and a table's load
-takes them in its turn.
+does, the largest first, its rows into an Arrow IPC file beside the warehouse, and a table's
+load takes them in its turn.
 
 What the warehouse does is unchanged: each table's upsert, deletions and guard run in its own
 transaction, in order. The count and sum are still read after the changed rows, as deletions.py's
@@ -37,8 +37,11 @@ from pipelines.ontrack import deletions
 from pipelines.ontrack.source_db import Column, SourceDB, as_ids, reason
 from thoth.core.errors import ThothError
 
-# Reads in flight: the source scans two tables at once while the warehouse merges a third.
+# Reads in flight: the source scans two large tables at once, largest first, while the
+# warehouse merges a third; the small tables' reads go one at a time on a lane of their own, so
+# the loads, which go by name, never wait behind a large one.
 WORKERS = 2
+LARGE_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -59,16 +62,20 @@ class ReadAhead:
         self.src, self.directory = src, directory
         shutil.rmtree(directory, ignore_errors=True)  # what a killed run left
         directory.mkdir(parents=True)
-        self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="read-ahead")
+        self._large = ThreadPoolExecutor(WORKERS, thread_name_prefix="read-ahead")
+        self._small = ThreadPoolExecutor(1, thread_name_prefix="read-ahead-small")
         self._reads: dict[str, Future[_Read]] = {}
 
     def start(self, table: str, columns: list[Column], where: str,
               known: deletions.Known | None) -> None:
         """Read `table`'s rows matching `where` now; then, given what the warehouse `known`s of
         its ids, their count and sum up to the larger of its largest and the largest read, and
-        every id when rows may be gone."""
+        every id when rows may be gone. Reads start in the order asked, on two lanes: tables
+        with LARGE_ROWS ids or more, and the rest (extract.py asks the large ones largest
+        first)."""
         path = self.directory / f"{len(self._reads)}.arrow"  # not the name: names can be hostile
-        self._reads[table] = self._pool.submit(self._read, table, columns, where, path, known)
+        lane = self._large if known and known.count >= LARGE_ROWS else self._small
+        self._reads[table] = lane.submit(self._read, table, columns, where, path, known)
 
     def _read(self, table: str, columns: list[Column], where: str, path: Path,
               known: deletions.Known | None) -> _Read:
@@ -148,5 +155,6 @@ class ReadAhead:
         """Reads not started are dropped; those under way finish (each is bounded) first."""
         for future in self._reads.values():
             future.cancel()
-        self._pool.shutdown(wait=True)
+        self._large.shutdown(wait=True)
+        self._small.shutdown(wait=True)
         shutil.rmtree(self.directory, ignore_errors=True)
