@@ -4,6 +4,7 @@
 SELECT
     e.unit_id,
     e.task_definition_id,
+    e.project_id,
     s.task_submission_id,
     s.task_id,
     s.submission_time,

@@ -50,13 +50,12 @@ submission AS (
 ),
 assessed AS (
     SELECT
-        s.unit_id,
-        CAST(date_trunc('week', s.submission_time) AS DATE) AS week_start,
-        t.project_id,
-        date_diff('second', s.submission_time, s.assessment_time) / 3600.0 AS hours
-    FROM intermediate.int_task_submissions AS s
-    JOIN staging.stg_ontrack__tasks AS t ON t.task_id = s.task_id
-    WHERE s.assessed
+        unit_id,
+        CAST(date_trunc('week', submission_time) AS DATE) AS week_start,
+        project_id,
+        date_diff('second', submission_time, assessment_time) / 3600.0 AS hours
+    FROM intermediate.int_task_submissions
+    WHERE assessed
 ),
 turnaround AS (
     SELECT
