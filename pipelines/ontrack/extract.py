@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import chain
 from pathlib import Path
 
 import duckdb
@@ -155,7 +156,8 @@ def _start(con: duckdb.DuckDBPyConnection, ahead: ReadAhead, plans: list[TablePl
 
     The order lets the source read the large tables while the warehouse loads the rest: whole
     tables first (they stream, read by nobody ahead), then the small incremental ones, by name,
-    then the large ones, largest first, as their reads were started."""
+    then the large ones (`LARGE_ROWS`), whose reads start largest first, as they finish
+    (`_load`)."""
     starts: dict[str, TableStart | Exception] = {}
     archived = deletions.archived(con)
     for plan in plans:
@@ -189,10 +191,15 @@ def _start(con: duckdb.DuckDBPyConnection, ahead: ReadAhead, plans: list[TablePl
 def _load(con: duckdb.DuckDBPyConnection, ahead: ReadAhead,
           starts: dict[str, TableStart | Exception], guard: Guard, failed: dict[str, str],
           log: Callable[[str], None]) -> list[TableLoad]:
-    """Each table in its own transaction, in turn; one that fails is named in `failed`."""
+    """Each table in its own transaction, in turn (the large ones as their reads finish: the
+    order of their lines varies); one that fails is named in `failed`."""
     results = []
     unwritten, checkpoint_rows = 0, limits().load_memory_mb * ROWS_PER_MB
-    for table, start in starts.items():
+    large = [t for t, s in starts.items() if isinstance(s, TableStart) and s.known
+             and s.where is not None and s.known.count >= LARGE_ROWS]
+    turns = [t for t in starts if t not in large]
+    for table in chain(turns, ahead.as_read(large)):
+        start = starts[table]
         try:
             if isinstance(start, Exception):
                 raise start

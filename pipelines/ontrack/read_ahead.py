@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +38,10 @@ from pipelines.ontrack.source_db import Column, SourceDB, as_ids, reason
 from thoth.core.errors import ThothError
 
 # Reads in flight: the source scans two large tables at once, largest first, while the
-# warehouse merges a third; the small tables' reads go one at a time on a lane of their own, so
-# the loads, which go by name, never wait behind a large one.
+# warehouse merges a third; the other tables' reads go one at a time on a lane of their own, so
+# their loads, which go by name, never wait behind a large one.
 WORKERS = 2
-LARGE_ROWS = 100_000
+LARGE_ROWS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,13 @@ class ReadAhead:
 
     def ids(self, table: str, id_column: Column) -> AbstractContextManager[Iterator[np.ndarray]]:
         return self.src.ids(table, id_column)  # read when a count says rows may be gone
+
+    def as_read(self, tables: list[str]) -> Iterator[str]:
+        """`tables` as their reads finish (any not read ahead first)."""
+        futures = {self._reads[t]: t for t in tables if t in self._reads}
+        yield from (t for t in tables if t not in self._reads)
+        for future in as_completed(futures):
+            yield futures[future]
 
     def scanned(self, table: str) -> deletions.SourceIds | None:
         """The source's ids, when the read ahead scanned them (after the changed rows)."""
