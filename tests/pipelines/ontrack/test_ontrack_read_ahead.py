@@ -6,6 +6,8 @@ stays on disk."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from dlt.common.configuration.specs import ConnectionStringCredentials
 from ontrack_helpers import execute, thoth
@@ -98,3 +100,32 @@ def test_the_extract_leaves_no_read_ahead_behind(source_url, warehouse_path, mon
         assert code == 0, err
         assert not left.exists()
     assert rows(warehouse_path, "SELECT count(*) FROM ontrack_raw.tasks") == [(5,)]
+
+
+def test_large_tables_load_as_their_reads_finish(source_url, warehouse_path, monkeypatch,
+                                                 capsys):
+    """Every table counts as large here (`LARGE_ROWS` 1): each loads once its read is done, and
+    the hour's change lands the same."""
+    tiny_ontrack(source_url)
+    code, _, err = thoth(monkeypatch, capsys, source_url, warehouse_path, "extract", "ontrack")
+    assert code == 0, err
+    monkeypatch.setattr("pipelines.ontrack.extract.LARGE_ROWS", 1)
+    execute(source_url, "UPDATE tasks SET task_status_id = 9, updated_at = %s WHERE id = 2",
+            params=(datetime.now(UTC).replace(tzinfo=None),))
+    execute(source_url, "DELETE FROM tasks WHERE id = 5")
+    code, out, err = thoth(monkeypatch, capsys, source_url, warehouse_path, "extract", "ontrack")
+    assert code == 0, err
+    assert "ontrack.tasks: incremental, " in out and ", 1 deleted, 4 in warehouse" in out
+    assert rows(warehouse_path, "SELECT id, task_status_id FROM ontrack_raw.tasks ORDER BY id"
+                ) == [(1, 2), (2, 9), (3, 1), (4, 2)]
+
+
+def test_as_read_gives_tables_not_read_ahead_first(source_url, tmp_path):
+    tiny_ontrack(source_url)
+    src = SourceDB(ConnectionStringCredentials(source_url))
+    ahead = ReadAhead(src, tmp_path / "ahead")
+    try:
+        ahead.start("tasks", src.catalog()["tasks"], " WHERE 1 = 1", None)
+        assert list(ahead.as_read(["tasks", "campuses"])) == ["campuses", "tasks"]
+    finally:
+        ahead.close()
