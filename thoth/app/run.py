@@ -96,6 +96,7 @@ def _run_locked(ctx: Context, steps: list[Step], progress: Progress,
     unexpected: BaseException | None = None
     # The first failure says itself what readers see (a publish's: `live`, the new KPIs).
     said, live = False, False
+    memory.settle()
     try:
         runs.start(warehouse, run_id, started_at)
     except (ThothError, duckdb.Error) as exc:  # e.g. the warehouse is held by a manual load
