@@ -56,7 +56,8 @@ class _Read:
 
 class ReadAhead:
     """A source whose `rows` and `id_totals` are served from reads started early, when they
-    match one (the same table, columns and WHERE; the same bound), else from the source."""
+    match one (the same table, columns and WHERE; the same bound), else from the source; and
+    the ids a read ahead scanned (`scanned`)."""
 
     def __init__(self, src: SourceDB, directory: Path) -> None:
         self.src, self.directory = src, directory
@@ -81,9 +82,7 @@ class ReadAhead:
               known: deletions.Known | None) -> _Read:
         try:
             return self._read_into(table, columns, where, path, known)
-        except ThothError:
-            raise
-        except (KeyboardInterrupt, SystemExit):
+        except (ThothError, KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # noqa: BLE001 - a driver's Rust panic is a BaseException
             raise ThothError(f"reading from the OnTrack {self.src} failed: "
