@@ -217,3 +217,36 @@ def test_the_id_scan_reads_every_id_across_blocks(pg_url):
     ids = np.concatenate(blocks)
     expected = np.array([g for g in range(1, 250001) if g % 7 != 3])
     assert np.array_equal(np.sort(ids), expected)
+
+
+@pytest.mark.parametrize(("stream", "says"), [
+    (b"PGCOPY\n\xff\r\n\x00" + bytes(8) + b"\x00\x01\x00\x00\x00\x08" + (7).to_bytes(8, "big")
+     + b"\xff\xff", None),
+    (b"COPY 1\n7\n", "binary COPY did not start as PostgreSQL's does"),
+    (b"PGCOPY\n\xff\r\n\x00" + bytes(8) + b"\x00\x02\x00\x00\x00\x08" + (7).to_bytes(8, "big")
+     + b"\xff\xff", "binary COPY of ids was not one bigint a row"),
+    (b"PGCOPY\n\xff\r\n\x00" + bytes(8) + b"\x00\x01\x00\x00\x00\x08\x00\x00",
+     "binary COPY of ids ended mid-row"),
+])
+def test_the_binary_id_stream_is_decoded_or_refused_in_one_line(stream, says):
+    """PostgreSQL's binary COPY layout (a signature, flags, the extension's length; per row the
+    field count, the field's length and its bytes; -1 to end), from a real process's pipe."""
+    import subprocess
+    import sys
+
+    from pipelines.ontrack.source_db import _binary_ids, _Watched
+    from thoth.core.errors import ThothError
+
+    writes = f"import sys; sys.stdout.buffer.write({stream!r})"
+    proc = subprocess.Popen([sys.executable, "-c", writes], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        if says is None:
+            assert np.concatenate(list(_binary_ids(_Watched(proc)))).tolist() == [7]
+        else:
+            with pytest.raises(ThothError, match=f"^the OnTrack database's {says}$"):
+                list(_binary_ids(_Watched(proc)))
+    finally:
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
